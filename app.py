@@ -1,0 +1,30 @@
+"""CanvasCraft ML Studio: the router and frame. Pages live in ``pages/``, logic in ``canvascraft/``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from canvascraft.config import get_settings
+from canvascraft.services.workspace import prepare
+
+st.set_page_config(page_title="CanvasCraft ML Studio", page_icon=":material/palette:", layout="wide")
+
+
+@st.cache_resource(show_spinner="Preparing the workspace (first start imports the sample data)…")
+def prepared_workspace(workspace: str) -> str:
+    """Migrations and first-run sample data, once per workspace per server process."""
+    prepare()
+    return workspace
+
+
+prepared_workspace(str(get_settings().workspace))
+
+navigation = st.navigation(
+    [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
+        st.Page("pages/data.py", title="Data", icon=":material/photo_library:", url_path="data"),
+    ]
+)
+with st.sidebar:
+    st.caption(f"Workspace: `{get_settings().workspace}`")
+navigation.run()

@@ -1,0 +1,184 @@
+"""The ``canvascraft`` command line: each command calls a service and prints a short summary.
+
+Errors the studio raises on purpose end the command with exit code 1 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+
+from canvascraft.config import get_settings
+from canvascraft.errors import CanvasCraftError, NothingImportedError, Skipped
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(help="CanvasCraft ML Studio: train your own models on your own art, sound and tables.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+datasets_app = typer.Typer(help="Import and list datasets.", no_args_is_help=True)
+db_app = typer.Typer(help="The studio database.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(db_app, name="db")
+
+APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the studio's own errors into one clear line and exit code 1 (no traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except NothingImportedError as error:
+            _print_skipped(error.skipped)
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
+        except CanvasCraftError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _print_skipped(skipped: list[Skipped]) -> None:
+    if skipped:
+        typer.echo(f"skipped {len(skipped)} file(s):")
+        for entry in skipped:
+            typer.echo(f"  - {entry.name}: {entry.reason}")
+
+
+@app.command("sample-data")
+@clean_errors
+def sample_data(
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into (default: workspace/sample-data).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 0,
+    do_import: Annotated[
+        bool, typer.Option("--import", help="Also import them as sample-images, sample-audio, sample-table.")
+    ] = False,
+) -> None:
+    """Write three small labelled sample datasets (images, audio, a table)."""
+    from canvascraft.data.sample import write_sample_data
+    from canvascraft.services.workspace import import_samples, prepare
+
+    if do_import:
+        if out is not None:
+            raise typer.BadParameter(
+                "--import writes into the workspace; leave out --out", param_hint="--out"
+            )
+        prepare(with_samples=False)
+        for report in import_samples(seed=seed):
+            typer.echo(f"imported {report.dataset} v{report.version}: {report.item_count} items")
+        return
+    for name, folder in write_sample_data(out or get_settings().sample_dir, seed=seed).items():
+        typer.echo(f"{name}: {folder}")
+
+
+@datasets_app.command("import")
+@clean_errors
+def datasets_import(
+    path: Annotated[
+        Path, typer.Argument(help="A folder (labels from sub-folders), a .zip, or one data file.")
+    ],
+    name: Annotated[str, typer.Option("--name", help="Dataset name; an existing name gets a new version.")],
+    label_column: Annotated[str | None, typer.Option(help="Label column of a table dataset.")] = None,
+    replace: Annotated[
+        bool, typer.Option(help="The new version holds only these files (default: adds to the last version).")
+    ] = False,
+) -> None:
+    """Import files into a new version of a dataset; bad files are skipped and listed."""
+    from canvascraft.services.datasets import import_path
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    report = import_path(path, name, label_column=label_column, replace=replace)
+    typer.echo(
+        f"imported {report.added} file(s) into {report.dataset} v{report.version} ({report.modality}): "
+        f"{report.item_count} items in this version, {report.stored_new} new file(s) stored, "
+        f"{report.deduplicated} already stored"
+    )
+    _print_skipped(report.skipped)
+
+
+@datasets_app.command("list")
+@clean_errors
+def datasets_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List datasets with their latest version."""
+    from canvascraft.services.datasets import list_datasets
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    datasets = list_datasets()
+    if as_json:
+        rows = [
+            {"name": d.name, "modality": d.modality, "latest_version": d.latest_version,
+             "versions": d.version_count, "items": d.item_count, "labels": d.label_count,
+             "created_at": d.created_at.isoformat()}
+            for d in datasets
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not datasets:
+        typer.echo("no datasets yet: run `canvascraft sample-data --import` or `canvascraft datasets import`")
+        return
+    typer.echo(f"{'name':<24} {'modality':<8} {'version':>7} {'items':>7} {'labels':>6}")
+    for d in datasets:
+        typer.echo(f"{d.name:<24} {d.modality:<8} {d.latest_version:>7} {d.item_count:>7} {d.label_count:>6}")
+
+
+@db_app.command("upgrade")
+@clean_errors
+def db_upgrade() -> None:
+    """Apply database migrations (safe to run again)."""
+    from canvascraft.store.migrate import upgrade
+
+    get_settings().workspace.mkdir(parents=True, exist_ok=True)
+    upgrade()
+    typer.echo(f"database is up to date: {get_settings().db_url}")
+
+
+@app.command("init")
+@clean_errors
+def init() -> None:
+    """Prepare the workspace: migrations, and the sample data when it holds no dataset yet."""
+    from canvascraft.services.workspace import prepare
+
+    reports = prepare()
+    for report in reports:
+        typer.echo(f"imported {report.dataset} v{report.version}: {report.item_count} items")
+    typer.echo(f"workspace ready: {get_settings().workspace}")
+
+
+@app.command("studio")
+@clean_errors
+def studio(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
+) -> None:
+    """Start the studio (Streamlit) at http://localhost:PORT."""
+    from canvascraft.services.workspace import prepare
+
+    prepare()
+    settings = get_settings()
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        f"--server.port={port}", f"--server.headless={str(headless).lower()}",
+        f"--server.maxUploadSize={settings.max_upload_mb}",
+    ]  # fmt: skip
+    env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(settings.workspace)}
+    raise typer.Exit(subprocess.call(command, cwd=APP_FILE.parent, env=env))
+
+
+if __name__ == "__main__":
+    app()

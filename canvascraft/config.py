@@ -1,0 +1,81 @@
+"""One typed settings object for the whole studio, read from ``CANVASCRAFT_*`` environment variables.
+
+Every path and URL the studio uses is derived here, so pages, the CLI and job processes agree on
+where things live without passing paths around.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Studio settings; the README lists each one with its environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="CANVASCRAFT_", extra="ignore")
+
+    workspace: Path = Field(
+        default=Path("workspace"),
+        description="Folder holding the databases, stored files, sample data and run artifacts.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the studio's own database (default: SQLite file in the workspace).",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI (default: SQLite file in the workspace)."
+    )
+    mlflow_artifact_root: Path | None = Field(
+        default=None, description="Where MLflow stores artifacts (default: workspace/mlartifacts)."
+    )
+    max_upload_mb: int = Field(
+        default=200, ge=1, description="Largest file (upload or archive member) accepted, in MB."
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        description="Images with more pixels are refused as possible decompression bombs.",
+    )
+    import_workers: int = Field(
+        default=4, ge=1, le=64, description="Threads that validate and store files during an import."
+    )
+
+    @field_validator("workspace", mode="after")
+    @classmethod
+    def _absolute_workspace(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.workspace / 'canvascraft.db'}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.workspace / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return (self.mlflow_artifact_root or self.workspace / "mlartifacts").resolve()
+
+    @property
+    def blob_dir(self) -> Path:
+        """Content-addressed file store (sha256) for every imported item."""
+        return self.workspace / "blobs"
+
+    @property
+    def sample_dir(self) -> Path:
+        return self.workspace / "sample-data"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the env."""
+    return Settings()

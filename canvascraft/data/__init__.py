@@ -1,0 +1,1 @@
+"""Datasets: import sources, validation, content-addressed storage, manifests and sample data."""

@@ -1,0 +1,40 @@
+"""Content-addressed file storage: every imported file lives once, under its sha256.
+
+Names the user gave (uploads, archive members) are never used as paths here; only the hash is,
+so no upload can write anywhere but the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+
+class BlobStore:
+    """Files under ``root/ab/abcdef…`` (the first two hex digits fan out the folders)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256
+
+    def put(self, data: bytes) -> tuple[str, bool]:
+        """Store ``data``; returns its sha256 and whether it was new (False: already stored)."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        path = self.path_for(sha256)
+        if path.exists():
+            return sha256, False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader never sees half a file and two writers never clash.
+        temporary = path.with_name(f"{sha256}.{uuid.uuid4().hex}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+        return sha256, True
+
+    def read(self, sha256: str) -> bytes:
+        return self.path_for(sha256).read_bytes()

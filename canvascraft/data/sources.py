@@ -1,0 +1,170 @@
+"""Where an import's files come from: a folder, a ``.zip`` archive, or files uploaded in the browser.
+
+Each source yields ``Candidate`` objects (a display name, a label and a way to read the bytes) or
+``Skipped`` entries for files refused before reading. Labels come from the immediate parent folder,
+so ``cats/tabby.png`` and ``photos/cats/tabby.png`` are both labelled ``cats``.
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from canvascraft.errors import DatasetError, Skipped
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One file offered to an import, not yet validated."""
+
+    name: str
+    label: str | None
+    size: int
+    read: Callable[[], bytes]
+
+
+Entry = Candidate | Skipped
+
+
+def is_ignorable(parts: tuple[str, ...]) -> bool:
+    """Operating-system clutter (``.DS_Store``, ``__MACOSX/``, hidden files) is not user data."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in parts)
+
+
+def label_from_parts(parts: tuple[str, ...]) -> str | None:
+    return parts[-2] if len(parts) >= 2 else None
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return (
+        f"refused: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit "
+        "(raise CANVASCRAFT_MAX_UPLOAD_MB to allow larger files)"
+    )
+
+
+def folder_entries(root: Path, max_bytes: int) -> Iterator[Entry]:
+    """Every file under ``root`` in a stable order; links are listed as skipped, never followed."""
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder; give a folder, a .zip file or a single data file")
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        parts = relative.parts
+        if is_ignorable(parts):
+            continue
+        name = relative.as_posix()
+        if path.is_symlink():
+            yield Skipped(name, "refused: symbolic link (links are not followed; copy the file in)")
+            continue
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        if size > max_bytes:
+            yield Skipped(name, _too_large(size, max_bytes))
+            continue
+        yield Candidate(name=name, label=label_from_parts(parts), size=size, read=path.read_bytes)
+
+
+def safe_member_parts(raw_name: str) -> tuple[str, ...] | None:
+    """The member's path parts, or None when the name would escape the archive's folder."""
+    name = raw_name.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = tuple(part for part in PurePosixPath(name).parts if part not in ("", "."))
+    if not parts or ".." in parts:
+        return None
+    return parts
+
+
+def zip_entries(archive: zipfile.ZipFile, max_bytes: int, prefix: str = "") -> Iterator[Entry]:
+    """Members of an open archive, read in memory: nothing is ever extracted to disk."""
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        display = f"{prefix}{info.filename}"
+        parts = safe_member_parts(info.filename)
+        if parts is None:
+            yield Skipped(display, "refused: archive member path escapes the archive's folder")
+            continue
+        if is_ignorable(parts):
+            continue
+        if stat.S_ISLNK(info.external_attr >> 16):
+            yield Skipped(display, "refused: symbolic link inside the archive")
+            continue
+        if info.flag_bits & 0x1:
+            yield Skipped(display, "refused: encrypted archive member")
+            continue
+        if info.file_size > max_bytes:
+            yield Skipped(display, _too_large(info.file_size, max_bytes))
+            continue
+        yield Candidate(
+            name="/".join(parts),
+            label=label_from_parts(parts),
+            size=info.file_size,
+            read=_bounded_member_reader(archive, info, max_bytes),
+        )
+
+
+def _bounded_member_reader(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
+) -> Callable[[], bytes]:
+    def read() -> bytes:
+        # The declared size can lie (zip bombs); never inflate more than the limit allows.
+        with archive.open(info) as member:
+            data = member.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ValueError(_too_large(len(data), max_bytes))
+        return data
+
+    return read
+
+
+def open_zip(data: bytes | Path, display: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DatasetError(f"{display} is not a readable .zip archive ({error})") from None
+
+
+def upload_name(raw_name: str) -> str:
+    """The base name of an uploaded file: browsers may send folders or Windows paths in it."""
+    return PurePosixPath(raw_name.replace("\\", "/")).name or "upload"
+
+
+def upload_entries(
+    files: list[tuple[str, bytes]], max_bytes: int, label: str | None = None
+) -> Iterator[Entry]:
+    """Files uploaded in the browser; a ``.zip`` among them is opened and its folders give labels."""
+    for raw_name, data in files:
+        name = upload_name(raw_name)
+        if len(data) > max_bytes:
+            yield Skipped(name, _too_large(len(data), max_bytes))
+            continue
+        if name.lower().endswith(".zip"):
+            try:
+                archive = open_zip(data, name)
+            except DatasetError as error:
+                yield Skipped(name, str(error))
+                continue
+            yield from zip_entries(archive, max_bytes, prefix=f"{name}:")
+            continue
+        yield Candidate(name=name, label=label or None, size=len(data), read=lambda data=data: data)
+
+
+def path_entries(path: Path, max_bytes: int) -> Iterator[Entry]:
+    """A folder, a ``.zip`` file or a single data file given on the command line."""
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist; give a folder, a .zip file or a data file")
+    if path.is_dir():
+        yield from folder_entries(path, max_bytes)
+    elif path.suffix.lower() == ".zip":
+        yield from zip_entries(open_zip(path, path.name), max_bytes, prefix=f"{path.name}:")
+    else:
+        size = path.stat().st_size
+        if size > max_bytes:
+            yield Skipped(path.name, _too_large(size, max_bytes))
+        else:
+            yield Candidate(name=path.name, label=None, size=size, read=path.read_bytes)

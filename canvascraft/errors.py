@@ -1,0 +1,45 @@
+"""One exception tree for the studio.
+
+Every message says what was wrong and what to do about it; pages and the CLI show ``str(error)``
+as it is, so the wording here is the user-facing wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CanvasCraftError(Exception):
+    """Base of every error the studio raises on purpose; anything else is a bug."""
+
+
+class ConfigError(CanvasCraftError):
+    """A setting or the workspace cannot be used as given."""
+
+
+class DatasetError(CanvasCraftError):
+    """A dataset operation cannot go ahead (unknown name, nothing importable, wrong modality)."""
+
+
+class CorruptItemError(DatasetError):
+    """One file cannot be imported; the import skips it and lists this message as the reason."""
+
+
+class RefusedItemError(CorruptItemError):
+    """A file refused on safety grounds: it escapes its folder, is too large, or is a link."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file an import left out, and why."""
+
+    name: str
+    reason: str
+
+
+class NothingImportedError(DatasetError):
+    """An import found no usable file; carries the skipped list so the user sees every reason."""
+
+    def __init__(self, message: str, skipped: list[Skipped]) -> None:
+        super().__init__(message)
+        self.skipped = skipped

@@ -1,0 +1,1 @@
+"""What pages and the CLI call: one function per user action, returning plain data."""

@@ -1,0 +1,94 @@
+"""Dataset actions: import from a path or from browser uploads, list, open a version, health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from canvascraft.config import get_settings
+from canvascraft.data import catalog
+from canvascraft.data.blobs import BlobStore
+from canvascraft.data.catalog import DatasetSummary, VersionSummary, VersionView
+from canvascraft.data.health import Health, assess
+from canvascraft.data.importer import ImportReport, ProgressCallback, import_entries
+from canvascraft.data.inspect import read_table
+from canvascraft.data.sources import path_entries, upload_entries
+from canvascraft.store.session import open_session
+
+
+def import_path(
+    path: Path,
+    name: str,
+    *,
+    label_column: str | None = None,
+    replace: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import a folder (labels from sub-folder names), a ``.zip`` or one data file."""
+    settings = get_settings()
+    with open_session() as session:
+        return import_entries(
+            session,
+            settings,
+            name=name,
+            entries=path_entries(path, settings.max_upload_bytes),
+            source=f"{'folder' if path.is_dir() else 'file'} {path.name}",
+            label_column=label_column,
+            replace=replace,
+            on_progress=on_progress,
+        )
+
+
+def import_uploads(
+    files: list[tuple[str, bytes]],
+    name: str,
+    *,
+    label: str | None = None,
+    label_column: str | None = None,
+    replace: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import files uploaded in the browser; ``label`` applies to loose files (zips bring folders)."""
+    settings = get_settings()
+    with open_session() as session:
+        return import_entries(
+            session,
+            settings,
+            name=name,
+            entries=upload_entries(files, settings.max_upload_bytes, label=label),
+            source=f"upload of {len(files)} file{'s' if len(files) != 1 else ''}",
+            label_column=label_column,
+            replace=replace,
+            on_progress=on_progress,
+        )
+
+
+def list_datasets() -> list[DatasetSummary]:
+    with open_session() as session:
+        return catalog.list_datasets(session)
+
+
+def list_versions(name: str) -> list[VersionSummary]:
+    with open_session() as session:
+        return catalog.list_versions(session, name)
+
+
+def open_version(name: str, number: int | None = None) -> VersionView:
+    """A version's manifest and skipped list (the latest version when ``number`` is None)."""
+    with open_session() as session:
+        return catalog.version_view(session, name, number)
+
+
+def item_bytes(sha256: str) -> bytes:
+    return BlobStore(get_settings().blob_dir).read(sha256)
+
+
+def table_rows(view: VersionView) -> pd.DataFrame:
+    """All rows of a table version, its files stacked in manifest order."""
+    frames = [read_table(item_bytes(item.sha256), item.format) for item in view.items]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def version_health(view: VersionView) -> Health:
+    return assess(view, table_rows(view) if view.modality == "table" else None)

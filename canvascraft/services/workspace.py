@@ -1,0 +1,58 @@
+"""Workspace set-up: migrations and first-run sample data, so the studio never opens empty."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from canvascraft.config import get_settings
+from canvascraft.data.catalog import DatasetSummary, list_datasets
+from canvascraft.data.importer import ImportReport
+from canvascraft.data.sample import SAMPLE_DATASETS, SAMPLE_TABLE_LABEL, write_sample_data
+from canvascraft.services.datasets import import_path
+from canvascraft.store.migrate import upgrade
+from canvascraft.store.models import Dataset
+from canvascraft.store.session import open_session
+
+
+@dataclass(frozen=True)
+class WorkspaceOverview:
+    """What the Home page shows: where the workspace is and what it holds."""
+
+    workspace: str
+    datasets: list[DatasetSummary]
+
+    @property
+    def item_count(self) -> int:
+        return sum(d.item_count for d in self.datasets)
+
+
+def prepare(with_samples: bool = True) -> list[ImportReport]:
+    """Create the workspace, apply migrations and, on an empty workspace, import the sample data."""
+    settings = get_settings()
+    settings.workspace.mkdir(parents=True, exist_ok=True)
+    upgrade()
+    with open_session() as session:
+        empty = session.scalar(select(func.count()).select_from(Dataset)) == 0
+    if not (with_samples and empty):
+        return []
+    return import_samples()
+
+
+def import_samples(seed: int = 0) -> list[ImportReport]:
+    """Write the sample datasets into the workspace and import each one."""
+    folders = write_sample_data(get_settings().sample_dir, seed=seed)
+    return [
+        import_path(
+            folders[name],
+            name,
+            label_column=SAMPLE_TABLE_LABEL if modality == "table" else None,
+        )
+        for name, modality in SAMPLE_DATASETS.items()
+    ]
+
+
+def overview() -> WorkspaceOverview:
+    with open_session() as session:
+        return WorkspaceOverview(str(get_settings().workspace), list_datasets(session))

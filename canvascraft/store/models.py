@@ -1,0 +1,97 @@
+"""ORM models of the studio's own tables.
+
+Dataset versions are immutable once written: an import always makes a new version, so a run that
+points at a version can trust its items never change underneath it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; Alembic autogenerates migrations from its metadata."""
+
+
+class Dataset(Base):
+    """A named collection of items of one modality (image, audio or table)."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    modality: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    versions: Mapped[list[DatasetVersion]] = relationship(
+        back_populates="dataset", order_by="DatasetVersion.number", cascade="all, delete-orphan"
+    )
+
+
+class DatasetVersion(Base):
+    """One immutable import result: the manifest of items plus the files the import skipped."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "number", name="uq_dataset_version_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source: Mapped[str] = mapped_column(Text, default="")
+    label_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    added_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+    items: Mapped[list[Item]] = relationship(
+        back_populates="version", order_by="Item.id", cascade="all, delete-orphan"
+    )
+    skipped: Mapped[list[SkippedItem]] = relationship(
+        back_populates="version", order_by="SkippedItem.id", cascade="all, delete-orphan"
+    )
+
+
+class Item(Base):
+    """One manifest row: a stored file (by sha256) with its label and what inspection found."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sample_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n_rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+    version: Mapped[DatasetVersion] = relationship(back_populates="items")
+
+
+class SkippedItem(Base):
+    """A file an import left out, kept with its reason so the user can fix and re-import it."""
+
+    __tablename__ = "skipped_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+    version: Mapped[DatasetVersion] = relationship(back_populates="skipped")

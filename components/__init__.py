@@ -1,0 +1,1 @@
+"""Reusable Streamlit widgets; each renders plain data that a service returned."""

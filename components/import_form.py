@@ -1,0 +1,82 @@
+"""Import by upload, with a progress bar and the skipped-files list afterwards."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from canvascraft.config import get_settings
+from canvascraft.errors import CanvasCraftError, NothingImportedError
+from components.health import skipped_list
+
+ACCEPTED_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "wav", "flac", "ogg", "csv", "parquet", "zip"]
+RESULT_KEY = "data_last_import"
+
+
+def import_form(default_name: str) -> None:
+    from canvascraft.services.datasets import import_uploads
+
+    with st.form("data_import", clear_on_submit=True, border=True):
+        files = st.file_uploader(
+            "Files or a .zip archive",
+            type=ACCEPTED_TYPES,
+            accept_multiple_files=True,
+            help="In a .zip, sub-folder names become labels (cats/a.png is labelled 'cats').",
+        )
+        name_col, label_col, table_col = st.columns(3)
+        name = name_col.text_input(
+            "Dataset name", value=default_name, help="An existing name gets a new version."
+        )
+        label = label_col.text_input("Label for loose files", help="Applies to files uploaded one by one.")
+        label_column = table_col.text_input(
+            "Label column (tables)", help="Leave empty for an unlabelled table."
+        )
+        replace = st.checkbox(
+            "New version holds only these files (otherwise they are added to the last version)"
+        )
+        submitted = st.form_submit_button("Import", type="primary", icon=":material/upload:")
+    if submitted:
+        if not files:
+            st.warning("Choose at least one file to import.")
+        else:
+            progress = st.progress(0.0, text="Checking files…")
+
+            def report_progress(done: int, total: int) -> None:
+                progress.progress(done / max(total, 1), text=f"Checked {done} of {total} files")
+
+            try:
+                report = import_uploads(
+                    [(f.name, f.getvalue()) for f in files],
+                    name,
+                    label=label.strip() or None,
+                    label_column=label_column.strip() or None,
+                    replace=replace,
+                    on_progress=report_progress,
+                )
+                st.session_state[RESULT_KEY] = ("ok", report)
+            except NothingImportedError as error:
+                st.session_state[RESULT_KEY] = ("nothing", error)
+            except CanvasCraftError as error:
+                st.session_state[RESULT_KEY] = ("error", error)
+            progress.empty()
+    show_last_result()
+    st.caption(f"Largest file accepted: {get_settings().max_upload_mb} MB.")
+
+
+def show_last_result() -> None:
+    result = st.session_state.get(RESULT_KEY)
+    if result is None:
+        return
+    kind, value = result
+    if kind == "ok":
+        st.success(
+            f"Imported {value.added} file(s) into **{value.dataset}** version {value.version}: "
+            f"{value.item_count} items in this version ({value.deduplicated} were already stored)."
+        )
+        if value.skipped:
+            st.warning(f"{len(value.skipped)} file(s) skipped; fix them and import again:")
+            skipped_list(value.skipped)
+    elif kind == "nothing":
+        st.error(str(value))
+        skipped_list(value.skipped)
+    else:
+        st.error(str(value))

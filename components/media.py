@@ -1,0 +1,64 @@
+"""Dataset browsing widgets: thumbnail grid, audio players with waveforms, table preview."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from canvascraft.data.catalog import ItemView
+from canvascraft.data.preview import column_stats, thumbnail_png, waveform_png
+from canvascraft.services.datasets import item_bytes
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def cached_thumbnail(sha256: str, size: int) -> bytes:
+    return thumbnail_png(item_bytes(sha256), size)
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def cached_waveform(sha256: str) -> bytes:
+    return waveform_png(item_bytes(sha256))
+
+
+def _caption(item: ItemView) -> str:
+    return f"{item.label or '(no label)'} · {item.name.rsplit('/', 1)[-1]}"
+
+
+def image_grid(items: list[ItemView], columns: int = 8, size: int = 128) -> None:
+    for start in range(0, len(items), columns):
+        row = st.columns(columns)
+        for column, item in zip(row, items[start : start + columns], strict=False):
+            with column:
+                st.image(cached_thumbnail(item.sha256, size), caption=_caption(item), width="stretch")
+                st.caption(f"{item.width}×{item.height} {item.format}")
+
+
+def audio_list(items: list[ItemView]) -> None:
+    for item in items:
+        with st.container(border=True):
+            info, player, wave = st.columns([2, 3, 3], vertical_alignment="center")
+            info.markdown(f"**{item.label or '(no label)'}**  \n`{item.name}`")
+            info.caption(
+                f"{item.duration_s:.2f} s · {item.sample_rate} Hz · {item.channels} ch · {item.format}"
+            )
+            player.audio(item_bytes(item.sha256), format=f"audio/{item.format.lower()}")
+            wave.image(cached_waveform(item.sha256), width="stretch")
+
+
+def table_preview(frame: pd.DataFrame, label_column: str | None, rows: int = 200) -> None:
+    st.markdown(
+        f"**{len(frame):,} rows × {frame.shape[1]} columns**"
+        + (f" · label column `{label_column}`" if label_column else " · no label column")
+    )
+    st.dataframe(frame.head(rows), hide_index=True, height=320)
+    st.markdown("**Column statistics**")
+    st.dataframe(
+        column_stats(frame),
+        hide_index=True,
+        column_config={
+            "mean": st.column_config.NumberColumn(format="%.3f"),
+            "std": st.column_config.NumberColumn(format="%.3f"),
+            "min": st.column_config.NumberColumn(format="%.3f"),
+            "max": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )

@@ -1,0 +1,99 @@
+"""Data: datasets and versions, browsing, health, skipped files, and import by upload."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from canvascraft.errors import CanvasCraftError
+from canvascraft.services.datasets import (
+    list_datasets,
+    list_versions,
+    open_version,
+    table_rows,
+    version_health,
+)
+from components.health import health_view, skipped_list
+from components.import_form import import_form
+from components.media import audio_list, image_grid, table_preview
+
+PAGE_SIZES = {"image": 48, "audio": 8}
+
+st.title("Data")
+datasets = list_datasets()
+if not datasets:
+    st.info(
+        "No datasets yet: upload images, audio or a table below (a .zip with one folder per label works)."
+    )
+    import_form(default_name="my-dataset")
+    st.stop()
+
+names = [d.name for d in datasets]
+pick_dataset, pick_version = st.columns([3, 1])
+name = pick_dataset.selectbox("Dataset", names, key="dataset", bind="query-params")
+versions = list_versions(name)
+numbers = [v.number for v in reversed(versions)]
+number = pick_version.selectbox(
+    "Version", numbers, key="version", bind="query-params", format_func=lambda n: f"v{n}"
+)
+try:
+    view = open_version(name, number)
+except CanvasCraftError as error:
+    st.error(str(error))
+    st.stop()
+
+summary = view.version
+labels = sorted({i.label for i in view.items if i.label})
+cols = st.columns(4)
+cols[0].metric("Modality", view.modality)
+cols[1].metric(
+    "Items", f"{summary.item_count:,}", delta=f"+{summary.added_count} in this version", delta_color="off"
+)
+cols[2].metric("Labels", len(labels) if view.modality != "table" else (summary.label_column or "none"))
+cols[3].metric("Skipped at import", summary.skipped_count)
+st.caption(f"Version {summary.number} · {summary.source} · {summary.created_at:%Y-%m-%d %H:%M} UTC")
+
+browse, health, skipped, history, upload = st.tabs(
+    ["Browse", "Health", f"Skipped ({summary.skipped_count})", "Versions", "Import"],
+    key="tab",
+    bind="query-params",
+)
+with browse:
+    if view.modality == "table":
+        table_preview(table_rows(view), summary.label_column)
+    else:
+        label_filter = st.pills("Label", labels, selection_mode="multi", key="data_labels")
+        shown = [i for i in view.items if not label_filter or i.label in label_filter]
+        page_size = PAGE_SIZES[view.modality]
+        pages = max(1, -(-len(shown) // page_size))
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="data_page") if pages > 1 else 1
+        chunk = shown[(page - 1) * page_size : page * page_size]
+        st.caption(f"Showing {len(chunk)} of {len(shown)} items")
+        if view.modality == "image":
+            image_grid(chunk)
+        else:
+            audio_list(chunk)
+with health:
+    health_view(version_health(view), view.modality)
+with skipped:
+    if view.skipped:
+        st.markdown("These files were left out of this version. Fix them and import again.")
+        skipped_list(view.skipped)
+    else:
+        st.success("Every file offered to this import was usable.")
+with history:
+    st.dataframe(
+        [
+            {
+                "version": f"v{v.number}",
+                "created (UTC)": f"{v.created_at:%Y-%m-%d %H:%M}",
+                "source": v.source,
+                "items": v.item_count,
+                "added": v.added_count,
+                "skipped": v.skipped_count,
+            }
+            for v in reversed(versions)
+        ],
+        hide_index=True,
+    )
+with upload:
+    import_form(default_name=name)
