@@ -25,6 +25,4 @@ navigation = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/photo_library:", url_path="data"),
     ]
 )
-with st.sidebar:
-    st.caption(f"Workspace: `{get_settings().workspace}`")
 navigation.run()

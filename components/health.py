@@ -9,6 +9,8 @@ import streamlit as st
 from canvascraft.data.health import Health
 from canvascraft.errors import Skipped
 
+SKIPPED_TABLE_ROWS = 100  # beyond this a scrolling grid beats a long static table
+
 
 def health_view(health: Health, modality: str) -> None:
     for warning in health.warnings:
@@ -62,9 +64,8 @@ def health_view(health: Health, modality: str) -> None:
 
 def skipped_list(skipped: list[Skipped]) -> None:
     """Every file an import left out, with the reason, so the user can fix and re-import it."""
-    st.dataframe(
-        pd.DataFrame([{"file": s.name, "reason": s.reason} for s in skipped]),
-        hide_index=True,
-        width="stretch",
-        column_config={"reason": st.column_config.TextColumn(width="large")},
-    )
+    rows = pd.DataFrame([{"file": s.name, "reason": s.reason} for s in skipped])
+    if len(rows) <= SKIPPED_TABLE_ROWS:
+        st.table(rows, hide_index=True)
+    else:
+        st.dataframe(rows, hide_index=True, width="stretch")

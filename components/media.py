@@ -20,17 +20,15 @@ def cached_waveform(sha256: str) -> bytes:
     return waveform_png(item_bytes(sha256))
 
 
-def _caption(item: ItemView) -> str:
-    return f"{item.label or '(no label)'} · {item.name.rsplit('/', 1)[-1]}"
-
-
 def image_grid(items: list[ItemView], columns: int = 8, size: int = 128) -> None:
     for start in range(0, len(items), columns):
         row = st.columns(columns)
         for column, item in zip(row, items[start : start + columns], strict=False):
             with column:
-                st.image(cached_thumbnail(item.sha256, size), caption=_caption(item), width="stretch")
-                st.caption(f"{item.width}×{item.height} {item.format}")
+                st.image(
+                    cached_thumbnail(item.sha256, size), caption=item.label or "(no label)", width="stretch"
+                )
+                st.caption(f"{item.name.rsplit('/', 1)[-1]} · {item.width}×{item.height}")
 
 
 def audio_list(items: list[ItemView]) -> None:
@@ -62,3 +60,14 @@ def table_preview(frame: pd.DataFrame, label_column: str | None, rows: int = 200
             "max": st.column_config.NumberColumn(format="%.3f"),
         },
     )
+
+
+def card_preview(modality: str, items: list[ItemView]) -> None:
+    """A glimpse of a dataset for its card: thumbnails, a waveform, or the table's columns."""
+    if modality == "image" and items:
+        st.image([cached_thumbnail(i.sha256, 64) for i in items], width=52)
+    elif modality == "audio" and items:
+        st.image(cached_waveform(items[0].sha256), width="stretch")
+    elif modality == "table" and items and items[0].columns:
+        names = [c["name"] for c in items[0].columns]
+        st.caption("Columns: " + ", ".join(names[:8]) + (" …" if len(names) > 8 else ""))

@@ -45,10 +45,16 @@ summary = view.version
 labels = sorted({i.label for i in view.items if i.label})
 cols = st.columns(4)
 cols[0].metric("Modality", view.modality)
-cols[1].metric(
-    "Items", f"{summary.item_count:,}", delta=f"+{summary.added_count} in this version", delta_color="off"
-)
-cols[2].metric("Labels", len(labels) if view.modality != "table" else (summary.label_column or "none"))
+if view.modality == "table":
+    cols[1].metric(
+        "Rows", f"{sum(i.n_rows or 0 for i in view.items):,}", help=f"{summary.item_count} table file(s)"
+    )
+    cols[2].metric("Label column", summary.label_column or "none", help=f"{summary.label_count} labels")
+else:
+    cols[1].metric(
+        "Items", f"{summary.item_count:,}", delta=f"+{summary.added_count} in this version", delta_color="off"
+    )
+    cols[2].metric("Labels", summary.label_count)
 cols[3].metric("Skipped at import", summary.skipped_count)
 st.caption(f"Version {summary.number} · {summary.source} · {summary.created_at:%Y-%m-%d %H:%M} UTC")
 
@@ -61,11 +67,12 @@ with browse:
     if view.modality == "table":
         table_preview(table_rows(view), summary.label_column)
     else:
-        label_filter = st.pills("Label", labels, selection_mode="multi", key="data_labels")
+        filter_column, page_column = st.columns([4, 1], vertical_alignment="bottom")
+        label_filter = filter_column.pills("Label", labels, selection_mode="multi", key="data_labels")
         shown = [i for i in view.items if not label_filter or i.label in label_filter]
         page_size = PAGE_SIZES[view.modality]
         pages = max(1, -(-len(shown) // page_size))
-        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="data_page") if pages > 1 else 1
+        page = page_column.number_input(f"Page (of {pages})", 1, pages, 1, key="data_page")
         chunk = shown[(page - 1) * page_size : page * page_size]
         st.caption(f"Showing {len(chunk)} of {len(shown)} items")
         if view.modality == "image":

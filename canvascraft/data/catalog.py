@@ -21,6 +21,7 @@ class VersionSummary:
     item_count: int
     added_count: int
     skipped_count: int
+    label_count: int
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class DatasetSummary:
     version_count: int
     item_count: int
     label_count: int
+    row_count: int | None
+    latest_version_id: int
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class ItemView:
     sample_rate: int | None
     n_rows: int | None
     columns: list[dict[str, str]] | None
+    class_counts: dict[str, int] | None
 
 
 MANIFEST_FIELDS = tuple(f.name for f in fields(ItemView))
@@ -73,6 +77,7 @@ def _summary(version: DatasetVersion) -> VersionSummary:
         item_count=version.item_count,
         added_count=version.added_count,
         skipped_count=version.skipped_count,
+        label_count=version.label_count,
     )
 
 
@@ -92,10 +97,10 @@ def list_datasets(session: Session) -> list[DatasetSummary]:
         )
         .order_by(Dataset.name)
     ).all()
-    label_counts = dict(
+    row_counts = dict(
         session.execute(
-            select(Item.version_id, func.count(func.distinct(Item.label)))
-            .where(Item.version_id.in_([r.DatasetVersion.id for r in rows]))
+            select(Item.version_id, func.sum(Item.n_rows))
+            .where(Item.version_id.in_([r.DatasetVersion.id for r in rows]), Item.n_rows.is_not(None))
             .group_by(Item.version_id)
         ).all()
     )
@@ -107,7 +112,9 @@ def list_datasets(session: Session) -> list[DatasetSummary]:
             latest_version=r.latest,
             version_count=r.versions,
             item_count=r.DatasetVersion.item_count,
-            label_count=label_counts.get(r.DatasetVersion.id, 0),
+            label_count=r.DatasetVersion.label_count,
+            row_count=row_counts.get(r.DatasetVersion.id),
+            latest_version_id=r.DatasetVersion.id,
         )
         for r in rows
     ]
@@ -146,6 +153,19 @@ def version_view(session: Session, name: str, number: int | None = None) -> Vers
         dataset=name,
         modality=version.dataset.modality,
         version=_summary(version),
-        items=[ItemView(**{f: getattr(i, f) for f in MANIFEST_FIELDS}) for i in items],
+        items=[_item_view(i) for i in items],
         skipped=[Skipped(s.name, s.reason) for s in skipped],
     )
+
+
+def preview_items(session: Session, version_id: int, limit: int = 6) -> list[ItemView]:
+    """A few items of a version, one per label first, for a dataset's card."""
+    first_per_label = (
+        select(func.min(Item.id)).where(Item.version_id == version_id).group_by(Item.label).limit(limit)
+    )
+    items = session.scalars(select(Item).where(Item.id.in_(first_per_label)).order_by(Item.label)).all()
+    return [_item_view(i) for i in items]
+
+
+def _item_view(item: Item) -> ItemView:
+    return ItemView(**{f: getattr(item, f) for f in MANIFEST_FIELDS})

@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from canvascraft.data.catalog import ItemView, VersionView
-
-UNLABELLED = "(no label)"
+from canvascraft.data.inspect import UNLABELLED
 
 
 @dataclass(frozen=True)
@@ -45,27 +42,30 @@ def _duplicates(items: list[ItemView]) -> list[DuplicateGroup]:
     ]
 
 
-def assess(view: VersionView, table: pd.DataFrame | None = None) -> Health:
-    """Class balance, sizes, durations and duplicates of one version (``table``: its rows, if a table)."""
-    if view.modality == "table":
-        column = view.version.label_column
-        counts = (
-            Counter(table[column].astype("string").fillna(UNLABELLED))
-            if table is not None and column and column in table
-            else Counter()
-        )
-    else:
-        counts = Counter(i.label or UNLABELLED for i in view.items)
-    class_counts = dict(sorted(counts.items()))
+def class_counts(items: list[ItemView]) -> Counter[str]:
+    """Items per label; a table item counts its rows per value of the label column."""
+    counts: Counter[str] = Counter()
+    for item in items:
+        if item.class_counts is not None:
+            counts.update(item.class_counts)
+        elif item.n_rows is None:
+            counts[item.label or UNLABELLED] += 1
+    return counts
+
+
+def assess(view: VersionView) -> Health:
+    """Class balance, sizes, durations and duplicates of one version."""
+    counts = class_counts(view.items)
+    balance = dict(sorted(counts.items()))
     sizes = Counter(f"{i.width}×{i.height}" for i in view.items if i.width is not None)
     durations = [i.duration_s for i in view.items if i.duration_s is not None]
     duplicates = _duplicates(view.items)
 
     warnings: list[str] = []
-    if class_counts and len(class_counts) < 2:
+    if balance and len(balance) < 2:
         warnings.append("only one class: a classifier needs at least two labels")
-    if len(class_counts) >= 2:
-        smallest, largest = min(class_counts.values()), max(class_counts.values())
+    if len(balance) >= 2:
+        smallest, largest = min(balance.values()), max(balance.values())
         if largest >= 3 * smallest:
             warnings.append(
                 f"classes are imbalanced: the largest has {largest} items, the smallest {smallest}"
@@ -74,4 +74,4 @@ def assess(view: VersionView, table: pd.DataFrame | None = None) -> Health:
         warnings.append(f"images come in {len(sizes)} different sizes; a resize brush will even them out")
     if any(g.conflicting_labels for g in duplicates):
         warnings.append("some identical files carry different labels")
-    return Health(dict(class_counts), dict(sizes.most_common()), durations, duplicates, warnings)
+    return Health(balance, dict(sizes.most_common()), durations, duplicates, warnings)

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from canvascraft.config import Settings
 from canvascraft.data.blobs import BlobStore
-from canvascraft.data.catalog import MANIFEST_FIELDS
-from canvascraft.data.inspect import ItemInfo, Modality, inspect_item, modality_of
+from canvascraft.data.catalog import MANIFEST_FIELDS, ItemView
+from canvascraft.data.health import class_counts
+from canvascraft.data.inspect import UNLABELLED, ItemInfo, Modality, inspect_item, modality_of
 from canvascraft.data.sources import Candidate, Entry
 from canvascraft.errors import CorruptItemError, DatasetError, NothingImportedError, Skipped
 from canvascraft.store.models import Dataset, DatasetVersion, Item, SkippedItem
@@ -118,6 +119,7 @@ class _ItemProcessor:
             "sample_rate": info.sample_rate,
             "n_rows": info.n_rows,
             "columns": info.columns,
+            "class_counts": info.class_counts,
         }
 
 
@@ -196,6 +198,7 @@ def _write_version(
         source=source,
         label_column=label_column,
         item_count=len(rows),
+        label_count=len(set(class_counts([ItemView(**row) for row in rows.values()])) - {UNLABELLED}),
         added_count=len(accepted),
         skipped_count=len(skipped),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ Modality = Literal["image", "audio", "table"]
 IMAGE_EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}
 AUDIO_EXTENSIONS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 TABLE_EXTENSIONS = {".csv": "CSV", ".parquet": "PARQUET"}
+UNLABELLED = "(no label)"
 SUPPORTED = "images (.png .jpg .jpeg .webp .bmp), audio (.wav .flac .ogg) or tables (.csv .parquet)"
 
 
@@ -43,7 +44,7 @@ class ItemInfo:
     sample_rate: int | None = None
     n_rows: int | None = None
     columns: list[dict[str, Any]] | None = None
-    labels: list[str] | None = field(default=None, repr=False)
+    class_counts: dict[str, int] | None = None
 
 
 def modality_of(name: str) -> Modality | None:
@@ -181,16 +182,17 @@ def inspect_table(data: bytes, fmt: str, *, label_column: str | None) -> ItemInf
             raise CorruptItemError(f"unreadable Parquet file: {error}") from None
     if frame.empty:
         raise CorruptItemError("table has no rows")
-    labels = None
+    class_counts = None
     if label_column is not None:
         if label_column not in frame.columns:
             known = ", ".join(map(str, frame.columns))
             raise CorruptItemError(f"no label column '{label_column}' (columns: {known})")
-        labels = frame[label_column].astype("string").fillna("").tolist()
+        counts = frame[label_column].astype("string").fillna(UNLABELLED).value_counts()
+        class_counts = {str(label): int(count) for label, count in counts.sort_index().items()}
     return ItemInfo(
         modality="table",
         format=fmt,
         n_rows=len(frame),
         columns=describe_columns(frame),
-        labels=labels,
+        class_counts=class_counts,
     )

@@ -10,11 +10,12 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from canvascraft.errors import DatasetError, Skipped
+from canvascraft.errors import CorruptItemError, DatasetError, Skipped
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,11 @@ def _bounded_member_reader(
 ) -> Callable[[], bytes]:
     def read() -> bytes:
         # The declared size can lie (zip bombs); never inflate more than the limit allows.
-        with archive.open(info) as member:
-            data = member.read(max_bytes + 1)
+        try:
+            with archive.open(info) as member:
+                data = member.read(max_bytes + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+            raise CorruptItemError(f"corrupt archive member: {error}") from None
         if len(data) > max_bytes:
             raise ValueError(_too_large(len(data), max_bytes))
         return data

@@ -91,4 +91,4 @@ def table_rows(view: VersionView) -> pd.DataFrame:
 
 
 def version_health(view: VersionView) -> Health:
-    return assess(view, table_rows(view) if view.modality == "table" else None)
+    return assess(view)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from canvascraft.config import get_settings
-from canvascraft.data.catalog import DatasetSummary, list_datasets
+from canvascraft.data.catalog import DatasetSummary, ItemView, list_datasets, preview_items
 from canvascraft.data.importer import ImportReport
 from canvascraft.data.sample import SAMPLE_DATASETS, SAMPLE_TABLE_LABEL, write_sample_data
 from canvascraft.services.datasets import import_path
@@ -22,6 +22,7 @@ class WorkspaceOverview:
 
     workspace: str
     datasets: list[DatasetSummary]
+    previews: dict[str, list[ItemView]]
 
     @property
     def item_count(self) -> int:
@@ -55,4 +56,6 @@ def import_samples(seed: int = 0) -> list[ImportReport]:
 
 def overview() -> WorkspaceOverview:
     with open_session() as session:
-        return WorkspaceOverview(str(get_settings().workspace), list_datasets(session))
+        datasets = list_datasets(session)
+        previews = {d.name: preview_items(session, d.latest_version_id) for d in datasets}
+        return WorkspaceOverview(str(get_settings().workspace), datasets, previews)

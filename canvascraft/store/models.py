@@ -51,6 +51,7 @@ class DatasetVersion(Base):
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     added_count: Mapped[int] = mapped_column(Integer, default=0)
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    label_count: Mapped[int] = mapped_column(Integer, default=0)
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
     items: Mapped[list[Item]] = relationship(
@@ -80,6 +81,7 @@ class Item(Base):
     sample_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
     n_rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
     columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    class_counts: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
 
     version: Mapped[DatasetVersion] = relationship(back_populates="items")
 

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("item_count", sa.Integer(), nullable=False),
         sa.Column("added_count", sa.Integer(), nullable=False),
         sa.Column("skipped_count", sa.Integer(), nullable=False),
+        sa.Column("label_count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dataset_id", "number", name="uq_dataset_version_number"),
@@ -61,6 +62,7 @@ def upgrade() -> None:
         sa.Column("sample_rate", sa.Integer(), nullable=True),
         sa.Column("n_rows", sa.Integer(), nullable=True),
         sa.Column("columns", sa.JSON(), nullable=True),
+        sa.Column("class_counts", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(["version_id"], ["dataset_versions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )

@@ -1,0 +1,92 @@
+"""The main flows in real Chromium against the studio served by ``streamlit run``."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.studio_server import chromium_page, screenshot, serve_studio
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def studio_url(sample_workspace: Path, tmp_path: Path) -> Iterator[str]:
+    with serve_studio(sample_workspace, tmp_path / "studio.log") as url:
+        yield url
+
+
+def wait_for_app(page: object) -> None:
+    """Streamlit renders after the websocket connects; wait until the script finished running."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+
+
+def test_home_to_data_shows_sample_thumbnails(studio_url: str) -> None:
+    with chromium_page() as page:
+        page.goto(studio_url)
+        wait_for_app(page)
+        page.get_by_text("CanvasCraft ML Studio").first.wait_for()
+        for name in ("sample-images", "sample-audio", "sample-table"):
+            page.get_by_text(f"Open {name}").wait_for()
+        screenshot(page, "home")
+
+        page.get_by_text("Open sample-images").click()
+        page.wait_for_url("**/data?dataset=sample-images")
+        wait_for_app(page)
+        thumbnails = page.locator('[data-testid="stImage"] img')
+        thumbnails.nth(7).wait_for()
+        assert thumbnails.count() >= 8
+        assert page.get_by_text("circle · circle-000.png").count() == 1
+        screenshot(page, "data-images")
+
+
+def test_share_link_reopens_table_view(studio_url: str) -> None:
+    with chromium_page() as page:
+        page.goto(f"{studio_url}/data?dataset=sample-table")
+        wait_for_app(page)
+        page.get_by_text("Column statistics").wait_for()
+        assert page.get_by_text("label column style").count() >= 1
+        screenshot(page, "data-table")
+
+        page.goto(f"{studio_url}/data?dataset=sample-audio")
+        wait_for_app(page)
+        page.locator('[data-testid="stAudio"]').first.wait_for()
+        screenshot(page, "data-audio")
+
+
+def salted_zip() -> bytes:
+    """Two good images in two label folders, plus a text file posing as a JPEG and a path escape."""
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(3)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for label in ("moss", "rust"):
+            image = Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+            png = io.BytesIO()
+            image.save(png, format="PNG")
+            archive.writestr(f"textures/{label}/{label}-1.png", png.getvalue())
+        archive.writestr("textures/moss/notes.jpg", "these are my notes, not a photo")
+        archive.writestr("../escape.png", b"\x89PNG not really")
+    return buffer.getvalue()
+
+
+def test_upload_zip_imports_good_files_and_lists_bad_ones(studio_url: str, tmp_path: Path) -> None:
+    archive = tmp_path / "textures.zip"
+    archive.write_bytes(salted_zip())
+    with chromium_page() as page:
+        page.goto(f"{studio_url}/data?tab=Import")
+        wait_for_app(page)
+        page.get_by_role("tab", name="Import").click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(archive))
+        page.get_by_role("textbox", name="Dataset name").fill("textures")
+        page.get_by_role("button", name="Import").click()
+        page.get_by_text("Imported 2 file(s) into").wait_for()
+        page.get_by_text("2 file(s) skipped").wait_for()
+        page.get_by_text("not an image").wait_for()
+        page.get_by_text("escapes the archive").wait_for()
+        screenshot(page, "data-import")
