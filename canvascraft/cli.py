@@ -172,7 +172,7 @@ def studio(
     prepare()
     settings = get_settings()
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        sys.executable, "-m", "components.launcher", "run", str(APP_FILE),
         f"--server.port={port}", f"--server.headless={str(headless).lower()}",
         f"--server.maxUploadSize={settings.max_upload_mb}",
     ]  # fmt: skip

@@ -10,6 +10,7 @@ from canvascraft.data.health import Health
 from canvascraft.errors import Skipped
 
 SKIPPED_TABLE_ROWS = 100  # beyond this a scrolling grid beats a long static table
+ACCENT = "#7c3aed"  # the theme's primary colour (.streamlit/config.toml)
 
 
 def health_view(health: Health, modality: str) -> None:
@@ -24,7 +25,9 @@ def health_view(health: Health, modality: str) -> None:
             balance = pd.DataFrame(
                 {"label": list(health.class_counts), "items": list(health.class_counts.values())}
             )
-            figure = px.bar(balance, x="label", y="items", text="items", height=320)
+            figure = px.bar(
+                balance, x="label", y="items", text="items", height=320, color_discrete_sequence=[ACCENT]
+            )
             figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10})
             st.plotly_chart(figure, width="stretch")
         else:

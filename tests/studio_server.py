@@ -36,7 +36,7 @@ def serve_studio(workspace: Path, log_path: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(workspace)}
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), f"--server.port={port}",
+        sys.executable, "-m", "components.launcher", "run", str(ROOT / "app.py"), f"--server.port={port}",
         "--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false",
     ]  # fmt: skip
     with log_path.open("wb") as log:

@@ -42,14 +42,17 @@ def test_home_to_data_shows_sample_thumbnails(studio_url: str) -> None:
         thumbnails = page.locator('[data-testid="stImage"] img')
         thumbnails.nth(7).wait_for()
         assert thumbnails.count() >= 8
-        assert page.get_by_text("circle · circle-000.png").count() == 1
+        assert page.get_by_text("circle-000.png · 64×64").count() == 1
         screenshot(page, "data-images")
 
 
 def test_share_link_reopens_table_view(studio_url: str) -> None:
     with chromium_page() as page:
+        # A link opened first on a fresh server still gets the full studio frame and navigation.
         page.goto(f"{studio_url}/data?dataset=sample-table")
         wait_for_app(page)
+        navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "Home" in navigation and "Data" in navigation and "app" not in navigation
         page.get_by_text("Column statistics").wait_for()
         assert page.get_by_text("label column style").count() >= 1
         screenshot(page, "data-table")

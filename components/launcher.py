@@ -1,0 +1,25 @@
+"""Start the studio's Streamlit server: ``python -m components.launcher run app.py [options]``.
+
+Streamlit treats a ``pages/`` folder beside the entrypoint as a legacy multipage app until some run
+calls ``st.navigation``. On a freshly started server, a share link such as ``/data?dataset=x`` opened
+first would run ``pages/data.py`` on its own, without the app frame (set-up, navigation, layout).
+Switching the legacy mode off before the server starts closes that gap; everything else is
+Streamlit's own command line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.web.cli import main
+
+
+def run() -> None:
+    PagesManager.uses_pages_directory = False
+    sys.argv[0] = "streamlit"
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
