@@ -18,7 +18,6 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/canvascraft db upgrade
 	$(VENV)/bin/canvascraft init
 	$(VENV)/bin/canvascraft studio --port $(PORT)
 

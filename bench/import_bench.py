@@ -78,8 +78,8 @@ def use_fresh_workspace(workspace: Path) -> None:
     upgrade()
 
 
-def run_baseline(source: Path, scratch: Path, repetition: int, expected: int) -> float:
-    destination = scratch / f"copy-{repetition}"
+def run_baseline(source: Path, scratch: Path, expected: int) -> float:
+    destination = Path(tempfile.mkdtemp(prefix="copy-", dir=scratch))
     start = time.perf_counter()
     copied = copy_tree(source, destination)
     elapsed = time.perf_counter() - start
@@ -89,11 +89,12 @@ def run_baseline(source: Path, scratch: Path, repetition: int, expected: int) ->
     return copied / elapsed
 
 
-def run_import(source: Path, scratch: Path, repetition: int, expected: int) -> float:
-    workspace = scratch / f"workspace-{repetition}"
+def run_import(source: Path, scratch: Path, expected: int) -> float:
+    # A new folder each time: engines are cached per database URL, so a URL is never reused.
+    workspace = Path(tempfile.mkdtemp(prefix="workspace-", dir=scratch))
     use_fresh_workspace(workspace)
     start = time.perf_counter()
-    report = import_path(source, f"bench-{repetition}")
+    report = import_path(source, "bench")
     elapsed = time.perf_counter() - start
     if report.added != expected or report.skipped:
         raise SystemExit(
@@ -125,19 +126,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generating {args.files:,} {args.size}×{args.size} PNG images…", flush=True)
         total_bytes = generate_images(source, args.files, args.size)
 
-        measures: dict[str, Callable[[Path, Path, int, int], float]] = {
+        measures: dict[str, Callable[[Path, Path, int], float]] = {
             "copy (shutil.copyfile)": run_baseline,
             "import_path": run_import,
         }
         rates: dict[str, list[float]] = {name: [] for name in measures}
         # Warm-up (not reported): first-use costs such as lazy imports and the page cache.
-        run_baseline(source, scratch, -1, args.files)
-        run_import(source, scratch, -1, args.files)
+        run_baseline(source, scratch, args.files)
+        run_import(source, scratch, args.files)
         for repetition in range(args.repeat):
             # Alternate which goes first, so drift on a noisy machine does not favour either.
             order = list(measures) if repetition % 2 == 0 else list(reversed(measures))
             for name in order:
-                rates[name].append(measures[name](source, scratch, repetition, args.files))
+                rates[name].append(measures[name](source, scratch, args.files))
         workers = get_settings().import_workers
 
     for key, value in saved_env.items():
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     system = f"{platform.system()} {platform.machine()}"
     print(f"machine   {system}, {cores} cores usable ({os.cpu_count()} logical)")
     print(f"software  Python {platform.python_version()}, Pillow {PIL.__version__}")
+    print(f"storage   {tempfile.gettempdir()} (both measures write here; set TMPDIR to try another disk)")
     print(
         f"settings  import_workers={workers}; {args.files:,} files, {args.size}×{args.size} PNG, "
         f"{total_bytes / 1e6:.1f} MB; median of {args.repeat} interleaved runs (after 1 warm-up)"

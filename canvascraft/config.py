@@ -6,6 +6,7 @@ where things live without passing paths around.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,7 +42,10 @@ class Settings(BaseSettings):
         description="Images with more pixels are refused as possible decompression bombs.",
     )
     import_workers: int = Field(
-        default=4, ge=1, le=64, description="Threads that validate and store files during an import."
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=1,
+        le=64,
+        description="Threads that validate and store files during an import (default: cores, at most 4).",
     )
 
     @field_validator("workspace", mode="after")

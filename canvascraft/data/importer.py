@@ -64,14 +64,14 @@ def check_dataset_name(name: str) -> str:
     return name
 
 
-def choose_modality(candidates: list[Candidate]) -> Modality:
+def choose_modality(candidates: list[Candidate], skipped: list[Skipped] | None = None) -> Modality:
     """A new dataset takes the modality most of its files have; the others are skipped."""
     counts = Counter(m for c in candidates if (m := modality_of(c.name)) is not None)
     if not counts:
         raise NothingImportedError(
             "no image, audio or table files found: the studio reads .png .jpg .jpeg .webp .bmp, "
             ".wav .flac .ogg, .csv and .parquet",
-            [Skipped(c.name, "unsupported file type") for c in candidates],
+            [*(skipped or []), *(Skipped(c.name, "unsupported file type") for c in candidates)],
         )
     return counts.most_common(1)[0][0]
 
@@ -144,7 +144,7 @@ def import_entries(
     candidates = [e for e in listed if isinstance(e, Candidate)]
     skipped = [e for e in listed if isinstance(e, Skipped)]
     dataset = session.scalars(select(Dataset).where(Dataset.name == name)).one_or_none()
-    modality = dataset.modality if dataset else choose_modality(candidates)
+    modality = dataset.modality if dataset else choose_modality(candidates, skipped)
     if modality == "table" and label_column is None and dataset and dataset.versions:
         label_column = dataset.versions[-1].label_column
 
@@ -181,7 +181,12 @@ def _write_version(
     if dataset is None:
         dataset = Dataset(name=name, modality=modality)
         session.add(dataset)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            raise DatasetError(
+                f"another import created dataset '{name}' at the same moment; run this import again"
+            ) from None
     previous = dataset.versions[-1] if dataset.versions else None
     rows: dict[str, dict[str, object]] = {}
     if previous is not None and not replace:

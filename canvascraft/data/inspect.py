@@ -124,7 +124,9 @@ def inspect_audio(data: bytes) -> ItemInfo:
             channels = sound.channels
             samples = sound.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise CorruptItemError(f"undecodable audio: {error}") from None
+        # libsndfile's own text, without the "Error opening <_io.BytesIO object at 0x…>" prefix.
+        detail = getattr(error, "error_string", None) or error
+        raise CorruptItemError(f"undecodable audio: {detail}") from None
     if samples.shape[0] == 0:
         raise CorruptItemError("audio file holds no samples (0 s long)")
     return ItemInfo(

@@ -11,6 +11,7 @@ from canvascraft.config import get_settings
 from canvascraft.store.session import engine_for
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_ID = 0x63616E76  # any fixed number; the same in every process
 
 
 def alembic_config(url: str) -> Config:
@@ -25,5 +26,11 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     url = url or get_settings().db_url
     config = alembic_config(url)
     with engine_for(url).begin() as connection:
+        # Hold the database's write lock while reading the current revision and migrating, so two
+        # processes starting on a fresh workspace migrate one after the other instead of racing.
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
