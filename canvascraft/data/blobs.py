@@ -30,10 +30,18 @@ class BlobStore:
         if path.exists():
             return sha256, False
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a reader never sees half a file and two writers never clash.
+        # Write then link into place, so a reader never sees half a file; the link fails when another
+        # writer (thread or process) stored the same bytes first, so only one of them reports it new.
         temporary = path.with_name(f"{sha256}.{uuid.uuid4().hex}.tmp")
         temporary.write_bytes(data)
-        os.replace(temporary, path)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return sha256, False
+        except OSError:  # a file system without hard links: an atomic rename still never clashes
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
         return sha256, True
 
     def read(self, sha256: str) -> bytes:

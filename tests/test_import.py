@@ -1,0 +1,768 @@
+"""Importing datasets: every bad file is skipped with its reason, the good ones land in a new version."""
+
+from __future__ import annotations
+
+import io
+import stat
+import struct
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from canvascraft.config import get_settings
+from canvascraft.data.blobs import BlobStore
+from canvascraft.data.catalog import VersionView
+from canvascraft.data.health import assess
+from canvascraft.errors import DatasetError, NothingImportedError
+from canvascraft.services.datasets import (
+    import_path,
+    import_uploads,
+    list_datasets,
+    list_versions,
+    open_version,
+)
+from canvascraft.store.migrate import upgrade
+
+OGG_AVAILABLE = "OGG" in sf.available_formats()
+
+
+@pytest.fixture
+def studio(workspace: Path) -> Iterator[Path]:
+    """A migrated, empty workspace."""
+    upgrade()
+    yield workspace
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, **values: object) -> None:
+    """Change ``CANVASCRAFT_*`` settings for the rest of the test."""
+    for key, value in values.items():
+        monkeypatch.setenv(f"CANVASCRAFT_{key.upper()}", str(value))
+    get_settings.cache_clear()
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 8), mode: str = "RGB", seed: int = 0) -> bytes:
+    """A small noise image: a different seed gives different bytes."""
+    rng = np.random.default_rng(seed)
+    channels = len(Image.new(mode, (1, 1)).getbands())
+    pixels = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    image = Image.fromarray(pixels[:, :, 0] if channels == 1 else pixels, mode=mode)
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def audio_bytes(fmt: str = "WAV", seconds: float = 0.25, rate: int = 16_000, channels: int = 1) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32")
+    data = np.stack([tone] * channels, axis=1) if channels > 1 else tone
+    buffer = io.BytesIO()
+    sf.write(buffer, data, rate, format=fmt)
+    return buffer.getvalue()
+
+
+def write(root: Path, files: dict[str, bytes | str]) -> Path:
+    """Create ``files`` (relative path: content) under ``root``."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+    return root
+
+
+def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
+    return buffer.getvalue()
+
+
+def blob_files(workspace: Path) -> list[Path]:
+    return sorted(p for p in (workspace / "blobs").rglob("*") if p.is_file())
+
+
+def reasons(skipped: list) -> dict[str, str]:
+    return {entry.name: entry.reason for entry in skipped}
+
+
+def items_by_name(view: VersionView) -> dict:
+    return {item.name: item for item in view.items}
+
+
+def half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+# --- bad files are skipped, each with its reason ------------------------------------------------------
+
+
+def test_bad_image_files_are_skipped_with_their_reasons(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_upload_mb=1, max_image_pixels=1000)
+    folder = write(
+        tmp_path / "art",
+        {
+            "cats/good.png": image_bytes("PNG", seed=1),
+            "dogs/good.jpg": image_bytes("JPEG", seed=2),
+            "cats/truncated.png": half(image_bytes("PNG", size=(30, 30), seed=3)),
+            "cats/truncated.jpg": half(image_bytes("JPEG", size=(30, 30), seed=4)),
+            "cats/random.png": np.random.default_rng(5).bytes(500),
+            "cats/letter.jpg": "Dear diary, this is not a picture.",
+            "cats/notes.txt": "not data",
+            "cats/bomb.png": image_bytes("PNG", size=(64, 64), seed=6),
+            "cats/huge.png": np.random.default_rng(7).bytes(1024 * 1024 + 100_000),
+        },
+    )
+
+    report = import_path(folder, "art")
+
+    expected = {
+        "cats/truncated.png": "truncated",
+        "cats/truncated.jpg": "truncated",
+        "cats/random.png": "not an image",
+        "cats/letter.jpg": "not an image",
+        "cats/notes.txt": "unsupported file type",
+        "cats/bomb.png": "pixel",
+        "cats/huge.png": "mb",
+    }
+    got = reasons(report.skipped)
+    assert set(got) == set(expected)
+    for name, cause in expected.items():
+        assert cause in got[name].lower(), (name, got[name])
+    assert "64×64" in got["cats/bomb.png"] and "CANVASCRAFT_MAX_IMAGE_PIXELS" in got["cats/bomb.png"]
+    assert "CANVASCRAFT_MAX_UPLOAD_MB" in got["cats/huge.png"]
+
+    assert (report.modality, report.version, report.added, report.item_count) == ("image", 1, 2, 2)
+    view = open_version("art")
+    assert sorted(items_by_name(view)) == ["cats/good.png", "dogs/good.jpg"]
+    assert reasons(view.skipped) == got, "the version keeps the skipped list for later"
+    assert view.version.skipped_count == len(expected)
+    assert len(blob_files(studio)) == 2, "skipped files are never stored"
+
+
+def test_bad_audio_files_are_skipped_with_their_reasons(studio: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    folder = write(
+        tmp_path / "sounds",
+        {
+            "tone/good.wav": audio_bytes("WAV"),
+            "tone/empty.wav": b"",
+            "tone/garbage.wav": rng.bytes(400),
+            "tone/garbage.flac": rng.bytes(400),
+            "tone/broken-header.wav": b"RIFF\x24\x00\x00\x00WAVEfmt " + rng.bytes(64),
+        },
+    )
+
+    report = import_path(folder, "sounds")
+
+    got = reasons(report.skipped)
+    assert set(got) == {"tone/empty.wav", "tone/garbage.wav", "tone/garbage.flac", "tone/broken-header.wav"}
+    assert "empty file (0 bytes)" in got["tone/empty.wav"]
+    for name in ("tone/garbage.wav", "tone/garbage.flac", "tone/broken-header.wav"):
+        assert got[name].startswith("undecodable audio: "), got[name]
+        assert "object at 0x" not in got[name], "reasons are for people, not memory addresses"
+    assert [item.name for item in open_version("sounds").items] == ["tone/good.wav"]
+
+
+def test_bad_tables_are_skipped_with_their_reasons(studio: Path, tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "tables",
+        {
+            "good.csv": "style,size\nink,1\nwash,2\n",
+            "latin1.csv": "style,name\nink,café\n".encode("latin-1"),
+            "ragged.csv": "style,size\nink,1\nwash\n",
+            "no-style.csv": "colour,size\nred,1\n",
+            "header-only.csv": "style,size\n",
+        },
+    )
+
+    report = import_path(folder, "tables", label_column="style")
+
+    got = reasons(report.skipped)
+    assert set(got) == {"latin1.csv", "ragged.csv", "no-style.csv", "header-only.csv"}
+    assert "UTF-8" in got["latin1.csv"]
+    assert "ragged" in got["ragged.csv"] and "line 3" in got["ragged.csv"]
+    assert "'style'" in got["no-style.csv"] and "colour" in got["no-style.csv"]
+    assert "no rows" in got["header-only.csv"]
+    assert [item.name for item in open_version("tables").items] == ["good.csv"]
+
+
+def test_a_file_over_the_size_limit_is_refused_and_a_smaller_one_is_kept(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_upload_mb=1)
+    big = image_bytes("BMP", size=(600, 600))  # about 1.08 MB: a valid image, just too large
+    assert len(big) > 1024 * 1024
+    folder = write(tmp_path / "big", {"a/small.bmp": image_bytes("BMP", size=(50, 50)), "a/big.bmp": big})
+
+    report = import_path(folder, "big")
+
+    assert [s.name for s in report.skipped] == ["a/big.bmp"]
+    assert "over the 1 MB limit" in report.skipped[0].reason
+    assert [item.name for item in open_version("big").items] == ["a/small.bmp"]
+
+
+# --- good files in every supported format -----------------------------------------------------------
+
+
+def test_every_image_format_imports_with_its_size_and_channels(studio: Path, tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "formats",
+        {
+            "png/rgba.png": image_bytes("PNG", size=(12, 10), mode="RGBA"),
+            "jpeg/photo.jpg": image_bytes("JPEG", size=(16, 9)),
+            "jpeg/photo2.jpeg": image_bytes("JPEG", size=(9, 16), mode="L"),
+            "webp/web.webp": image_bytes("WEBP", size=(20, 5)),
+            "bmp/grey.bmp": image_bytes("BMP", size=(7, 3), mode="L"),
+        },
+    )
+
+    report = import_path(folder, "formats")
+
+    assert report.skipped == []
+    items = items_by_name(open_version("formats"))
+    expected = {
+        "png/rgba.png": ("PNG", 12, 10, 4, "png"),
+        "jpeg/photo.jpg": ("JPEG", 16, 9, 3, "jpeg"),
+        "jpeg/photo2.jpeg": ("JPEG", 9, 16, 1, "jpeg"),
+        "webp/web.webp": ("WEBP", 20, 5, 3, "webp"),
+        "bmp/grey.bmp": ("BMP", 7, 3, 1, "bmp"),
+    }
+    assert set(items) == set(expected)
+    for name, (fmt, width, height, channels, label) in expected.items():
+        item = items[name]
+        assert (item.format, item.width, item.height, item.channels, item.label) == (
+            fmt,
+            width,
+            height,
+            channels,
+            label,
+        )
+        assert item.size_bytes == (folder / name).stat().st_size
+        assert item.duration_s is None and item.n_rows is None
+
+
+@pytest.mark.parametrize(
+    ("fmt", "rate", "channels"),
+    [
+        ("WAV", 16_000, 1),
+        ("FLAC", 22_050, 2),
+        pytest.param(
+            "OGG", 16_000, 1, marks=pytest.mark.skipif(not OGG_AVAILABLE, reason="libsndfile without OGG")
+        ),
+    ],
+)
+def test_every_audio_format_imports_with_its_duration_and_sample_rate(
+    studio: Path, tmp_path: Path, fmt: str, rate: int, channels: int
+) -> None:
+    name = f"tone/clip.{fmt.lower()}"
+    folder = write(tmp_path / "audio", {name: audio_bytes(fmt, seconds=0.25, rate=rate, channels=channels)})
+
+    report = import_path(folder, "audio")
+
+    assert report.skipped == []
+    (item,) = open_version("audio").items
+    assert (item.name, item.label, item.format) == (name, "tone", fmt)
+    assert item.sample_rate == rate
+    assert item.channels == channels
+    assert item.duration_s == pytest.approx(0.25, abs=0.01)
+    assert item.width is None and item.n_rows is None
+
+
+def test_csv_and_parquet_import_with_rows_schema_and_class_counts(studio: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "paints"
+    folder.mkdir()
+    pd.DataFrame({"hue": [0.1, 0.5, 0.9], "style": ["ink", "wash", "ink"]}).to_csv(
+        folder / "a.csv", index=False
+    )
+    pd.DataFrame({"hue": [0.2, 0.3], "style": ["oil", "ink"], "layers": [1, 2]}).to_parquet(
+        folder / "b.parquet"
+    )
+
+    report = import_path(folder, "paints", label_column="style")
+
+    assert report.skipped == []
+    view = open_version("paints")
+    assert (view.modality, view.version.label_column) == ("table", "style")
+    items = items_by_name(view)
+    csv_item, parquet_item = items["a.csv"], items["b.parquet"]
+    assert (csv_item.format, csv_item.n_rows) == ("CSV", 3)
+    assert (parquet_item.format, parquet_item.n_rows) == ("PARQUET", 2)
+    assert [c["name"] for c in csv_item.columns] == ["hue", "style"]
+    assert [c["name"] for c in parquet_item.columns] == ["hue", "style", "layers"]
+    assert {c["name"]: c["dtype"] for c in parquet_item.columns}["layers"] == "int64"
+    assert {c["name"]: c["dtype"] for c in csv_item.columns}["hue"] == "float64"
+    assert csv_item.class_counts == {"ink": 2, "wash": 1}
+    assert parquet_item.class_counts == {"ink": 1, "oil": 1}
+    assert csv_item.label is None and parquet_item.label is None
+    assert assess(view).class_counts == {"ink": 3, "oil": 1, "wash": 1}, "rows are counted across files"
+    assert view.version.label_count == 3
+
+
+def test_a_table_without_the_label_column_is_skipped_naming_the_column(studio: Path, tmp_path: Path) -> None:
+    folder = write(tmp_path / "t", {"with.csv": "style,x\nink,1\n", "without.csv": "genre,x\nink,1\n"})
+
+    report = import_path(folder, "t", label_column="style")
+
+    assert [s.name for s in report.skipped] == ["without.csv"]
+    assert "no label column 'style'" in report.skipped[0].reason
+    assert "genre" in report.skipped[0].reason, "the reason lists the columns the file does have"
+
+
+# --- labels -----------------------------------------------------------------------------------------
+
+
+def test_labels_come_from_the_immediate_sub_folder(studio: Path, tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "drawings",
+        {
+            "cats/a.png": image_bytes(seed=1),
+            "photos/dogs/b.png": image_bytes(seed=2),
+            "c.png": image_bytes(seed=3),
+        },
+    )
+
+    import_path(folder, "drawings")
+
+    view = open_version("drawings")
+    assert {item.name: item.label for item in view.items} == {
+        "cats/a.png": "cats",
+        "photos/dogs/b.png": "dogs",
+        "c.png": None,
+    }
+    assert assess(view).class_counts == {"(no label)": 1, "cats": 1, "dogs": 1}
+    assert view.version.label_count == 2, "unlabelled items are not a class"
+
+
+def test_hidden_files_and_os_clutter_are_ignored(studio: Path, tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "clutter",
+        {
+            "cats/a.png": image_bytes(),
+            "cats/.DS_Store": b"\x00\x00\x00\x01Bud1",
+            "__MACOSX/cats/._a.png": b"\x00\x05\x16\x07",
+        },
+    )
+
+    report = import_path(folder, "clutter")
+
+    assert report.skipped == []
+    assert [item.name for item in open_version("clutter").items] == ["cats/a.png"]
+
+
+def test_symbolic_links_in_a_folder_are_refused_not_followed(studio: Path, tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside", {"secret.png": image_bytes(seed=9)})
+    folder = write(tmp_path / "linked", {"cats/a.png": image_bytes(seed=1)})
+    (folder / "cats" / "link.png").symlink_to(outside / "secret.png")
+    (folder / "linked-folder").symlink_to(outside, target_is_directory=True)
+
+    report = import_path(folder, "linked")
+
+    got = reasons(report.skipped)
+    assert set(got) == {"cats/link.png", "linked-folder"}
+    assert all("symbolic link" in reason for reason in got.values())
+    assert [item.name for item in open_version("linked").items] == ["cats/a.png"]
+
+
+# --- zip archives -----------------------------------------------------------------------------------
+
+
+def test_a_zipped_folder_imports_with_labels(studio: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "set.zip"
+    archive.write_bytes(
+        zip_bytes(
+            {
+                "set/cats/a.png": image_bytes(seed=1),
+                "set/dogs/b.png": image_bytes(seed=2),
+                "set/dogs/": b"",
+            },
+            zipfile.ZIP_DEFLATED,
+        )
+    )
+
+    report = import_path(archive, "zipped")
+
+    assert report.skipped == []
+    view = open_version("zipped")
+    assert {item.name: item.label for item in view.items} == {
+        "set/cats/a.png": "cats",
+        "set/dogs/b.png": "dogs",
+    }
+    assert view.version.source == "file set.zip"
+
+
+def test_zip_members_that_escape_or_link_are_refused_and_nothing_lands_outside(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd = tmp_path / "cwd" / "deeper"
+    cwd.mkdir(parents=True)
+    monkeypatch.chdir(cwd)
+    absolute = f"/canvascraft-test-{uuid.uuid4().hex}.png"
+    link = zipfile.ZipInfo("cats/link.png")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("cats/good.png", image_bytes(seed=1))
+        archive.writestr("../evil.png", image_bytes(seed=2))
+        archive.writestr("cats/../../evil.png", image_bytes(seed=3))
+        archive.writestr(absolute, image_bytes(seed=4))
+        archive.writestr("C:/windows/evil.png", image_bytes(seed=5))
+        archive.writestr("cats\\..\\..\\evil.png", image_bytes(seed=6))
+        archive.writestr(link, "../../evil.png")
+    (tmp_path / "evil.zip").write_bytes(buffer.getvalue())
+
+    report = import_path(tmp_path / "evil.zip", "evil")
+
+    got = reasons(report.skipped)
+    assert set(got) == {
+        "evil.zip:../evil.png",
+        "evil.zip:cats/../../evil.png",
+        f"evil.zip:{absolute}",
+        "evil.zip:C:/windows/evil.png",
+        "evil.zip:cats\\..\\..\\evil.png",
+        "evil.zip:cats/link.png",
+    }
+    assert all(reason.startswith("refused:") for reason in got.values())
+    assert "symbolic link" in got["evil.zip:cats/link.png"]
+    assert [item.name for item in open_version("evil").items] == ["cats/good.png"]
+
+    assert list(tmp_path.rglob("*evil.png")) == []
+    assert not Path(absolute).exists()
+    written = {p.relative_to(studio).parts[0] for p in studio.rglob("*") if p.is_file()}
+    assert written <= {"blobs", "canvascraft.db", "canvascraft.db-wal", "canvascraft.db-shm"}
+    assert len(blob_files(studio)) == 1
+
+
+def test_a_zip_member_over_the_limit_is_refused_even_when_it_compresses_well(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_upload_mb=1)
+    archive = tmp_path / "bomb.zip"
+    archive.write_bytes(
+        zip_bytes(
+            {"a/ok.png": image_bytes(), "a/zeros.png": bytes(3 * 1024 * 1024)},
+            compression=zipfile.ZIP_DEFLATED,
+        )
+    )
+    assert archive.stat().st_size < 100_000
+
+    report = import_path(archive, "bomb")
+
+    assert list(reasons(report.skipped)) == ["bomb.zip:a/zeros.png"]
+    assert "over the 1 MB limit" in report.skipped[0].reason
+    assert [item.name for item in open_version("bomb").items] == ["a/ok.png"]
+
+
+def forge_declared_size(data: bytes, member: str, size: int) -> bytes:
+    """Make ``member`` claim ``size`` uncompressed bytes in its local header and the central directory."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        target = archive.getinfo(member)
+        offset = archive.start_dir
+        count = len(archive.infolist())
+    struct.pack_into("<I", out, target.header_offset + 22, size)
+    for _ in range(count):
+        assert out[offset : offset + 4] == b"PK\x01\x02"
+        name_length, extra_length, comment_length = struct.unpack_from("<HHH", out, offset + 28)
+        if out[offset + 46 : offset + 46 + name_length].decode() == member:
+            struct.pack_into("<I", out, offset + 24, size)
+        offset += 46 + name_length + extra_length + comment_length
+    return bytes(out)
+
+
+def test_a_zip_member_that_lies_about_its_size_is_refused_not_inflated(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_upload_mb=1)
+    honest = zip_bytes(
+        {"a/ok.png": image_bytes(), "a/liar.png": bytes(3 * 1024 * 1024)}, compression=zipfile.ZIP_DEFLATED
+    )
+    forged = forge_declared_size(honest, "a/liar.png", 100)
+    with zipfile.ZipFile(io.BytesIO(forged)) as check:
+        assert check.getinfo("a/liar.png").file_size == 100
+
+    report = import_path(write(tmp_path, {"liar.zip": forged}) / "liar.zip", "liar")
+
+    (skipped,) = report.skipped
+    assert skipped.name.endswith("a/liar.png")
+    assert "corrupt" in skipped.reason
+    assert [item.name for item in open_version("liar").items] == ["a/ok.png"]
+    assert all(path.stat().st_size < 1024 * 1024 for path in blob_files(studio))
+
+
+def test_a_corrupt_zip_member_is_skipped_and_the_rest_imports(studio: Path, tmp_path: Path) -> None:
+    data = bytearray(
+        zip_bytes(
+            {"a/ok.png": image_bytes(seed=1), "a/damaged.png": image_bytes(size=(40, 40), seed=2)},
+            zipfile.ZIP_DEFLATED,
+        )
+    )
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("a/damaged.png")
+    start = info.header_offset + 30 + len(info.filename) + 200
+    data[start : start + 64] = bytes(64)
+
+    report = import_uploads([("damaged.zip", bytes(data))], "damaged")
+
+    (skipped,) = report.skipped
+    assert skipped.name.endswith("a/damaged.png")
+    assert "corrupt" in skipped.reason
+    assert [item.name for item in open_version("damaged").items] == ["a/ok.png"]
+
+
+def test_a_corrupt_zip_file_gives_a_clear_error(studio: Path, tmp_path: Path) -> None:
+    archive = write(tmp_path, {"broken.zip": b"PK\x03\x04 this is not really a zip"}) / "broken.zip"
+
+    with pytest.raises(DatasetError, match=r"broken\.zip is not a readable \.zip archive"):
+        import_path(archive, "broken")
+
+    assert list_datasets() == []
+
+
+def test_a_missing_path_gives_a_clear_error(studio: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="does not exist"):
+        import_path(tmp_path / "nowhere", "nowhere")
+
+
+# --- browser uploads --------------------------------------------------------------------------------
+
+
+def test_upload_names_never_become_paths(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd = tmp_path / "a" / "b" / "c"
+    cwd.mkdir(parents=True)
+    monkeypatch.chdir(cwd)
+    passwd, windows = image_bytes(seed=1), image_bytes(seed=2)
+
+    report = import_uploads(
+        [("../../etc/passwd.png", passwd), ("C:\\x\\y.png", windows)], "uploads", label="sketches"
+    )
+
+    assert report.skipped == []
+    view = open_version("uploads")
+    assert {item.name: item.label for item in view.items} == {"passwd.png": "sketches", "y.png": "sketches"}
+    store = BlobStore(get_settings().blob_dir)
+    for item, data in zip(sorted(view.items, key=lambda i: i.name), [passwd, windows], strict=True):
+        assert store.path_for(item.sha256).read_bytes() == data
+        assert store.path_for(item.sha256).parent.parent == studio / "blobs"
+    on_disk = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert "passwd.png" not in on_disk and "y.png" not in on_disk
+    assert not list(tmp_path.rglob("etc"))
+    assert len(blob_files(studio)) == 2
+
+
+def test_uploaded_zip_folders_become_labels_and_loose_files_take_the_given_label(studio: Path) -> None:
+    archive = zip_bytes({"cats/a.png": image_bytes(seed=1), "dogs/b.png": image_bytes(seed=2)})
+
+    report = import_uploads(
+        [("pets.zip", archive), ("loose.png", image_bytes(seed=3)), ("bad.zip", b"nope")],
+        "pets",
+        label="birds",
+    )
+
+    assert reasons(report.skipped) == {
+        "bad.zip": "bad.zip is not a readable .zip archive (File is not a zip file)"
+    }
+    assert {item.name: item.label for item in open_version("pets").items} == {
+        "cats/a.png": "cats",
+        "dogs/b.png": "dogs",
+        "loose.png": "birds",
+    }
+
+
+def test_an_upload_without_a_label_is_unlabelled(studio: Path) -> None:
+    import_uploads([("x.png", image_bytes())], "plain")
+
+    assert [item.label for item in open_version("plain").items] == [None]
+
+
+# --- dedup and versions -----------------------------------------------------------------------------
+
+
+def test_importing_the_same_folder_twice_makes_a_new_version_and_stores_nothing_new(
+    studio: Path, tmp_path: Path
+) -> None:
+    folder = write(
+        tmp_path / "art",
+        {"cats/a.png": image_bytes(seed=1), "dogs/b.png": image_bytes(seed=2), "dogs/bad.png": b"nope"},
+    )
+    first = import_path(folder, "art")
+    v1_before = open_version("art", 1)
+    blobs_before = blob_files(studio)
+
+    second = import_path(folder, "art")
+
+    assert (first.version, first.stored_new, first.deduplicated) == (1, 2, 0)
+    assert (second.version, second.added, second.stored_new, second.deduplicated) == (2, 2, 0, 2)
+    assert blob_files(studio) == blobs_before
+    assert open_version("art", 1) == v1_before, "an old version never changes"
+    assert open_version("art", 2).items == v1_before.items
+    assert [v.number for v in list_versions("art")] == [1, 2]
+    assert open_version("art").version.number == 2
+
+
+def test_a_new_version_adds_new_files_and_replaces_same_names(studio: Path, tmp_path: Path) -> None:
+    import_path(
+        write(tmp_path / "v1", {"cats/a.png": image_bytes(seed=1), "cats/b.png": image_bytes(seed=2)}), "art"
+    )
+    v1 = open_version("art", 1)
+
+    report = import_path(
+        write(tmp_path / "v2", {"cats/b.png": image_bytes(seed=20), "dogs/c.png": image_bytes(seed=3)}), "art"
+    )
+
+    assert (report.version, report.added, report.item_count, report.stored_new) == (2, 2, 3, 2)
+    v2 = items_by_name(open_version("art", 2))
+    old = items_by_name(v1)
+    assert sorted(v2) == ["cats/a.png", "cats/b.png", "dogs/c.png"]
+    assert v2["cats/a.png"] == old["cats/a.png"]
+    assert v2["cats/b.png"].sha256 != old["cats/b.png"].sha256, "the same name takes the new bytes"
+    assert open_version("art", 1) == v1
+    assert open_version("art", 2).version.added_count == 2
+
+
+def test_replace_makes_a_version_with_only_the_new_files(studio: Path, tmp_path: Path) -> None:
+    import_path(write(tmp_path / "v1", {"cats/a.png": image_bytes(seed=1)}), "art")
+
+    report = import_path(write(tmp_path / "v2", {"dogs/z.png": image_bytes(seed=2)}), "art", replace=True)
+
+    assert (report.version, report.item_count) == (2, 1)
+    assert [item.name for item in open_version("art", 2).items] == ["dogs/z.png"]
+    assert [item.name for item in open_version("art", 1).items] == ["cats/a.png"]
+
+
+def test_identical_files_in_one_import_are_stored_once_and_flagged_as_duplicates(
+    studio: Path, tmp_path: Path
+) -> None:
+    same = image_bytes(seed=7)
+    folder = write(
+        tmp_path / "dupes",
+        {"cats/a.png": same, "dogs/copy-of-a.png": same, "dogs/other.png": image_bytes(seed=8)},
+    )
+
+    report = import_path(folder, "dupes")
+
+    assert (report.added, report.stored_new, report.deduplicated) == (3, 2, 1)
+    assert len(blob_files(studio)) == 2
+    health = assess(open_version("dupes"))
+    (group,) = health.duplicates
+    assert sorted(group.names) == ["cats/a.png", "dogs/copy-of-a.png"]
+    assert group.conflicting_labels
+    assert any("different labels" in warning for warning in health.warnings)
+
+
+def test_identical_bytes_stored_at_the_same_moment_count_as_new_once(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    writers = 8
+    for round_number in range(10):
+        data = image_bytes(seed=100 + round_number)
+        barrier = threading.Barrier(writers)
+
+        def put(_: int, data: bytes = data, barrier: threading.Barrier = barrier) -> tuple[str, bool]:
+            barrier.wait()
+            return store.put(data)
+
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            results = list(pool.map(put, range(writers)))
+        assert len({sha for sha, _ in results}) == 1
+        assert [new for _, new in results].count(True) == 1, "exactly one writer stored it"
+        assert store.read(results[0][0]) == data
+    stored = [path.name for path in (tmp_path / "blobs").rglob("*") if path.is_file()]
+    assert len(stored) == 10 and not [name for name in stored if name.endswith(".tmp")]
+
+
+# --- nothing importable, wrong modality, bad names --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        pytest.param(
+            {"a/truncated.png": half(image_bytes(size=(30, 30))), "a/notes.txt": "x", "a/huge.png": None},
+            id="decodable-extensions",
+        ),
+        pytest.param({"a/notes.txt": "x", "a/readme.md": "y", "a/huge.png": None}, id="no-known-extension"),
+    ],
+)
+def test_nothing_importable_raises_with_every_reason_and_creates_no_dataset(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str | bytes | None]
+) -> None:
+    set_env(monkeypatch, max_upload_mb=1)
+    big = bytes(1024 * 1024 + 1)
+    folder = write(tmp_path / "junk", {name: big if data is None else data for name, data in files.items()})
+
+    with pytest.raises(NothingImportedError) as caught:
+        import_path(folder, "junk")
+
+    got = reasons(caught.value.skipped)
+    assert set(got) == set(files), "every skipped file is listed, including refused ones"
+    assert "MB" in got["a/huge.png"]
+    assert list_datasets() == []
+    assert blob_files(studio) == []
+
+
+def test_audio_files_in_an_image_dataset_are_skipped(studio: Path, tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "mixed",
+        {
+            "cats/a.png": image_bytes(seed=1),
+            "cats/b.png": image_bytes(seed=2),
+            "cats/purr.wav": audio_bytes(),
+        },
+    )
+
+    report = import_path(folder, "mixed")
+
+    assert report.modality == "image"
+    assert reasons(report.skipped) == {"cats/purr.wav": "audio file, but dataset 'mixed' holds image items"}
+
+    with pytest.raises(NothingImportedError) as caught:
+        import_path(write(tmp_path / "only-audio", {"meow.wav": audio_bytes()}), "mixed")
+    assert "holds image items" in caught.value.skipped[0].reason
+    assert [v.number for v in list_versions("mixed")] == [1]
+
+
+@pytest.mark.parametrize("name", ["../x", "", "   ", "a/b", ".hidden", "x" * 121])
+def test_an_invalid_dataset_name_is_refused(studio: Path, tmp_path: Path, name: str) -> None:
+    folder = write(tmp_path / "ok", {"a.png": image_bytes()})
+
+    with pytest.raises(DatasetError, match="is not allowed"):
+        import_path(folder, name)
+
+    assert list_datasets() == []
+    assert blob_files(studio) == []
+
+
+# --- the sample workspace ---------------------------------------------------------------------------
+
+
+def test_the_sample_workspace_holds_three_labelled_datasets(sample_workspace: Path) -> None:
+    datasets = {d.name: d for d in list_datasets()}
+
+    assert set(datasets) == {"sample-images", "sample-audio", "sample-table"}
+    images, audio, table = datasets["sample-images"], datasets["sample-audio"], datasets["sample-table"]
+    assert (images.modality, audio.modality, table.modality) == ("image", "audio", "table")
+    assert images.label_count >= 4 and images.item_count >= 40
+    assert audio.label_count >= 4 and audio.item_count >= 32
+    assert table.label_count >= 3 and table.item_count == 1
+
+    view = open_version("sample-table")
+    assert view.version.label_column == "style"
+    (item,) = view.items
+    assert sum(item.class_counts.values()) == item.n_rows
+    assert len(item.class_counts) == table.label_count
+    assert all(i.label for i in open_version("sample-images").items)
