@@ -17,6 +17,14 @@ class ConfigError(CanvasCraftError):
     """A setting or the workspace cannot be used as given."""
 
 
+class RecipeError(CanvasCraftError):
+    """A recipe or brush setting is invalid; ``errors`` lists every problem with its place."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 class DatasetError(CanvasCraftError):
     """A dataset operation cannot go ahead (unknown name, nothing importable, wrong modality)."""
 

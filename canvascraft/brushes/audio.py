@@ -1,0 +1,1 @@
+"""Audio brushes (effects on clips) and feature steps (clip → mel spectrogram, MFCC, …)."""

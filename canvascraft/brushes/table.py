@@ -1,0 +1,1 @@
+"""Table brushes: scikit-learn transformers fitted on the training split only."""
