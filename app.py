@@ -23,6 +23,7 @@ navigation = st.navigation(
     [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
         st.Page("pages/data.py", title="Data", icon=":material/photo_library:", url_path="data"),
+        st.Page("pages/brushes.py", title="Brushes", icon=":material/brush:", url_path="brushes"),
     ]
 )
 navigation.run()

@@ -12,12 +12,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from canvascraft.config import get_settings
-from canvascraft.errors import CanvasCraftError, NothingImportedError, Skipped
+from canvascraft.errors import CanvasCraftError, NothingImportedError, RecipeError, Skipped
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,6 +28,8 @@ datasets_app = typer.Typer(help="Import and list datasets.", no_args_is_help=Tru
 db_app = typer.Typer(help="The studio database.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(db_app, name="db")
+recipe_app = typer.Typer(help="Check, list, import and export preprocessing recipes.", no_args_is_help=True)
+app.add_typer(recipe_app, name="recipe")
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -146,6 +148,106 @@ def db_upgrade() -> None:
     get_settings().workspace.mkdir(parents=True, exist_ok=True)
     upgrade()
     typer.echo(f"database is up to date: {get_settings().db_url}")
+
+
+def _read_recipe_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RecipeError([f"{path}: not a UTF-8 text file; save the recipe as UTF-8 YAML"]) from None
+    except OSError as error:
+        raise RecipeError([f"cannot read {path}: {error.strerror or error}"]) from None
+
+
+def _report_recipe_errors(path: Path, error: RecipeError) -> NoReturn:
+    """Every problem on its own line, prefixed with the file (editors and grep read this form)."""
+    for problem in error.errors:
+        typer.echo(f"{path}: {problem}", err=True)
+    count = len(error.errors)
+    typer.echo(f"error: {path} is not a valid recipe ({count} problem{'s' if count != 1 else ''})", err=True)
+    raise typer.Exit(1)
+
+
+@recipe_app.command("validate")
+@clean_errors
+def recipe_validate(file: Annotated[Path, typer.Argument(help="A recipe YAML file.")]) -> None:
+    """Check a recipe file against the brushes; lists every problem with its place."""
+    from canvascraft.recipe.io import from_yaml
+
+    text = _read_recipe_file(file)
+    try:
+        recipe = from_yaml(text)
+    except RecipeError as error:
+        _report_recipe_errors(file, error)
+    count = len(recipe.brushes)
+    typer.echo(f"ok: {recipe.name} ({recipe.modality}, {count} brush{'es' if count != 1 else ''})")
+
+
+@recipe_app.command("list")
+@clean_errors
+def recipe_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List recipes with their latest version."""
+    from canvascraft.services.recipes import list_recipes
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    recipes = list_recipes()
+    if as_json:
+        rows = [
+            {"name": r.name, "modality": r.modality, "latest_version": r.version, "versions": r.version_count,
+             "brushes": r.brush_count, "description": r.description, "created_at": r.created_at.isoformat()}
+            for r in recipes
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not recipes:
+        typer.echo("no recipes yet: run `canvascraft recipe import FILE`")
+        return
+    typer.echo(f"{'name':<24} {'modality':<8} {'version':>7} {'versions':>8} {'brushes':>7}")
+    for r in recipes:
+        typer.echo(f"{r.name:<24} {r.modality:<8} {r.version:>7} {r.version_count:>8} {r.brush_count:>7}")
+
+
+@recipe_app.command("import")
+@clean_errors
+def recipe_import(file: Annotated[Path, typer.Argument(help="A recipe YAML file.")]) -> None:
+    """Save a recipe file; a changed recipe becomes a new version, an unchanged one is left as it is."""
+    from canvascraft.services.recipes import import_recipe_text
+    from canvascraft.services.workspace import prepare
+
+    text = _read_recipe_file(file)
+    prepare(with_samples=False)
+    try:
+        summary = import_recipe_text(text)
+    except RecipeError as error:
+        _report_recipe_errors(file, error)
+    if summary.new_version:
+        typer.echo(f"imported {summary.name} v{summary.version} ({summary.modality})")
+    else:
+        typer.echo(f"{summary.name} v{summary.version} is unchanged: the file matches the latest version")
+
+
+@recipe_app.command("export")
+@clean_errors
+def recipe_export(
+    name: Annotated[str, typer.Argument(help="Recipe name.")],
+    version: Annotated[int | None, typer.Option(help="Version to export (default: the latest).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of printing.")] = None,
+) -> None:
+    """Print a recipe as YAML (or write it to a file), ready to share, edit and import again."""
+    from canvascraft.services.recipes import export_recipe
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    text = export_recipe(name, version)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise RecipeError([f"cannot write {out}: {error.strerror or error}"]) from None
+    typer.echo(f"wrote {out}")
 
 
 @app.command("init")

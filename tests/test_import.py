@@ -255,6 +255,34 @@ def test_every_image_format_imports_with_its_size_and_channels(studio: Path, tmp
         assert item.duration_s is None and item.n_rows is None
 
 
+def test_a_phone_jpeg_with_extra_pictures_imports_and_other_formats_are_named(
+    studio: Path, tmp_path: Path
+) -> None:
+    """Phones store depth or HDR maps as extra pictures in the JPEG (MPF); Pillow calls that MPO."""
+    photo, extra = Image.new("RGB", (16, 12), (200, 30, 30)), Image.new("RGB", (8, 6), (0, 0, 0))
+    mpo = io.BytesIO()
+    photo.save(mpo, "MPO", save_all=True, append_images=[extra])
+    gif = io.BytesIO()
+    photo.save(gif, "GIF")
+    folder = write(
+        tmp_path / "phone", {"photos/IMG_0001.jpg": mpo.getvalue(), "photos/anim.png": gif.getvalue()}
+    )
+
+    report = import_path(folder, "phone")
+
+    assert reasons(report.skipped) == {
+        "photos/anim.png": "GIF images are not supported; convert it to PNG, JPEG, WebP or BMP"
+    }
+    (item,) = open_version("phone").items
+    assert (item.name, item.format, item.width, item.height, item.channels) == (
+        "photos/IMG_0001.jpg",
+        "JPEG",
+        16,
+        12,
+        3,
+    )
+
+
 @pytest.mark.parametrize(
     ("fmt", "rate", "channels"),
     [

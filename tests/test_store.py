@@ -19,6 +19,8 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from canvascraft.config import get_settings
+from canvascraft.data.importer import ImportReport
+from canvascraft.errors import DatasetError
 from canvascraft.services.datasets import import_path, open_version
 from canvascraft.store.migrate import alembic_config, upgrade
 from canvascraft.store.models import Base, Dataset, DatasetVersion, Item, SkippedItem
@@ -149,6 +151,92 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(workspace: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with sqlite3.connect(workspace / "canvascraft.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "WAL is stored in the file"
+
+
+def import_racing_another(
+    first: Path, second: Path, name: str, label_column: str | None = None
+) -> tuple[object, object]:
+    """Import ``first``; after its files are checked and before it writes, ``second`` is imported whole.
+
+    Returns (outcome of the first import: its report or the error it raised, report of the second).
+    """
+    raced = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == total and not raced:
+            raced.append(import_path(second, name, label_column=label_column))
+
+    try:
+        outcome: object = import_path(first, name, label_column=label_column, on_progress=meanwhile)
+    except DatasetError as error:
+        outcome = error
+    assert len(raced) == 1
+    return outcome, raced[0]
+
+
+def assert_lost_cleanly_or_won(outcome: object, dataset: str) -> None:
+    """The slower import either gets a version of its own or the clear "run it again" message."""
+    if isinstance(outcome, DatasetError):
+        assert str(outcome).startswith("another import ")
+        assert str(outcome).endswith("at the same moment; run this import again")
+    else:
+        assert isinstance(outcome, ImportReport)
+    with open_session() as session:
+        numbers = session.scalars(
+            select(DatasetVersion.number)
+            .join(Dataset)
+            .where(Dataset.name == dataset)
+            .order_by(DatasetVersion.number)
+        ).all()
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_an_import_that_loses_the_race_to_create_a_dataset_fails_cleanly(
+    database_url: str, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+
+    outcome, winner = import_racing_another(
+        image_folder(tmp_path / "slow", 2, seed=1), image_folder(tmp_path / "fast", 2, seed=2), "shared"
+    )
+
+    assert winner.version == 1
+    assert_lost_cleanly_or_won(outcome, "shared")
+    if isinstance(outcome, DatasetError):
+        assert "created dataset 'shared'" in str(outcome)
+        assert [i.name for i in open_version("shared").items] == ["cats/2-0.png", "cats/2-1.png"]
+
+
+def test_an_image_import_racing_another_into_the_same_dataset_takes_the_next_number(
+    database_url: str, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+    import_path(image_folder(tmp_path / "base", 1, seed=0), "shared")
+
+    outcome, winner = import_racing_another(
+        image_folder(tmp_path / "slow", 1, seed=1), image_folder(tmp_path / "fast", 1, seed=2), "shared"
+    )
+
+    assert winner.version == 2
+    assert_lost_cleanly_or_won(outcome, "shared")
+    if isinstance(outcome, ImportReport):
+        assert outcome.version == 3
+        assert outcome.item_count == 3, "the later version builds on the one written meanwhile"
+
+
+def test_a_table_import_racing_another_into_the_same_dataset_never_leaks_a_database_error(
+    database_url: str, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+    for folder in ("base", "slow", "fast"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{folder}.csv").write_text(f"style,x\n{folder},1\n", encoding="utf-8")
+    import_path(tmp_path / "base", "paints", label_column="style")
+
+    outcome, winner = import_racing_another(tmp_path / "slow", tmp_path / "fast", "paints")
+
+    assert winner.version == 2
+    assert_lost_cleanly_or_won(outcome, "paints")
 
 
 CHILD = r"""

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 from canvascraft.errors import RecipeError
 
 Modality = Literal["image", "audio", "table"]
-ParamKind = Literal["float", "int", "bool", "choice", "float_range", "int_range"]
+ParamKind = Literal["float", "int", "bool", "choice", "float_range", "int_range", "columns"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Param:
 
     ``float_range``/``int_range`` values are ``[low, high]`` pairs (both within the bounds, low <= high),
     used where the brush samples a value between them. ``choice`` values must be one of ``choices``.
+    ``columns`` values pick table columns: a keyword from ``choices`` naming a group (``"numeric"``) or
+    a non-empty list of distinct column names; whether the names exist is only known at fit time.
     """
 
     name: str
@@ -59,7 +61,24 @@ class Param:
             if low > high:
                 raise ValueError(f"low must be <= high, got [{low}, {high}]")
             return [low, high]
+        if self.kind == "columns":
+            return self._columns(value)
         return self._number(value, self.kind == "int")
+
+    def _columns(self, value: Any) -> str | list[str]:
+        groups = self.choices or ()
+        wrong = f"must be a list of column names or one of {', '.join(map(repr, groups))}, got {value!r}"
+        if isinstance(value, str):
+            if value not in groups:
+                raise ValueError(wrong)
+            return value
+        names = list(value) if isinstance(value, list | tuple) else []
+        if not names or not all(isinstance(v, str) and v for v in names):
+            raise ValueError(wrong)
+        twice = sorted({v for v in names if names.count(v) > 1})
+        if twice:
+            raise ValueError(f"names a column more than once: {', '.join(twice)}")
+        return names
 
     def _number(self, value: Any, integer: bool) -> float | int:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -1,6 +1,14 @@
 """Image brushes. They work on uint8 tensors shaped ``(C, H, W)`` or batches ``(N, C, H, W)`` and wrap
 ``torchvision.transforms.v2``: the v2 transform draws the randomness (``make_params``) and does the
-work (``transform``); a brush only maps its declared settings onto the transform's arguments."""
+work (``transform``); a brush only maps its declared settings onto the transform's arguments.
+
+On a batch, one set of values is drawn and applied to every image (the same crop, the same flip), so
+``transform(batch, drawn)[i]`` is ``transform(batch[i], drawn)``. Brushes keep the dtype, except
+``normalize``, which declares ``output_dtype`` because it is the step that hands float32 to the model.
+
+Resampling brushes (rotation, affine, perspective, elastic, resize) default to bilinear interpolation,
+which looks smoother on artwork than v2's ``nearest`` default for rotation and affine.
+"""
 
 from __future__ import annotations
 
@@ -8,38 +16,67 @@ from typing import Any, ClassVar
 
 import torch
 from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
 
 from canvascraft.brushes.base import Brush, Modality, Param
+from canvascraft.brushes.functional.image import add_noise_uint8
 from canvascraft.brushes.registry import register
 
 PROBABILITY = Param("p", "float", 0.5, "Chance that the brush is applied to an item.", 0.0, 1.0)
 
+# v2 takes these names as strings; nearest keeps the hard edges of pixel art.
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 
-class TorchvisionBrush(Brush):
-    """Base of the image brushes that wrap one v2 transform.
+# Per-channel (mean, std) in the 0–1 scale; "imagenet" matches most pretrained torchvision models.
+NORMALIZE_PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    "unit": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+}
 
-    If the brush declares a ``p`` parameter, ``make_params`` first draws whether to apply it at all
-    (v2 does that inside ``forward``, which brushes do not call).
+
+class ImageBrush(Brush):
+    """Base of every image brush.
+
+    ``output_dtype`` is the dtype the brush returns, or None when it keeps the input's (all but
+    ``normalize``); the recipe and the contract tests read it instead of knowing brush names.
     """
 
     modality: ClassVar[Modality] = "image"
+    output_dtype: ClassVar[torch.dtype | None] = None
+
+
+class TorchvisionBrush(ImageBrush):
+    """Base of the image brushes that wrap one v2 transform, built once in ``setup``.
+
+    If the brush declares a ``p`` parameter, ``make_params`` first draws whether to apply it at all
+    (v2 does that inside ``forward``, which brushes do not call); the v2 transform is then built with
+    ``p=1.0``. The draw is the same ``torch.rand(1)`` v2 makes, so a seeded recipe reproduces a seeded
+    ``v2.Compose`` of the same transforms.
+    """
 
     def build(self) -> v2.Transform:
         raise NotImplementedError
 
     def setup(self) -> None:
         self._transform = self.build()
+        self._p: float | None = self.settings.get("p")
 
     def make_params(self, sample: torch.Tensor) -> dict[str, Any]:
-        if "p" in self.settings and torch.rand(1).item() >= self.settings["p"]:
+        if self._p is None:
+            # No "applied" key: transform() hands v2's own dict back without copying it.
+            return self._transform.make_params([sample])
+        if torch.rand(1).item() >= self._p:
             return {"applied": False}
         return {"applied": True, **self._transform.make_params([sample])}
 
     def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
-        if not drawn.get("applied", True):
-            return sample
-        params = {k: v for k, v in drawn.items() if k != "applied"}
-        return self._transform.transform(sample, params)
+        if "applied" in drawn:
+            if not drawn["applied"]:
+                return sample
+            # Several v2 transforms splat their params into a kernel, which would reject "applied".
+            drawn = {k: v for k, v in drawn.items() if k != "applied"}
+        return self._transform.transform(sample, drawn)
 
 
 @register
@@ -67,3 +104,306 @@ class HorizontalFlip(TorchvisionBrush):
 
     def build(self) -> v2.Transform:
         return v2.RandomHorizontalFlip(p=1.0)
+
+
+@register
+class VerticalFlip(TorchvisionBrush):
+    name = "vertical_flip"
+    summary = "Turn the image upside down, for subjects with no natural up (textures, patterns)."
+    params = (PROBABILITY,)
+
+    def build(self) -> v2.Transform:
+        return v2.RandomVerticalFlip(p=1.0)
+
+
+@register
+class Rotation(TorchvisionBrush):
+    name = "rotation"
+    summary = "Tilt the image by a random angle; corners left empty are filled with black."
+    params = (
+        Param(
+            "degrees",
+            "float_range",
+            [-15.0, 15.0],
+            "Range of the angle in degrees (counter-clockwise).",
+            -180.0,
+            180.0,
+        ),
+    )
+
+    def build(self) -> v2.Transform:
+        return v2.RandomRotation(tuple(self.settings["degrees"]), interpolation="bilinear")
+
+
+@register
+class Affine(TorchvisionBrush):
+    name = "affine"
+    summary = "Rotate, shift, zoom and slant the image a little, all at once."
+    params = (
+        Param(
+            "degrees", "float_range", [-10.0, 10.0], "Range of the rotation angle in degrees.", -180.0, 180.0
+        ),
+        Param("translate", "float", 0.1, "Largest shift, as a share of the width and height.", 0.0, 0.5),
+        Param("scale", "float_range", [0.9, 1.1], "Range of the zoom factor (1 keeps the size).", 0.1, 4.0),
+        Param("shear", "float_range", [-5.0, 5.0], "Range of the slant angle in degrees.", -45.0, 45.0),
+    )
+
+    def build(self) -> v2.Transform:
+        s = self.settings
+        return v2.RandomAffine(
+            tuple(s["degrees"]),
+            translate=(s["translate"], s["translate"]) if s["translate"] > 0 else None,
+            scale=tuple(s["scale"]),
+            shear=tuple(s["shear"]),
+            interpolation="bilinear",
+        )
+
+
+@register
+class Perspective(TorchvisionBrush):
+    name = "perspective"
+    summary = "View the image from a slight random angle, as if the canvas were tilted."
+    params = (
+        Param("distortion", "float", 0.3, "How far the corners may move: 0 none, 1 a lot.", 0.0, 1.0),
+        PROBABILITY,
+    )
+
+    def build(self) -> v2.Transform:
+        return v2.RandomPerspective(distortion_scale=self.settings["distortion"], p=1.0)
+
+
+@register
+class ColorJitter(TorchvisionBrush):
+    name = "color_jitter"
+    summary = "Nudge brightness, contrast, saturation and hue, so colour shifts do not fool the model."
+    params = (
+        Param(
+            "brightness",
+            "float",
+            0.2,
+            "Largest brightness change: 0.2 means up to 20% darker or lighter.",
+            0.0,
+            1.0,
+        ),
+        Param(
+            "contrast",
+            "float",
+            0.2,
+            "Largest contrast change: 0.2 means up to 20% flatter or punchier.",
+            0.0,
+            1.0,
+        ),
+        Param(
+            "saturation",
+            "float",
+            0.2,
+            "Largest saturation change: 0 keeps colours, 1 may remove them.",
+            0.0,
+            1.0,
+        ),
+        Param(
+            "hue", "float", 0.02, "Largest hue shift, as a share of the colour wheel (0.5 is half).", 0.0, 0.5
+        ),
+    )
+
+    def build(self) -> v2.Transform:
+        s = self.settings
+        return v2.ColorJitter(s["brightness"], s["contrast"], s["saturation"], s["hue"])
+
+
+@register
+class Grayscale(TorchvisionBrush):
+    name = "grayscale"
+    summary = "Drain the colour; the image keeps its channels, so the shape does not change."
+    params = (Param("p", "float", 0.1, "Chance that the brush is applied to an item.", 0.0, 1.0),)
+
+    def build(self) -> v2.Transform:
+        return v2.RandomGrayscale(p=1.0)
+
+
+@register
+class GaussianBlur(TorchvisionBrush):
+    name = "gaussian_blur"
+    summary = "Watercolor: soften the image with a gaussian blur of random strength."
+    params = (
+        Param(
+            "kernel_size",
+            "choice",
+            5,
+            "Width of the blur window in pixels (odd).",
+            choices=tuple(range(3, 33, 2)),
+        ),
+        Param("sigma", "float_range", [0.1, 2.0], "Range of the blur strength in pixels.", 0.01, 20.0),
+    )
+
+    def build(self) -> v2.Transform:
+        s = self.settings
+        return v2.GaussianBlur(int(s["kernel_size"]), sigma=tuple(s["sigma"]))
+
+
+@register
+class GaussianNoise(ImageBrush):
+    name = "gaussian_noise"
+    summary = "Sprinkle film-grain noise over the image."
+    params = (
+        Param(
+            "sigma",
+            "float_range",
+            [5.0, 20.0],
+            "Range of the noise strength in pixel levels (0–255); 10 is subtle, 40 is grainy.",
+            0.0,
+            128.0,
+        ),
+    )
+
+    def make_params(self, sample: torch.Tensor) -> dict[str, Any]:
+        # v2.GaussianNoise draws in its kernel, so the noise is drawn here instead; one (C, H, W) field
+        # per call keeps a batch to the rule "same drawn values for every image".
+        low, high = self.settings["sigma"]
+        sigma = torch.empty(1).uniform_(low, high).item() if high > low else low
+        noise = torch.randn(sample.shape[-3:]).mul_(sigma).round_().clamp_(-255, 255).to(torch.int16)
+        return {"sigma": sigma, "noise": noise}
+
+    def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
+        # The noise is drawn on the CPU (its seeded RNG); move it to the image only if that lives elsewhere.
+        return add_noise_uint8(sample, drawn["noise"].to(sample.device))
+
+
+@register
+class Sharpness(TorchvisionBrush):
+    name = "sharpness"
+    summary = "Sharpen (or soften) the edges of the image."
+    params = (
+        Param("factor", "float", 2.0, "0 blurs, 1 keeps the image, 2 doubles the sharpness.", 0.0, 10.0),
+        PROBABILITY,
+    )
+
+    def build(self) -> v2.Transform:
+        return v2.RandomAdjustSharpness(self.settings["factor"], p=1.0)
+
+
+@register
+class Posterize(TorchvisionBrush):
+    name = "posterize"
+    summary = "Reduce the number of colour levels, like a screen print."
+    params = (
+        Param("bits", "int", 4, "Bits kept per channel: 8 keeps all 256 levels, 1 keeps 2.", 1, 8),
+        PROBABILITY,
+    )
+
+    def build(self) -> v2.Transform:
+        return v2.RandomPosterize(self.settings["bits"], p=1.0)
+
+
+@register
+class Solarize(TorchvisionBrush):
+    name = "solarize"
+    summary = "Invert the brightest tones, like an over-exposed photograph."
+    params = (
+        Param("threshold", "float", 128.0, "Pixel level (0–255) from which tones are inverted.", 0.0, 255.0),
+        PROBABILITY,
+    )
+
+    def build(self) -> v2.Transform:
+        return v2.RandomSolarize(self.settings["threshold"], p=1.0)
+
+
+@register
+class Equalize(TorchvisionBrush):
+    name = "equalize"
+    summary = "Spread the tones evenly over the whole range, bringing out detail in flat images."
+    params = (PROBABILITY,)
+
+    def build(self) -> v2.Transform:
+        return v2.RandomEqualize(p=1.0)
+
+
+@register
+class Autocontrast(TorchvisionBrush):
+    name = "autocontrast"
+    summary = "Stretch each channel so its darkest pixel becomes black and its brightest white."
+    params = (PROBABILITY,)
+
+    def build(self) -> v2.Transform:
+        return v2.RandomAutocontrast(p=1.0)
+
+
+@register
+class RandomErasing(TorchvisionBrush):
+    name = "random_erasing"
+    summary = "Paint over a random rectangle, so the model cannot rely on one spot."
+    params = (
+        PROBABILITY,
+        Param(
+            "scale", "float_range", [0.02, 0.33], "Share of the image area the rectangle covers.", 0.01, 1.0
+        ),
+        Param("ratio", "float_range", [0.3, 3.3], "Aspect-ratio range of the rectangle.", 0.1, 10.0),
+        Param("value", "int", 0, "Pixel level (0–255) the rectangle is filled with.", 0, 255),
+    )
+
+    def build(self) -> v2.Transform:
+        s = self.settings
+        return v2.RandomErasing(p=1.0, scale=tuple(s["scale"]), ratio=tuple(s["ratio"]), value=s["value"])
+
+
+@register
+class Elastic(TorchvisionBrush):
+    name = "elastic"
+    summary = "Warp the image as if painted on rippling water."
+    params = (
+        Param("alpha", "float", 50.0, "Strength of the warp in pixels.", 0.0, 500.0),
+        Param("sigma", "float", 5.0, "Smoothness of the warp: higher gives broader ripples.", 0.5, 20.0),
+    )
+
+    def build(self) -> v2.Transform:
+        s = self.settings
+        return v2.ElasticTransform(alpha=s["alpha"], sigma=s["sigma"], interpolation="bilinear")
+
+
+@register
+class Resize(TorchvisionBrush):
+    name = "resize"
+    summary = "Scale every image to the same square size, as the model expects."
+    augments = False
+    params = (
+        Param("size", "int", 64, "Output side length in pixels.", 8, 1024),
+        Param(
+            "interpolation",
+            "choice",
+            "bilinear",
+            "How new pixels are computed; nearest keeps hard pixel-art edges.",
+            choices=INTERPOLATIONS,
+        ),
+    )
+
+    def build(self) -> v2.Transform:
+        s = self.settings
+        return v2.Resize((s["size"], s["size"]), interpolation=s["interpolation"], antialias=True)
+
+
+@register
+class Normalize(TorchvisionBrush):
+    name = "normalize"
+    summary = "Turn pixels into the centred float numbers the model trains on; usually the last brush."
+    augments = False
+    output_dtype = torch.float32
+    params = (
+        Param(
+            "preset",
+            "choice",
+            "imagenet",
+            "Channel means and spreads: imagenet for pretrained models, half for -1..1, unit for 0..1.",
+            choices=tuple(NORMALIZE_PRESETS),
+        ),
+    )
+
+    def build(self) -> v2.Transform:
+        mean, std = NORMALIZE_PRESETS[self.settings["preset"]]
+        # In place is safe: transform() always hands it a tensor it has just allocated.
+        return v2.Normalize(mean, std, inplace=True)
+
+    def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
+        scaled = F.to_dtype_image(sample, torch.float32, scale=True)
+        if scaled is sample:  # already float32: copy, so the caller's tensor is not normalized in place
+            scaled = sample.clone()
+        return self._transform.transform(scaled, drawn)

@@ -92,7 +92,9 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ItemInfo:
         except OSError as error:
             raise CorruptItemError(f"unreadable image: {error}") from None
         with image:
-            if image.format not in allowed:
+            # Phone and camera JPEGs that carry extra pictures (MPF: depth or HDR gain maps) open as MPO.
+            fmt = "JPEG" if image.format == "MPO" else image.format
+            if fmt not in allowed:
                 raise CorruptItemError(
                     f"{image.format} images are not supported; convert it to PNG, JPEG, WebP or BMP"
                 )
@@ -109,7 +111,7 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ItemInfo:
                 raise CorruptItemError(f"corrupt or truncated image: {error}") from None
             return ItemInfo(
                 modality="image",
-                format=image.format,
+                format=fmt,
                 width=image.width,
                 height=image.height,
                 channels=len(image.getbands()),
@@ -186,7 +188,7 @@ def inspect_table(data: bytes, fmt: str, *, label_column: str | None) -> ItemInf
         raise CorruptItemError("table has no rows")
     class_counts = None
     if label_column is not None:
-        if False:
+        if label_column not in frame.columns:
             known = ", ".join(map(str, frame.columns))
             raise CorruptItemError(f"no label column '{label_column}' (columns: {known})")
         counts = frame[label_column].astype("string").fillna(UNLABELLED).value_counts()

@@ -11,6 +11,7 @@ from canvascraft.data.catalog import DatasetSummary, ItemView, list_datasets, pr
 from canvascraft.data.importer import ImportReport
 from canvascraft.data.sample import SAMPLE_DATASETS, SAMPLE_TABLE_LABEL, write_sample_data
 from canvascraft.services.datasets import import_path
+from canvascraft.services.recipes import ensure_starter_recipes
 from canvascraft.store.migrate import upgrade
 from canvascraft.store.models import Dataset
 from canvascraft.store.session import open_session
@@ -30,10 +31,12 @@ class WorkspaceOverview:
 
 
 def prepare(with_samples: bool = True) -> list[ImportReport]:
-    """Create the workspace, apply migrations and, on an empty workspace, import the sample data."""
+    """Create the workspace, apply migrations, save any missing starter recipe and, on an empty
+    workspace, import the sample data."""
     settings = get_settings()
     settings.workspace.mkdir(parents=True, exist_ok=True)
     upgrade()
+    ensure_starter_recipes()
     with open_session() as session:
         empty = session.scalar(select(func.count()).select_from(Dataset)) == 0
     if not (with_samples and empty):

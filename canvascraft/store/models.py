@@ -97,3 +97,18 @@ class SkippedItem(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     version: Mapped[DatasetVersion] = relationship(back_populates="skipped")
+
+
+class RecipeVersion(Base):
+    """One immutable saved version of a recipe; saving an unchanged recipe writes nothing new, so a
+    training run can point at (name, version) and trust the brushes never change underneath it."""
+
+    __tablename__ = "recipe_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_recipe_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    modality: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,193 @@
+"""Audio functions on float32 numpy arrays: effects on mono waveforms and spectrogram features.
+
+They neither validate settings nor draw randomness (noise comes from a seed argument), so the brushes
+stay thin and the same values always give the same output. librosa's submodules are imported on first
+use, not here: the brush registry imports this module, and the CLI should not pay for librosa.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Literal
+
+import librosa
+import numpy as np
+import torch
+
+ShiftMode = Literal["roll", "pad"]
+MaskFill = Literal["zero", "mean", "min"]
+
+
+# --- effects on waveforms -----------------------------------------------------------------------------
+
+
+def apply_gain(samples: np.ndarray, gain_db: float) -> np.ndarray:
+    """Scale by ``gain_db`` decibels (+6 dB ≈ twice the amplitude); no clipping, floats may pass ±1."""
+    return (samples * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32, copy=False)
+
+
+def shift(samples: np.ndarray, offset: int, mode: ShiftMode) -> np.ndarray:
+    """Move the waveform ``offset`` samples later (earlier if negative), keeping its length.
+
+    ``roll`` wraps the part pushed off one end round to the other; ``pad`` drops it and fills the gap
+    with silence.
+    """
+    length = samples.shape[0]
+    offset = max(-length, min(length, int(offset)))
+    if mode == "roll":
+        return np.roll(samples, offset)
+    out = np.zeros_like(samples)
+    if offset >= 0:
+        out[offset:] = samples[: length - offset]
+    else:
+        out[: length + offset] = samples[-offset:]
+    return out
+
+
+def add_white_noise(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    """Add Gaussian white noise scaled so the signal-to-noise ratio is exactly ``snr_db``.
+
+    The noise is rescaled to the target power rather than drawn at it, so short clips get the SNR asked
+    for too. A silent clip has no signal power to measure against and is returned unchanged.
+    """
+    signal_power = float(np.mean(np.square(samples, dtype=np.float64)))
+    if signal_power == 0.0:
+        return samples.copy()
+    noise = np.random.default_rng(seed).standard_normal(samples.shape[0])
+    noise_power = float(np.mean(np.square(noise)))
+    noise *= math.sqrt(signal_power / 10.0 ** (snr_db / 10.0) / noise_power)
+    return (samples + noise).astype(np.float32)
+
+
+def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
+    """Cut the end off, or pad it with silence, to exactly ``length`` samples."""
+    if samples.shape[0] >= length:
+        return samples[:length].copy()
+    return np.pad(samples, (0, length - samples.shape[0]))
+
+
+def time_stretch(samples: np.ndarray, rate: float) -> np.ndarray:
+    """Play faster (``rate`` > 1) or slower without changing pitch, keeping the original length.
+
+    Keeping the length lets stretched and untouched clips share a batch: a slowed-down clip loses its
+    end, a sped-up one ends in silence.
+    """
+    if rate == 1.0:
+        return samples.copy()
+    stretched = librosa.effects.time_stretch(samples, rate=rate)
+    return fit_length(stretched.astype(np.float32, copy=False), samples.shape[0])
+
+
+def pitch_shift(samples: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
+    """Raise or lower the pitch by ``semitones`` without changing the duration."""
+    if semitones == 0.0:
+        return samples.copy()
+    shifted = librosa.effects.pitch_shift(samples, sr=sample_rate, n_steps=semitones)
+    return fit_length(shifted.astype(np.float32, copy=False), samples.shape[0])
+
+
+def trim_silence(samples: np.ndarray, top_db: float) -> np.ndarray:
+    """Drop leading and trailing parts quieter than ``top_db`` below the loudest part.
+
+    librosa judges loudness per 2,048-sample frame (hop 512), so a little quiet margin remains; an
+    all-silent clip comes back whole rather than empty.
+    """
+    trimmed, _ = librosa.effects.trim(samples, top_db=top_db)
+    if trimmed.shape[0] == 0:
+        return samples.copy()
+    return trimmed.astype(np.float32, copy=True)
+
+
+def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """Convert to another sample rate (soxr, high quality); the duration stays the same."""
+    if orig_rate == target_rate:
+        return samples.copy()
+    out = librosa.resample(samples, orig_sr=orig_rate, target_sr=target_rate)
+    return out.astype(np.float32, copy=False)
+
+
+# --- features -----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _mel_basis(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> torch.Tensor:
+    """librosa's Slaney mel filter bank, built once per parameter set (it costs more than a small STFT)."""
+    basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    return torch.from_numpy(basis.astype(np.float32))
+
+
+def mel_spectrogram_batch(
+    waveforms: np.ndarray,
+    sample_rate: int,
+    n_fft: int = 512,
+    hop_length: int = 160,
+    n_mels: int = 64,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    *,
+    device: str | torch.device = "cpu",
+    chunk_size: int = 16,
+) -> np.ndarray:
+    """Mel power spectrograms of equal-length clips, shaped ``(N, n_mels, 1 + n // hop_length)``.
+
+    Matches ``librosa.feature.melspectrogram`` with the same arguments (centred frames, zero padding
+    — librosa's default ``pad_mode="constant"`` since 0.10 —, periodic Hann window, power 2, Slaney
+    mel filters) to within 1e-6 of the largest value (the tests allow 1e-4). It is several times faster
+    than a librosa loop because ``torch.stft`` runs on chunks of ``chunk_size`` clips: one call on
+    thousands of clips is allocation-bound. ``fmax`` None or 0 means half the sample rate. ``device``
+    puts the work on a GPU (``"cuda"``) when there is one; larger chunks pay off there.
+    """
+    waveforms = np.asarray(waveforms, dtype=np.float32)
+    if waveforms.ndim != 2:
+        raise ValueError(f"waveforms must be shaped (clips, samples), got {waveforms.shape}")
+    if not waveforms.flags.writeable:
+        waveforms = waveforms.copy()  # torch.from_numpy warns on read-only arrays
+    count, length = waveforms.shape
+    frames = 1 + length // hop_length
+    basis = _mel_basis(int(sample_rate), int(n_fft), int(n_mels), float(fmin), fmax or None).to(device)
+    window = torch.hann_window(n_fft, periodic=True, device=device)  # librosa's "hann": periodic
+    out = np.empty((count, n_mels, frames), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, count, chunk_size):
+            chunk = torch.from_numpy(waveforms[start : start + chunk_size]).to(device)
+            spectrum = torch.stft(
+                chunk,
+                n_fft,
+                hop_length=hop_length,
+                win_length=n_fft,
+                window=window,
+                center=True,
+                pad_mode="constant",
+                return_complex=True,
+            )
+            # re² + im² on the interleaved view: 6× faster than .sum(-1) or .abs().square() on CPU.
+            squares = torch.view_as_real(spectrum).square()
+            power = squares[..., 0] + squares[..., 1]
+            out[start : start + chunk.shape[0]] = torch.matmul(basis, power).cpu().numpy()
+    return out
+
+
+def power_to_db(values: np.ndarray, top_db: float | None = 80.0) -> np.ndarray:
+    """Power to decibels (reference 1.0, floor 1e-10), clamped to ``top_db`` below the peak."""
+    return librosa.power_to_db(values, ref=1.0, amin=1e-10, top_db=top_db).astype(np.float32, copy=False)
+
+
+def mfcc_from_mel(mel: np.ndarray, n_mfcc: int) -> np.ndarray:
+    """MFCCs from a mel power spectrogram, as ``librosa.feature.mfcc`` computes them (dB, DCT-II ortho)."""
+    return librosa.feature.mfcc(S=power_to_db(mel), n_mfcc=n_mfcc).astype(np.float32, copy=False)
+
+
+def mask(values: np.ndarray, axis: int, spans: list[list[int]], fill: MaskFill) -> np.ndarray:
+    """A copy with each ``[start, width]`` span along ``axis`` (0 bins, 1 frames) overwritten.
+
+    ``fill`` is zero (silence for power spectrograms), or the spectrogram's mean or minimum (the
+    minimum is silence for log-scaled ones), taken before masking.
+    """
+    out = values.copy()
+    value = {"zero": 0.0, "mean": float(values.mean()), "min": float(values.min())}[fill]
+    for start, width in spans:
+        index = [slice(None)] * values.ndim
+        index[axis] = slice(start, start + width)
+        out[tuple(index)] = value
+    return out

@@ -1,0 +1,62 @@
+"""Starter recipes, one per modality, saved into every new workspace so nobody starts from a blank
+page. They use brushes with their default settings where the defaults are good, so they stay valid as
+brush defaults are tuned; ``validate_recipe`` fills the settings in when they are saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from canvascraft.recipe.spec import BrushStep, Recipe
+
+
+def _steps(*steps: str | tuple[str, dict[str, Any]]) -> list[BrushStep]:
+    return [
+        BrushStep(brush=step) if isinstance(step, str) else BrushStep(brush=step[0], params=step[1])
+        for step in steps
+    ]
+
+
+STARTER_RECIPES: tuple[Recipe, ...] = (
+    Recipe(
+        name="image-starter",
+        modality="image",
+        description=(
+            "A gentle mix for pictures. Every image is first made 64 by 64 pixels. While the model "
+            "learns, each picture is also cropped a little differently, sometimes mirrored, its colours "
+            "nudged and now and then softly blurred, so the model learns the subject rather than one "
+            "exact copy of it. Last, the pixels are turned into the numbers the model reads."
+        ),
+        brushes=_steps(
+            ("resize", {"size": 64}),
+            ("random_resized_crop", {"size": 64}),
+            "horizontal_flip",
+            "color_jitter",
+            "gaussian_blur",
+            "normalize",
+        ),
+    ),
+    Recipe(
+        name="audio-starter",
+        modality="audio",
+        description=(
+            "A starting point for sounds. While the model learns, each clip gets a slightly different "
+            "volume, starts a moment earlier or later and picks up a little background hiss. Then the "
+            "sound is turned into a picture of its pitches over time (a mel spectrogram) on a loudness "
+            "scale like our ears use, and short stretches and bands are hidden at random, so the model "
+            "does not lean on any one moment or pitch."
+        ),
+        brushes=_steps(
+            "gain", "time_shift", "add_noise", "mel_spectrogram", "log_scale", "time_mask", "freq_mask"
+        ),
+    ),
+    Recipe(
+        name="table-starter",
+        modality="table",
+        description=(
+            "A tidy-up for tables. Empty cells are filled in, text columns such as a colour name become "
+            "yes/no columns the model can read, and number columns are put on the same scale, so a "
+            "column measured in thousands does not drown out one measured in fractions."
+        ),
+        brushes=_steps("impute_missing", "one_hot_encode", "standard_scale"),
+    ),
+)

@@ -1,0 +1,139 @@
+"""Brushes: stack brushes into a recipe and watch what they do to your own data, live."""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+
+from canvascraft.errors import CanvasCraftError
+from canvascraft.recipe.io import to_yaml
+from canvascraft.services.brushes import (
+    brush_catalog,
+    check_recipe,
+    preview_audio,
+    preview_dataset_images,
+    preview_dataset_table,
+    preview_images,
+    sample_items,
+)
+from canvascraft.services.datasets import item_bytes, list_datasets, open_version
+from canvascraft.services.recipes import import_recipe_text, list_recipes, load_recipe, save_recipe
+from components.brush_editor import WORKING, load_into_editor, recipe_editor, show_errors, working_recipe
+from components.recipe_preview import audio_preview, image_preview, table_preview
+
+st.title("Brushes")
+st.markdown(
+    "Stack brushes into a recipe and see what they do to your data. Training applies the same recipe."
+)
+
+datasets = list_datasets()
+if not datasets:
+    st.info("Import a dataset on the Data page first.")
+    st.stop()
+pick_dataset, pick_recipe, load_column = st.columns([2, 2, 1], vertical_alignment="bottom")
+dataset = pick_dataset.selectbox(
+    "Preview on dataset", [d.name for d in datasets], key="dataset", bind="query-params"
+)
+modality = next(d.modality for d in datasets if d.name == dataset)
+recipes = [r for r in list_recipes() if r.modality == modality]
+source = pick_recipe.selectbox(
+    "Start from recipe", [r.name for r in recipes], key="recipe", bind="query-params", format_func=lambda n: n
+)
+if load_column.button("Load", width="stretch") or (
+    source and (WORKING not in st.session_state or st.session_state[WORKING]["modality"] != modality)
+):
+    load_into_editor(load_recipe(source))
+if WORKING not in st.session_state:
+    st.info(f"No {modality} recipe saved yet; start one below.")
+    st.session_state[WORKING] = {"name": f"my-{modality}-recipe", "modality": modality, "seed": 0,
+                                 "description": "", "steps": []}  # fmt: skip
+
+working = st.session_state[WORKING]
+catalog = {b.name: b for b in brush_catalog(modality)}
+view = open_version(dataset)
+columns = [c["name"] for c in (view.items[0].columns or [])] if modality == "table" and view.items else []
+
+editor, shown = st.columns([5, 6], gap="large")
+with editor:
+    st.subheader(f"Recipe · {working['name']}")
+    slots = recipe_editor(catalog, columns)
+recipe, errors = check_recipe(working_recipe())
+with editor:
+    show_errors(errors, slots)
+
+with shown:
+    st.subheader("Preview")
+    if modality != "table":  # table brushes draw no randomness
+        seed_column, reroll_column = st.columns([3, 1], vertical_alignment="bottom")
+        seed = seed_column.number_input("Seed", 0, 2**31 - 1, working["seed"], key="brushes_seed")
+        working["seed"] = int(seed)
+        if reroll_column.button("Reroll", icon=":material/casino:", width="stretch", help="New random seed"):
+            working["seed"] = random.randrange(2**31)
+            st.session_state.pop("brushes_seed", None)
+            st.rerun()
+    if recipe is None:
+        st.warning("Fix the settings marked in red to see the preview again.")
+    else:
+        try:
+            if modality == "image":
+                count_column, variant_column = st.columns(2)
+                count = count_column.slider("Items", 1, 6, 3, key="brushes_items")
+                variants = variant_column.slider("Variants each", 1, 8, 4, key="brushes_variants")
+                upload = st.file_uploader(
+                    "Or try one of your own images", type=["png", "jpg", "jpeg", "webp", "bmp"]
+                )
+                rows = (
+                    preview_images(recipe, [(upload.name, upload.getvalue())], variants, recipe.seed)
+                    if upload
+                    else preview_dataset_images(recipe, dataset, count, variants, recipe.seed)
+                )
+                image_preview(rows)
+            elif modality == "audio":
+                clips = sample_items(dataset, 12)
+                clip_column, variant_column = st.columns(2)
+                clip = clip_column.selectbox("Clip", clips, format_func=lambda i: i.name, key="brushes_clip")
+                variants = variant_column.slider("Variants", 1, 6, 3, key="brushes_variants")
+                upload = st.file_uploader("Or try one of your own clips", type=["wav", "flac", "ogg"])
+                name, data = (
+                    (upload.name, upload.getvalue()) if upload else (clip.name, item_bytes(clip.sha256))
+                )
+                audio_preview(preview_audio(recipe, name, data, variants, recipe.seed))
+            else:
+                table_preview(preview_dataset_table(recipe, dataset))
+        except CanvasCraftError as error:
+            st.error(str(error), icon=":material/error:")
+
+with editor, st.container(border=True):
+    st.markdown("**Save, share, import**")
+    working["name"] = st.text_input("Recipe name", working["name"], key="brushes_name")
+    working["description"] = st.text_area(
+        "Description", working["description"], key="brushes_description", height=80
+    )
+    save_column, export_column = st.columns(2)
+    if save_column.button(
+        "Save", type="primary", icon=":material/save:", disabled=recipe is None, width="stretch"
+    ):
+        recipe, errors = check_recipe(working_recipe())
+        if recipe is None:
+            st.error("\n\n".join(errors))
+        else:
+            saved = save_recipe(recipe)
+            st.success(
+                f"Saved **{saved.name}** version {saved.version}."
+                if saved.new_version
+                else f"No changes since **{saved.name}** version {saved.version}."
+            )
+    if recipe is not None:
+        export_column.download_button(
+            "Export YAML", to_yaml(recipe), file_name=f"{recipe.name}.yaml", mime="application/yaml",
+            icon=":material/download:", width="stretch",
+        )  # fmt: skip
+    uploaded = st.file_uploader("Import a recipe (.yaml)", type=["yaml", "yml"], key="brushes_import")
+    if uploaded is not None and st.button("Import and open", icon=":material/upload_file:"):
+        try:
+            saved = import_recipe_text(uploaded.getvalue().decode("utf-8", errors="replace"))
+            load_into_editor(load_recipe(saved.name))
+            st.rerun()
+        except CanvasCraftError as error:
+            st.error(str(error))
