@@ -250,6 +250,35 @@ def recipe_export(
     typer.echo(f"wrote {out}")
 
 
+@recipe_app.command("preview")
+@clean_errors
+def recipe_preview(
+    file: Annotated[Path, typer.Argument(help="A recipe YAML file.")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset whose items to preview on.")],
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write the before/after grid to.")],
+    items: Annotated[int, typer.Option(min=1, max=32, help="How many items (rows).")] = 4,
+    variants: Annotated[int, typer.Option(min=1, max=16, help="Augmented variants per item.")] = 4,
+    seed: Annotated[int | None, typer.Option(help="Seed for the variants (default: the recipe's).")] = None,
+) -> None:
+    """Write a before/after grid: originals first, then variants (images, spectrograms or histograms)."""
+    from canvascraft.recipe.io import from_yaml
+    from canvascraft.services.brushes import preview_grid_png
+    from canvascraft.services.workspace import prepare
+
+    text = _read_recipe_file(file)
+    try:
+        recipe = from_yaml(text)
+    except RecipeError as error:
+        _report_recipe_errors(file, error)
+    prepare(with_samples=False)
+    png = preview_grid_png(recipe, dataset, count=items, n_variants=variants, seed=seed)
+    try:
+        out.write_bytes(png)
+    except OSError as error:
+        raise RecipeError([f"cannot write {out}: {error.strerror or error}"]) from None
+    typer.echo(f"wrote {out} ({recipe.name} on {dataset})")
+
+
 @app.command("init")
 @clean_errors
 def init() -> None:

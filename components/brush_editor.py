@@ -89,7 +89,8 @@ def _param_widget(param: Param, key: str, columns: list[str]) -> Any:
     if param.kind in ("float_range", "int_range") and bounded:
         integer = param.kind == "int_range"
         step = 1 if integer else (param.maximum - param.minimum) / 100  # type: ignore[operator]
-        low, high = (int(param.minimum), int(param.maximum)) if integer else (param.minimum, param.maximum)
+        cast = int if integer else float
+        low, high = cast(param.minimum), cast(param.maximum)  # type: ignore[arg-type]
         return list(st.slider(label, low, high, key=key, step=step, help=help_text))
     if param.kind in ("float_range", "int_range"):
         left, right = st.columns(2)

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from PIL import Image
 from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from canvascraft.config import get_settings
@@ -239,11 +241,70 @@ def test_a_table_import_racing_another_into_the_same_dataset_never_leaks_a_datab
     assert_lost_cleanly_or_won(outcome, "paints")
 
 
+MIGRATOR = r"""
+import sys, time
+from pathlib import Path
+
+from canvascraft.store.migrate import upgrade
+
+gate = Path(sys.argv[1])
+(gate / f"ready-{sys.argv[2]}").touch()
+deadline = time.monotonic() + 60
+while not (gate / "go").exists() and time.monotonic() < deadline:
+    time.sleep(0.001)
+upgrade()
+print("migrated", flush=True)
+"""
+
+
+def test_processes_migrating_a_fresh_database_at_once_all_succeed(database_url: str, tmp_path: Path) -> None:
+    """The studio, the CLI and job processes may all start on a new workspace at the same moment."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    holder = None
+    if database_url.startswith("sqlite"):
+        # Hold the write lock while they start, so all of them reach the migration before any finishes.
+        with engine_for(database_url).connect():
+            pass  # creates the file in WAL mode, as the studio would
+        holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATOR, str(gate), str(n)],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(gate.glob("ready-*"))) < len(processes) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (gate / "go").touch()
+        time.sleep(1.0)
+    finally:
+        if holder is not None:
+            holder.execute("ROLLBACK")
+            holder.close()
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+        assert stdout.strip() == "migrated"
+        assert "Traceback" not in stderr
+    with engine_for(database_url).connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    assert versions == [head_revision(database_url)]
+
+
 CHILD = r"""
 import sys, time
 from pathlib import Path
 
 from canvascraft.cli import app
+import canvascraft.services.workspace  # loaded before the barrier, so both start work at once
 
 barrier, me, folders = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
 for round_number, folder in enumerate(folders):

@@ -449,7 +449,7 @@ class LogScale(AudioBrush):
 MASK_FILL = Param(
     "fill",
     "choice",
-    "zero",
+    "min",
     "What hidden cells become: zero, the spectrogram's mean, or its minimum (silence after log_scale).",
     choices=("zero", "mean", "min"),
 )

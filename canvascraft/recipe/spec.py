@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
 from canvascraft.brushes.base import check_settings
@@ -43,6 +43,12 @@ class BrushStep(BaseModel):
     enabled: StrictBool = True
     params: dict[StrictStr, Any] = Field(default_factory=dict)
 
+    @field_validator("params", mode="before")
+    @classmethod
+    def _blank_params(cls, value: Any) -> Any:
+        # ``params:`` left blank in YAML reads as null; it means "no settings", not a mistake.
+        return {} if value is None else value
+
 
 class Recipe(BaseModel):
     """A named, seeded stack of brushes for one modality.
@@ -64,6 +70,14 @@ class Recipe(BaseModel):
     def _strip_name(cls, value: Any) -> Any:
         # Stray spaces around a name typed in a form or a YAML file are never meant.
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("description", "brushes", mode="before")
+    @classmethod
+    def _blank_means_empty(cls, value: Any, info: ValidationInfo) -> Any:
+        # A key left blank in YAML reads as null: no description yet, no brushes yet.
+        if value is None:
+            return "" if info.field_name == "description" else []
+        return value
 
 
 _RECIPE_FIELDS = ", ".join(Recipe.model_fields)
@@ -90,6 +104,8 @@ def validate_recipe(data: Mapping[str, Any] | Recipe) -> Recipe:
     modality = data.get("modality") if isinstance(data, Mapping) else None
     if isinstance(raw_steps, list):
         for index, step in enumerate(raw_steps):
+            if isinstance(step, BrushStep):
+                step = step.model_dump()
             if isinstance(step, Mapping) and isinstance(step.get("brush"), str):
                 params, step_errors = _check_step(step, modality if modality in MODALITIES else None)
                 errors.extend((index, f"brushes[{index}].{message}") for message in step_errors)
@@ -115,12 +131,22 @@ def _check_step(step: Mapping[str, Any], modality: str | None) -> tuple[dict[str
             f"brush: {brush.name!r} is {_ARTICLE[brush.modality]} brush, but this recipe is for "
             f"{modality} data"
         )
-    params = step.get("params", {})
+    params = step.get("params")
+    params = {} if params is None else params
     if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
         return None, errors  # the structural check already reported it
     values, param_errors = check_settings(brush.params, dict(params))
     errors.extend(f"{e.param}: {e.message}" for e in param_errors)
-    return (None if param_errors else values), errors
+    if param_errors:
+        return None, errors
+    try:
+        # Rules that tie parameters together (low < high, hop <= n_fft) live in the brush itself.
+        brush(**values)
+    except RecipeError as error:
+        prefix = f"{brush.name}."
+        errors.extend(e.removeprefix(prefix) for e in error.errors)
+        return None, errors
+    return values, errors
 
 
 def _unknown_brush(name: str, modality: str | None) -> str | None:

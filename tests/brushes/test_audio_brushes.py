@@ -156,7 +156,7 @@ def test_add_noise_hits_the_asked_snr() -> None:
 def test_time_mask_zeroes_at_most_width_times_count_frames() -> None:
     mel = make_brush("mel_spectrogram")(tone_clip())
     assert (mel.values > 0).all(), "needs a spectrogram without zero cells to count masked frames"
-    masking = make_brush("time_mask", max_width=5, count=3)
+    masking = make_brush("time_mask", max_width=5, count=3, fill="zero")
     for seed in range(20):
         masked, drawn = seeded(masking, mel, seed)
         zeroed = (masked.values == 0).all(axis=0)

@@ -1,0 +1,646 @@
+"""Image brushes against plain torchvision v2 and Albumentations: ``python bench/brushes_bench.py``.
+
+Three figures, each printed beside its baseline, from one run (interleaved repetitions, medians):
+
+1. Preview latency. ``canvascraft.recipe.preview.preview_images`` — the core call of the Brushes page —
+   on 4 PNG-encoded 512×512 images, 4 variants each, with a 6-brush recipe (random_resized_crop 512
+   scale [0.6, 1], horizontal_flip, rotation ±15°, color_jitter, gaussian_blur k5, gaussian_noise).
+   Target: at most 50 ms. The PNG decode inside the call is timed separately by wrapping
+   ``preview.decode_image`` (the library code is not changed). "What-if" rows are local functions
+   built from the real brushes and ``compose``: originals downscaled to a display size first (the crop
+   size scaled with them), one torch thread, and a thread pool of 2 over the items. The pool draws
+   each step's random values under a lock from the item's own generator state, because the pipeline
+   seeds torch's *global* generator; its outputs are checked equal to the serial ones.
+2. Throughput. The same recipe (crop 64) over 2,000 in-memory 64×64 uint8 tensors with
+   ``compose(recipe, "train").apply(img, item_seed(seed, i))``, against a plain ``v2.Compose`` of the
+   same transforms with the same parameters, seeded per image the same way (``item_seed`` inside
+   ``seeded``) and also unseeded; the ratio ours / seeded baseline has a target of at least 0.95. Then
+   again at 512×512 (100 images by default). Outputs of ours and the seeded baseline are compared.
+3. Albumentations 2 as a second baseline on the same images, in a subprocess (it is not a dependency
+   of the project). Set it up once, outside the repository::
+
+       python3 -m venv /tmp/albu-venv
+       /tmp/albu-venv/bin/pip install albumentations opencv-python-headless numpy   # no torch
+       export CANVASCRAFT_ALBUMENTATIONS_PYTHON=/tmp/albu-venv/bin/python
+
+   Without that variable the Albumentations rows are skipped with a note. The images go to the worker
+   through a temporary ``.npy`` file (HWC uint8); the worker stays up and times one pass per request,
+   so its repetitions interleave with ours and its start-up is not counted.
+
+Options: ``--repeat`` (default 3) and ``--preview-repeat`` (default 5); ``--images``/``--size`` and
+``--large-images``/``--large-size`` for the throughput sections; ``--preview-items``/``--variants``;
+``--skip-preview``/``--skip-large``. Defaults take about 1.5–3 minutes on 2 idle cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF
+
+from canvascraft.brushes.functional.image import add_noise_uint8
+from canvascraft.recipe import preview as preview_module
+from canvascraft.recipe.compose import Pipeline, compose, item_seed, seeded
+from canvascraft.recipe.preview import ImagePreview, decode_image, displayable, preview_images
+from canvascraft.recipe.spec import Recipe, validate_recipe
+
+PREVIEW_TARGET_MS = 50.0
+TARGET_RATIO = 0.95
+SEED = 20261101
+ALBU_ENV = "CANVASCRAFT_ALBUMENTATIONS_PYTHON"
+
+# The recipe's settings, shared by the brushes, the v2 baseline and the Albumentations worker.
+SCALE = (0.6, 1.0)
+RATIO = (0.75, 1.333)
+DEGREES = (-15.0, 15.0)
+JITTER = {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.02}
+BLUR_KERNEL = 5
+BLUR_SIGMA = (0.1, 2.0)
+NOISE_SIGMA = (5.0, 20.0)
+
+
+def make_recipe(crop_size: int) -> Recipe:
+    return validate_recipe(
+        {
+            "name": "bench six brushes",
+            "modality": "image",
+            "seed": SEED % 2**32,
+            "brushes": [
+                {
+                    "brush": "random_resized_crop",
+                    "params": {"size": crop_size, "scale": list(SCALE), "ratio": list(RATIO)},
+                },
+                {"brush": "horizontal_flip", "params": {"p": 0.5}},
+                {"brush": "rotation", "params": {"degrees": list(DEGREES)}},
+                {"brush": "color_jitter", "params": JITTER},
+                {"brush": "gaussian_blur", "params": {"kernel_size": BLUR_KERNEL, "sigma": list(BLUR_SIGMA)}},
+                {"brush": "gaussian_noise", "params": {"sigma": list(NOISE_SIGMA)}},
+            ],
+        }
+    )
+
+
+def noise_like_brush(image: torch.Tensor) -> torch.Tensor:
+    """The gaussian_noise brush's arithmetic as a v2.Lambda body: v2 has no uint8 noise with a drawn sigma."""
+    low, high = NOISE_SIGMA
+    sigma = torch.empty(1).uniform_(low, high).item()
+    noise = torch.randn(image.shape[-3:]).mul_(sigma).round_().clamp_(-255, 255).to(torch.int16)
+    return add_noise_uint8(image, noise)
+
+
+def make_v2_compose(crop_size: int) -> v2.Compose:
+    """The same transforms as a plain v2.Compose; rotation bilinear, as the brush sets it."""
+    return v2.Compose(
+        [
+            v2.RandomResizedCrop(crop_size, scale=SCALE, ratio=RATIO, antialias=True),
+            v2.RandomHorizontalFlip(p=0.5),
+            v2.RandomRotation(DEGREES, interpolation=v2.InterpolationMode.BILINEAR),
+            v2.ColorJitter(**JITTER),
+            v2.GaussianBlur(BLUR_KERNEL, sigma=BLUR_SIGMA),
+            v2.Lambda(noise_like_brush),
+        ]
+    )
+
+
+def generate_images(count: int, size: int, seed: int = SEED) -> torch.Tensor:
+    """``count`` distinct uint8 ``(3, size, size)`` images: smooth colour fields plus a little noise."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = max(size // 8, 2)
+    out = torch.empty((count, 3, size, size), dtype=torch.uint8)
+    for start in range(0, count, 100):
+        n = min(100, count - start)
+        base = torch.randint(0, 256, (n, 3, coarse, coarse), generator=generator).float()
+        smooth = torch.nn.functional.interpolate(
+            base, size=(size, size), mode="bilinear", align_corners=False
+        )
+        grain = torch.randint(-12, 13, (n, 3, size, size), generator=generator)
+        out[start : start + n] = (smooth.round() + grain).clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+def encode_png(image: torch.Tensor) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def median_min_max(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+def run_interleaved(
+    measures: dict[str, Callable[[], Any]], repeat: int, warm_ups: list[Callable[[], Any]] | None = None
+) -> dict[str, list[Any]]:
+    """Warm-ups first (by default one call of each measure, not kept), then ``repeat`` rounds, the order
+    rotated every round and reversed every other, so drift on a noisy machine favours none."""
+    for warm_up in warm_ups if warm_ups is not None else list(measures.values()):
+        warm_up()
+    results: dict[str, list[Any]] = {name: [] for name in measures}
+    names = list(measures)
+    for repetition in range(repeat):
+        shift = repetition % len(names)
+        order = names[shift:] + names[:shift]
+        if repetition % 2:
+            order.reverse()
+        for name in order:
+            results[name].append(measures[name]())
+    return results
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# --- 1. preview latency -------------------------------------------------------------------------------
+
+
+@contextmanager
+def timed_decode() -> Iterator[list[float]]:
+    """Wrap ``preview.decode_image`` (looked up at call time) to add up the time spent decoding."""
+    spent = [0.0]
+    original = preview_module.decode_image
+
+    def wrapper(data: bytes) -> torch.Tensor:
+        start = time.perf_counter()
+        try:
+            return original(data)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    preview_module.decode_image = wrapper
+    try:
+        yield spent
+    finally:
+        preview_module.decode_image = original
+
+
+def core_call(recipe: Recipe, items: list[tuple[str, bytes]], n_variants: int) -> tuple[float, float]:
+    """The real call; returns (total seconds, seconds spent decoding PNGs inside it)."""
+    with timed_decode() as spent:
+        start = time.perf_counter()
+        preview_images(recipe, items, n_variants, recipe.seed)
+        total = time.perf_counter() - start
+    return total, spent[0]
+
+
+def capped_recipe(recipe: Recipe, side: int) -> Recipe:
+    """The recipe with its output sizes (crop, resize) capped at ``side``: variants at display size."""
+    steps = []
+    for step in recipe.brushes:
+        params = dict(step.params)
+        if step.brush in ("random_resized_crop", "resize"):
+            params["size"] = min(params["size"], side)
+        steps.append(step.model_copy(update={"params": params}))
+    return validate_recipe(recipe.model_copy(update={"brushes": steps}))
+
+
+def prepare_original(data: bytes, side: int | None) -> torch.Tensor:
+    """Decode, then (what-if) shrink so the longest side is ``side`` pixels, antialiased."""
+    image = decode_image(data)
+    if side is None or max(image.shape[-2:]) <= side:
+        return image
+    height, width = image.shape[-2:]
+    scale = side / max(height, width)
+    return TF.resize(image, [max(1, round(height * scale)), max(1, round(width * scale))], antialias=True)
+
+
+_DRAW_LOCK = threading.Lock()
+
+
+def variants_locked_draws(
+    pipeline: Pipeline, original: torch.Tensor, n: int, seed: int
+) -> list[torch.Tensor]:
+    """``pipeline.variants`` made safe for threads: each step's ``make_params`` runs under a lock with
+    torch's global generator set to this variant's own state, and the kernels run outside the lock.
+    The draws are the ones ``Pipeline.apply`` makes under ``item_seed(seed, k)``."""
+    out = []
+    for k in range(n):
+        with _DRAW_LOCK, torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(item_seed(seed, k))
+            state = torch.random.default_generator.get_state()
+        sample = original
+        for step in pipeline.steps:
+            with _DRAW_LOCK, torch.random.fork_rng(devices=[]):
+                torch.random.default_generator.set_state(state)
+                drawn = step.brush.make_params(sample)
+                state = torch.random.default_generator.get_state()
+            sample = step.brush.transform(sample, drawn)
+        out.append(sample)
+    return out
+
+
+def what_if_preview(
+    recipe: Recipe,
+    items: list[tuple[str, bytes]],
+    n_variants: int,
+    side: int | None,
+    pool: ThreadPoolExecutor | None,
+    threads: int | None = None,
+) -> tuple[float, float, list[ImagePreview]]:
+    """``preview_images`` with (optionally) downscaled originals, a thread pool over items, or a set
+    number of torch threads. Returns (total seconds, seconds preparing originals, the previews)."""
+    with torch_threads(threads or torch.get_num_threads()):
+        start = time.perf_counter()
+        originals = [prepare_original(data, side) for _, data in items]
+        prepared = time.perf_counter() - start
+        pipeline = compose(recipe if side is None else capped_recipe(recipe, side), "train")
+
+        def one(index: int) -> ImagePreview:
+            original = originals[index]
+            if pool is None:
+                made = pipeline.variants(original, n_variants, recipe.seed)
+            else:
+                made = variants_locked_draws(pipeline, original, n_variants, recipe.seed)
+            return ImagePreview(items[index][0], displayable(original), [displayable(v) for v in made])
+
+        indices = range(len(items))
+        rows = list(pool.map(one, indices)) if pool is not None else [one(i) for i in indices]
+        total = time.perf_counter() - start
+    return total, prepared, rows
+
+
+def check_thread_safety(recipe: Recipe, items: list[tuple[str, bytes]], n_variants: int) -> tuple[int, int]:
+    """How many variants of (a) the locked-draw pool and (b) a naive pool over ``Pipeline.variants``
+    differ from the serial ones. (b) races on torch's global generator, so its count varies."""
+    serial = preview_images(recipe, items, n_variants, recipe.seed)
+    with ThreadPoolExecutor(2) as pool, torch_threads(1):
+        _, _, locked = what_if_preview(recipe, items, n_variants, None, pool)
+        pipeline = compose(recipe, "train")
+        originals = [decode_image(data) for _, data in items]
+        naive = list(pool.map(lambda o: pipeline.variants(o, n_variants, recipe.seed), originals))
+
+    def differ(rows: list[list[np.ndarray]]) -> int:
+        return sum(
+            not np.array_equal(a, b)
+            for row, ref in zip(rows, serial, strict=True)
+            for a, b in zip(row, ref.variants, strict=True)
+        )
+
+    return differ([r.variants for r in locked]), differ([[displayable(v) for v in row] for row in naive])
+
+
+def preview_section(args: argparse.Namespace) -> bool:
+    size = 512
+    recipe = make_recipe(size)
+    images = generate_images(args.preview_items, size, seed=SEED + 1)
+    items = [(f"item_{i}.png", encode_png(image)) for i, image in enumerate(images)]
+    n = args.variants
+    pool = ThreadPoolExecutor(2)
+    threads = torch.get_num_threads()
+
+    def wrap(call: Callable[[], tuple[float, float, Any]]) -> Callable[[], tuple[float, float]]:
+        return lambda: call()[:2]
+
+    measures: dict[str, Callable[[], tuple[float, float]]] = {
+        f"preview_images (core call, {threads} torch threads)": lambda: core_call(recipe, items, n),
+        "what-if: 1 torch thread": wrap(lambda: what_if_preview(recipe, items, n, None, None, threads=1)),
+        "what-if: pool of 2 over items (1 torch thread each)": wrap(
+            lambda: what_if_preview(recipe, items, n, None, pool, threads=1)
+        ),
+        "what-if: originals downscaled to 256 (crop 256)": wrap(
+            lambda: what_if_preview(recipe, items, n, 256, None)
+        ),
+        "what-if: originals downscaled to 192 (crop 192)": wrap(
+            lambda: what_if_preview(recipe, items, n, 192, None)
+        ),
+        "what-if: downscaled to 256 + pool of 2": wrap(
+            lambda: what_if_preview(recipe, items, n, 256, pool, threads=1)
+        ),
+        "what-if: downscaled to 192 + pool of 2": wrap(
+            lambda: what_if_preview(recipe, items, n, 192, pool, threads=1)
+        ),
+    }
+    print(
+        f"[1/3] preview latency: {len(items)} PNG items {size}×{size} × {n} variants, 6 brushes…", flush=True
+    )
+    results = run_interleaved(measures, args.preview_repeat)
+    locked_diff, naive_diff = check_thread_safety(recipe, items, n)
+    pool.shutdown()
+
+    png_bytes = sum(len(data) for _, data in items)
+    print()
+    print(
+        f"Preview latency — {len(items)} items {size}×{size} (PNG, {png_bytes / 1e6:.1f} MB) × {n} variants; "
+        f"median of {args.preview_repeat}; target ≤ {PREVIEW_TARGET_MS:.0f} ms"
+    )
+    print(f"{'measure':<56}{'total ms':>9}{'min':>7}{'max':>7}{'no decode':>11}{'≤ target':>10}")
+    met_any = []
+    for name, values in results.items():
+        totals = [t * 1000 for t, _ in values]
+        without = [(t - d) * 1000 for t, d in values]
+        median, low, high = median_min_max(totals)
+        median_without = statistics.median(without)
+        verdict = "yes" if median <= PREVIEW_TARGET_MS else "no"
+        if verdict == "no" and median_without <= PREVIEW_TARGET_MS:
+            verdict = "if cached"
+        if median <= PREVIEW_TARGET_MS:
+            met_any.append(name)
+        print(f"{name:<56}{median:>9.0f}{low:>7.0f}{high:>7.0f}{median_without:>11.0f}{verdict:>10}")
+    decode_ms = statistics.median(d * 1000 for _, d in results[next(iter(results))])
+    core_ms = statistics.median(t * 1000 for t, _ in results[next(iter(results))])
+    print(
+        f"  'no decode' = total minus PNG decode (and, in what-ifs, the downscale): the cost if decoded "
+        f"originals were cached; decode of the {len(items)} PNGs: {decode_ms:.0f} ms"
+    )
+    print(
+        f"  thread safety ({len(items) * n} variants vs serial): locked-draw pool {locked_diff} differ; "
+        f"naive pool over Pipeline.variants {naive_diff} differ (2 threads reseed torch's global generator)"
+    )
+    core_met = core_ms <= PREVIEW_TARGET_MS
+    print(
+        f"preview_images: {core_ms:.0f} ms (target ≤ {PREVIEW_TARGET_MS:.0f} ms: "
+        f"{'meets' if core_met else 'misses'} it)"
+        + ("" if core_met else f"; what-ifs meeting it: {', '.join(met_any) or 'none'}")
+    )
+    return core_met
+
+
+# --- 2 and 3. throughput ------------------------------------------------------------------------------
+
+ALBU_WORKER = r"""
+import json, sys, time
+import cv2
+import numpy as np
+import albumentations as A
+
+images = np.load(sys.argv[1])
+size = images.shape[1]
+pipeline = A.Compose(
+    [
+        A.RandomResizedCrop(size=(size, size), scale=(0.6, 1.0), ratio=(0.75, 1.333),
+                            interpolation=cv2.INTER_LINEAR, p=1.0),
+        A.HorizontalFlip(p=0.5),
+        A.Rotate(limit=(-15, 15), interpolation=cv2.INTER_LINEAR, border_mode=cv2.BORDER_CONSTANT,
+                 fill=0, p=1.0),
+        A.ColorJitter(brightness=(0.8, 1.2), contrast=(0.8, 1.2), saturation=(0.8, 1.2),
+                      hue=(-0.02, 0.02), p=1.0),
+        A.GaussianBlur(blur_limit=(5, 5), sigma_limit=(0.1, 2.0), p=1.0),
+        A.GaussNoise(std_range=(5 / 255, 20 / 255), mean_range=(0.0, 0.0), per_channel=True, p=1.0),
+    ],
+    seed=int(sys.argv[2]),
+)
+for image in images[: min(len(images), 20)]:
+    pipeline(image=image)
+print(json.dumps({"ready": True, "albumentations": A.__version__, "opencv": cv2.__version__,
+                  "opencv_threads": cv2.getNumThreads()}), flush=True)
+for line in sys.stdin:
+    start = time.perf_counter()
+    for image in images:
+        out = pipeline(image=image)["image"]
+    elapsed = time.perf_counter() - start
+    assert out.shape == image.shape and out.dtype == np.uint8
+    print(json.dumps({"rate": len(images) / elapsed}), flush=True)
+"""
+
+
+class AlbumentationsWorker:
+    """The Albumentations pipeline in another interpreter; ``rate()`` times one pass over the images."""
+
+    def __init__(self, python: str, images: torch.Tensor, scratch: Path) -> None:
+        path = scratch / f"images_{images.shape[-1]}.npy"
+        np.save(path, images.permute(0, 2, 3, 1).contiguous().numpy())
+        self.process = subprocess.Popen(
+            [python, "-c", ALBU_WORKER, str(path), str(SEED)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.info = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the Albumentations worker exited with {self.process.wait()}")
+        return json.loads(line)
+
+    def rate(self) -> float:
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        return float(self._read()["rate"])
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def albumentations_python() -> str | None:
+    python = os.environ.get(ALBU_ENV)
+    if not python:
+        return None
+    if not Path(python).is_file():
+        print(f"note: {ALBU_ENV}={python} is not a file; Albumentations rows skipped")
+        return None
+    return python
+
+
+def throughput_section(label: str, images: torch.Tensor, args: argparse.Namespace, scratch: Path) -> str:
+    size = images.shape[-1]
+    recipe = make_recipe(size)
+    pipeline = compose(recipe, "train")
+    baseline = make_v2_compose(size)
+    seed = recipe.seed
+    listed = list(images)
+    warm = listed[: min(len(listed), 50)]
+
+    def ours(batch: list[torch.Tensor]) -> float:
+        start = time.perf_counter()
+        for index, image in enumerate(batch):
+            pipeline.apply(image, item_seed(seed, index))
+        return len(batch) / (time.perf_counter() - start)
+
+    def v2_seeded(batch: list[torch.Tensor]) -> float:
+        start = time.perf_counter()
+        for index, image in enumerate(batch):
+            with seeded(item_seed(seed, index)):
+                baseline(image)
+        return len(batch) / (time.perf_counter() - start)
+
+    def v2_unseeded(batch: list[torch.Tensor]) -> float:
+        start = time.perf_counter()
+        for image in batch:
+            baseline(image)
+        return len(batch) / (time.perf_counter() - start)
+
+    def seeding_only() -> float:
+        start = time.perf_counter()
+        for index in range(len(listed)):
+            with seeded(item_seed(seed, index)):
+                pass
+        return len(listed) / (time.perf_counter() - start)
+
+    names = {
+        "ours": "compose(recipe).apply, item_seed per image",
+        "seeded": "v2.Compose, seeded per image the same way",
+        "unseeded": "v2.Compose, no per-image seeding",
+        "albu": "Albumentations (subprocess)",
+    }
+    measures: dict[str, Callable[[], float]] = {
+        names["ours"]: lambda: ours(listed),
+        names["seeded"]: lambda: v2_seeded(listed),
+        names["unseeded"]: lambda: v2_unseeded(listed),
+    }
+    # Warm-ups on the first images only: first-call costs, not a full extra pass.
+    warm_ups: list[Callable[[], Any]] = [
+        lambda: ours(warm),
+        lambda: v2_seeded(warm),
+        lambda: v2_unseeded(warm),
+    ]
+    worker = None
+    python = albumentations_python()
+    note = ""
+    if python is None:
+        note = f"Albumentations skipped: set {ALBU_ENV} (how: see the top of bench/brushes_bench.py)"
+    else:
+        worker = AlbumentationsWorker(python, images, scratch)
+        measures[names["albu"]] = worker.rate
+        note = (
+            f"Albumentations {worker.info['albumentations']}, OpenCV {worker.info['opencv']} "
+            f"({worker.info['opencv_threads']} threads), own RNG seeded once (no per-image seeding)"
+        )
+    print(f"[{label}] throughput: {len(listed):,} images {size}×{size} uint8, in memory…", flush=True)
+    results = run_interleaved(measures, args.repeat, warm_ups)
+    if worker is not None:
+        worker.close()
+    seeding_rate = statistics.median(seeding_only() for _ in range(3))
+
+    checked = min(len(listed), 32)
+    same = sum(
+        torch.equal(pipeline.apply(listed[i], item_seed(seed, i)), seeded_call(baseline, listed[i], seed, i))
+        for i in range(checked)
+    )
+
+    ours_rate = statistics.median(results[names["ours"]])
+    seeded_rate = statistics.median(results[names["seeded"]])
+    unseeded_rate = statistics.median(results[names["unseeded"]])
+    lines = [
+        f"Throughput — {len(listed):,} images {size}×{size} uint8 (pre-decoded), 6 brushes, crop {size}; "
+        f"median of {args.repeat}",
+        f"{'measure':<46}{'images/s':>10}{'min':>9}{'max':>9}{'ours ÷ it':>11}",
+    ]
+    for name, values in results.items():
+        median, low, high = median_min_max(values)
+        lines.append(f"{name:<46}{median:>10,.0f}{low:>9,.0f}{high:>9,.0f}{ours_rate / median:>11.2f}")
+    lines.append(f"  {note}")
+    lines.append(
+        f"  seeding alone (item_seed + fork_rng + manual_seed): {1e6 / seeding_rate:.0f} µs/image; "
+        f"outputs of ours = seeded v2 on {same}/{checked} images checked"
+    )
+    ratio = ours_rate / seeded_rate
+    verdict = "meets" if ratio >= TARGET_RATIO else "misses"
+    lines.append(
+        f"ratio ours / v2 seeded the same way: {ratio:.2f} (target ≥ {TARGET_RATIO}: {verdict} it); "
+        f"ours / v2 unseeded: {ours_rate / unseeded_rate:.2f}"
+    )
+    return "\n".join(lines)
+
+
+def seeded_call(transform: v2.Compose, image: torch.Tensor, seed: int, index: int) -> torch.Tensor:
+    with seeded(item_seed(seed, index)):
+        return transform(image)
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions (default 3)")
+    parser.add_argument(
+        "--preview-repeat", type=int, default=5, help="repetitions of the (cheaper) preview measures (5)"
+    )
+    parser.add_argument("--images", type=int, default=2000, help="small images for throughput (2000)")
+    parser.add_argument("--size", type=int, default=64, help="side of the small images (64)")
+    parser.add_argument("--large-images", type=int, default=100, help="large images for throughput (100)")
+    parser.add_argument("--large-size", type=int, default=512, help="side of the large images (512)")
+    parser.add_argument("--preview-items", type=int, default=4, help="items in the preview (4)")
+    parser.add_argument("--variants", type=int, default=4, help="variants per preview item (4)")
+    parser.add_argument("--skip-preview", action="store_true", help="skip the preview latency section")
+    parser.add_argument("--skip-large", action="store_true", help="skip the large-image throughput section")
+    args = parser.parse_args(argv)
+    if (
+        min(
+            args.repeat,
+            args.preview_repeat,
+            args.images,
+            args.size,
+            args.large_images,
+            args.preview_items,
+            args.variants,
+        )
+        < 1
+    ):
+        parser.error("counts and sizes must be at least 1")
+    if min(args.size, args.large_size) < 8:
+        parser.error("image sides must be at least 8 (the crop brush's minimum)")
+    return args
+
+
+def describe_machine() -> list[str]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = "n/a"
+    if hasattr(os, "getloadavg"):
+        load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    return [
+        f"machine   {platform.system()} {platform.machine()}, {cores} cores usable "
+        f"({os.cpu_count()} logical); load average {load}",
+        f"software  Python {platform.python_version()}, torch {torch.__version__}, torchvision "
+        f"{torchvision.__version__}, {torch.get_num_threads()} torch threads",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    before = describe_machine()
+    reports = []
+    if not args.skip_preview:
+        preview_section(args)
+    with tempfile.TemporaryDirectory(prefix="canvascraft-brushes-bench-") as temporary:
+        scratch = Path(temporary)
+        small = generate_images(args.images, args.size)
+        reports.append(throughput_section("2/3", small, args, scratch))
+        del small
+        if not args.skip_large:
+            large = generate_images(args.large_images, args.large_size, seed=SEED + 2)
+            reports.append(throughput_section("3/3", large, args, scratch))
+    for report in reports:
+        print()
+        print(report)
+    print()
+    print("\n".join(before))
+    load_after = describe_machine()[0].split("; ")[-1]
+    print(f"at the end: {load_after}; whole run {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

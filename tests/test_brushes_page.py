@@ -1,0 +1,125 @@
+"""The Brushes page through AppTest: editor built from the schema, live preview, errors, save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from canvascraft.services.recipes import list_recipes, load_recipe
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_brushes(dataset: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["dataset"] = dataset
+    app.switch_page("pages/brushes.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def card_titles(app: AppTest) -> list[str]:
+    return [t.label for t in app.toggle if t.key and t.key.startswith("brushes_on_")]
+
+
+def preview_images(app: AppTest) -> list[str]:
+    """The preview's image sources (media URLs change when the pixels change)."""
+    return [image.proto.imgs[0].url for image in app.get("image")]
+
+
+def widget(app: AppTest, step: int, param: str):
+    uid = app.session_state["brushes_working"]["steps"][step]["uid"]
+    return app.slider(key=f"brushes_p_{uid}_{param}")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "starter"),
+    [
+        ("sample-images", "image-starter"),
+        ("sample-audio", "audio-starter"),
+        ("sample-table", "table-starter"),
+    ],
+)
+def test_each_modality_opens_its_starter_with_a_preview(
+    sample_workspace: Path, dataset: str, starter: str
+) -> None:
+    app = open_brushes(dataset)
+    assert app.selectbox(key="recipe").value == starter
+    assert len(card_titles(app)) == len(load_recipe(starter).brushes)
+    assert not app.error
+    if dataset == "sample-images":
+        assert len(app.get("image")) == 3 * (1 + 4)  # 3 items, original + 4 variants each
+    elif dataset == "sample-audio":
+        assert len(app.get("audio")) == 1 + 3  # original + 3 variants, each playable
+    else:
+        assert len(app.get("plotly_chart")) == 4  # before/after histograms of the first 4 columns
+
+
+def test_dragging_a_slider_changes_the_preview(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    before = preview_images(app)
+    crop = next(
+        i
+        for i, s in enumerate(app.session_state["brushes_working"]["steps"])
+        if s["brush"] == "random_resized_crop"
+    )
+    widget(app, crop, "scale").set_value((0.05, 0.1)).run()
+    after = preview_images(app)
+    assert after[0] == before[0]  # the original is untouched
+    assert after[1:5] != before[1:5]  # its variants now show small crops
+    assert app.session_state["brushes_working"]["steps"][crop]["params"]["scale"] == [0.05, 0.1]
+
+
+def test_same_seed_same_grid_and_reroll_changes_it(sample_workspace: Path) -> None:
+    first = preview_images(open_brushes("sample-images"))
+    again = open_brushes("sample-images")
+    assert preview_images(again) == first
+    again.button[[b.label for b in again.button].index("Reroll")].click().run()
+    assert preview_images(again) != first
+
+
+def test_adding_removing_and_reordering_brushes(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    count = len(card_titles(app))
+    app.selectbox(key="brushes_add_choice").set_value("grayscale").run()
+    app.button[[b.label for b in app.button].index("Add")].click().run()
+    titles = card_titles(app)
+    assert len(titles) == count + 1 and titles[-1] == f"**{count + 1}. grayscale**"
+    uid = app.session_state["brushes_working"]["steps"][-1]["uid"]
+    app.button(key=f"brushes_up_{uid}").click().run()
+    assert card_titles(app)[-2] == f"**{count}. grayscale**"
+    app.button(key=f"brushes_rm_{uid}").click().run()
+    assert len(card_titles(app)) == count
+
+
+def test_invalid_setting_shows_the_recipe_error_on_its_brush(sample_workspace: Path) -> None:
+    app = open_brushes("sample-table")
+    app.selectbox(key="brushes_add_choice").set_value("minmax_scale").run()
+    app.button[[b.label for b in app.button].index("Add")].click().run()
+    last = len(app.session_state["brushes_working"]["steps"]) - 1
+    widget(app, last, "feature_range").set_value((0.5, 0.5)).run()
+    assert not app.exception
+    messages = [e.value for e in app.error]
+    assert any(m.startswith(f"brushes[{last}].feature_range:") for m in messages), messages
+    assert any("Fix the settings" in w.value for w in app.warning)
+
+
+def test_save_makes_a_new_version_and_export_offers_yaml(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.text_input(key="brushes_name").set_value("my-soft-crops").run()
+    crop = next(
+        i
+        for i, s in enumerate(app.session_state["brushes_working"]["steps"])
+        if s["brush"] == "random_resized_crop"
+    )
+    widget(app, crop, "scale").set_value((0.3, 0.9)).run()
+    app.button[[b.label for b in app.button].index("Save")].click().run()
+    assert any("Saved **my-soft-crops** version 1" in s.value for s in app.success)
+    saved = load_recipe("my-soft-crops")
+    assert saved.brushes[crop].params["scale"] == [0.3, 0.9]
+    assert "my-soft-crops" in {r.name for r in list_recipes()}
+    app.button[[b.label for b in app.button].index("Save")].click().run()
+    assert any("No changes since **my-soft-crops** version 1" in s.value for s in app.success)
