@@ -7,6 +7,7 @@ back into it on every run, and validation errors are shown on the card of the br
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from typing import Any
@@ -18,7 +19,7 @@ from canvascraft.recipe.spec import Recipe
 from canvascraft.services.brushes import BrushInfo
 
 WORKING = "brushes_working"
-STEP_ERROR = re.compile(r"^brushes\[(\d+)\]\.")
+STEP_ERROR = re.compile(r"^brushes\[(\d+)\][.:]")
 # Widget keys that hold the loaded recipe's values; dropped when another recipe is loaded.
 EDITOR_KEYS = ("brushes_p_", "brushes_on_", "brushes_name", "brushes_description", "brushes_seed")
 
@@ -74,6 +75,11 @@ def _add(catalog: dict[str, BrushInfo]) -> None:
         )
 
 
+def nice_step(low: float, high: float) -> float:
+    """A round slider step giving about 100 to 1,000 positions (1 for 0–255, 0.01 for 0–1)."""
+    return float(10 ** math.floor(math.log10((high - low) / 100))) if high > low else 1.0
+
+
 def _param_widget(param: Param, key: str, columns: list[str]) -> Any:
     """One control for one parameter, chosen by its kind and bounds; returns the value set."""
     label, help_text = param.name.replace("_", " "), param.help
@@ -88,7 +94,7 @@ def _param_widget(param: Param, key: str, columns: list[str]) -> Any:
         return picked[0] if len(picked) == 1 and picked[0] in keywords else picked
     if param.kind in ("float_range", "int_range") and bounded:
         integer = param.kind == "int_range"
-        step = 1 if integer else (param.maximum - param.minimum) / 100  # type: ignore[operator]
+        step = 1 if integer else nice_step(param.minimum, param.maximum)  # type: ignore[arg-type]
         cast = int if integer else float
         low, high = cast(param.minimum), cast(param.maximum)  # type: ignore[arg-type]
         return list(st.slider(label, low, high, key=key, step=step, help=help_text))
@@ -102,7 +108,7 @@ def _param_widget(param: Param, key: str, columns: list[str]) -> Any:
             return st.slider(label, int(param.minimum), int(param.maximum), key=key, help=help_text)  # type: ignore[arg-type]
         return int(st.number_input(label, step=1, key=key, help=help_text))
     if bounded:
-        step = (param.maximum - param.minimum) / 100  # type: ignore[operator]
+        step = nice_step(param.minimum, param.maximum)  # type: ignore[arg-type]
         return st.slider(
             label, float(param.minimum), float(param.maximum), key=key, step=step, help=help_text
         )  # type: ignore[arg-type]
@@ -179,7 +185,7 @@ def recipe_editor(catalog: dict[str, BrushInfo], columns: list[str]) -> dict[int
         key="brushes_add_choice",
         format_func=lambda name: f"{name} — {catalog[name].summary}",
     )
-    button_column.button("Add", icon=":material/add:", on_click=_add, args=(catalog,), width="stretch")
+    button_column.button("Add", on_click=_add, args=(catalog,), width="stretch")
     return slots
 
 

@@ -6,7 +6,7 @@ import random
 
 import streamlit as st
 
-from canvascraft.errors import CanvasCraftError
+from canvascraft.errors import CanvasCraftError, RecipeError
 from canvascraft.recipe.io import to_yaml
 from canvascraft.services.brushes import (
     brush_catalog,
@@ -101,6 +101,10 @@ with shown:
                 audio_preview(preview_audio(recipe, name, data, variants, recipe.seed))
             else:
                 table_preview(preview_dataset_table(recipe, dataset))
+        except RecipeError as error:
+            st.warning("A brush could not be applied; see the message on its card.")
+            with editor:
+                show_errors(error.errors, slots)
         except CanvasCraftError as error:
             st.error(str(error), icon=":material/error:")
 

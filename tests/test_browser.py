@@ -93,3 +93,38 @@ def test_upload_zip_imports_good_files_and_lists_bad_ones(studio_url: str, tmp_p
         page.get_by_text("not an image").wait_for()
         page.get_by_text("escapes the archive").wait_for()
         screenshot(page, "data-import")
+
+
+def preview_sources(page: object) -> list[str]:
+    return page.locator('[data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
+
+
+def test_brushes_add_a_brush_and_change_a_parameter(studio_url: str) -> None:
+    with chromium_page(height=1400) as page:
+        page.goto(f"{studio_url}/brushes?dataset=sample-images")
+        wait_for_app(page)
+        page.get_by_text("Recipe · image-starter").wait_for()
+        before = preview_sources(page)
+        assert len(before) == 15
+
+        page.get_by_role("combobox", name="Add a brush").click()
+        page.keyboard.type("solarize")
+        page.keyboard.press("Enter")
+        wait_for_app(page)
+        page.get_by_role("button", name="Add", exact=True).click()
+        page.get_by_text("7. solarize").wait_for()
+        wait_for_app(page)
+
+        threshold = page.get_by_role("slider", name="threshold")
+        threshold.focus()
+        for _ in range(3):
+            page.keyboard.press("PageDown")
+        threshold.press("Home")
+        wait_for_app(page)
+        page.wait_for_function(
+            "before => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+            ".map(e => e.src).some((src, i) => src !== before[i])",
+            arg=before,
+        )
+        assert threshold.input_value() == "0"
+        screenshot(page, "brushes-images")

@@ -123,3 +123,15 @@ def test_save_makes_a_new_version_and_export_offers_yaml(sample_workspace: Path)
     assert "my-soft-crops" in {r.name for r in list_recipes()}
     app.button[[b.label for b in app.button].index("Save")].click().run()
     assert any("No changes since **my-soft-crops** version 1" in s.value for s in app.success)
+
+
+def test_a_brush_that_fails_on_the_data_names_itself_on_its_card(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.selectbox(key="brushes_add_choice").set_value("solarize").run()
+    app.button[[b.label for b in app.button].index("Add")].click().run()
+    last = len(app.session_state["brushes_working"]["steps"]) - 1
+    widget(app, last, "p").set_value(1.0).run()  # after normalize, the image is float: solarize cannot run
+    assert not app.exception
+    messages = [e.value for e in app.error]
+    assert any(m.startswith(f"brushes[{last}]: solarize could not be applied") for m in messages), messages
+    assert any("keep normalize as the last brush" in m for m in messages)

@@ -54,6 +54,22 @@ class PipelineStep:
         return f"brushes[{self.index}] ({self.brush.name})"
 
 
+def apply_step(step: PipelineStep, sample: Any) -> tuple[Any, dict[str, Any]]:
+    """Run one step; any failure becomes a ``RecipeError`` naming the step, never a traceback."""
+    try:
+        drawn = step.brush.make_params(sample)
+        return step.brush.transform(sample, drawn), drawn
+    except RecipeError as error:
+        raise RecipeError([f"brushes[{step.index}]: {e}" for e in error.errors]) from None
+    except (RuntimeError, TypeError, ValueError, IndexError) as error:
+        hint = ""
+        if isinstance(sample, torch.Tensor) and sample.is_floating_point():
+            hint = " (the image is already float numbers here: keep normalize as the last brush)"
+        raise RecipeError(
+            [f"brushes[{step.index}]: {step.brush.name} could not be applied: {error}{hint}"]
+        ) from error
+
+
 def item_seed(recipe_seed: int, item_index: int, epoch: int = 0) -> int:
     """The seed of one item in one epoch: stable across processes, platforms and Python versions."""
     if min(recipe_seed, item_index, epoch) < 0:
@@ -130,8 +146,7 @@ class Pipeline:
             )
         with seeded(seed):
             for step in self.steps:
-                drawn = step.brush.make_params(sample)
-                sample = step.brush.transform(sample, drawn)
+                sample, drawn = apply_step(step, sample)
                 if log is not None:
                     log.append({"step": step.index, "brush": step.brush.name, "drawn": to_jsonable(drawn)})
         return sample

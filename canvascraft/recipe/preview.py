@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from canvascraft.brushes.audio import Clip, Features, load_clip
 from canvascraft.brushes.functional.audio import mel_spectrogram_batch, power_to_db
-from canvascraft.recipe.compose import Pipeline, compose, item_seed, seeded
+from canvascraft.recipe.compose import Pipeline, apply_step, compose, item_seed, seeded
 from canvascraft.recipe.spec import Recipe
 
 DISPLAY_MEL = {"n_fft": 512, "hop_length": 160, "n_mels": 64}
@@ -89,7 +89,7 @@ def _trace_audio(pipeline: Pipeline, clip: Clip, seed: int) -> tuple[Clip, Featu
     last_clip, sample = clip, clip
     with seeded(seed):
         for step in pipeline.steps:
-            sample = step.brush.transform(sample, step.brush.make_params(sample))
+            sample, _ = apply_step(step, sample)
             if isinstance(sample, Clip):
                 last_clip = sample
     return last_clip, sample if isinstance(sample, Features) else None
