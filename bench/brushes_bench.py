@@ -24,12 +24,18 @@ Three figures, each printed beside its baseline, from one run (interleaved repet
        export CANVASCRAFT_ALBUMENTATIONS_PYTHON=/tmp/albu-venv/bin/python
 
    Without that variable the Albumentations rows are skipped with a note. The images go to the worker
-   through a temporary ``.npy`` file (HWC uint8); the worker stays up and times one pass per request,
-   so its repetitions interleave with ours and its start-up is not counted.
+   through a temporary ``.npy`` file (HWC uint8); the worker stays up and times the block of images
+   it is asked for, so it interleaves with ours and its start-up is not counted.
+
+Throughput repetitions are interleaved block by block (100 small or 5 large images): each block runs
+every measure in turn, so a burst of load from other processes hits them alike.
 
 Options: ``--repeat`` (default 3) and ``--preview-repeat`` (default 5); ``--images``/``--size`` and
 ``--large-images``/``--large-size`` for the throughput sections; ``--preview-items``/``--variants``;
-``--skip-preview``/``--skip-large``. Defaults take about 1.5–3 minutes on 2 idle cores.
+``--skip-preview``/``--skip-large``; ``--threads`` sets torch's intra-op threads (default: torch's
+own, one per core). On a 2-core machine where another process keeps a core busy, 2 torch threads make
+small kernels wait at OpenMP barriers and runs become erratic (10× swings); ``--threads 1`` is then
+the stable comparison. Defaults take about 1.5–3 minutes on 2 idle cores.
 """
 
 from __future__ import annotations
@@ -313,13 +319,18 @@ def preview_section(args: argparse.Namespace) -> bool:
     n = args.variants
     pool = ThreadPoolExecutor(2)
     threads = torch.get_num_threads()
+    other = 1 if threads > 1 else 2
 
     def wrap(call: Callable[[], tuple[float, float, Any]]) -> Callable[[], tuple[float, float]]:
         return lambda: call()[:2]
 
     measures: dict[str, Callable[[], tuple[float, float]]] = {
-        f"preview_images (core call, {threads} torch threads)": lambda: core_call(recipe, items, n),
-        "what-if: 1 torch thread": wrap(lambda: what_if_preview(recipe, items, n, None, None, threads=1)),
+        f"preview_images (core call, {threads} torch thread{'s' * (threads > 1)})": lambda: core_call(
+            recipe, items, n
+        ),
+        f"what-if: {other} torch thread{'s' * (other > 1)}": wrap(
+            lambda: what_if_preview(recipe, items, n, None, None, threads=other)
+        ),
         "what-if: pool of 2 over items (1 torch thread each)": wrap(
             lambda: what_if_preview(recipe, items, n, None, pool, threads=1)
         ),
@@ -410,17 +421,18 @@ for image in images[: min(len(images), 20)]:
 print(json.dumps({"ready": True, "albumentations": A.__version__, "opencv": cv2.__version__,
                   "opencv_threads": cv2.getNumThreads()}), flush=True)
 for line in sys.stdin:
+    first, stop = map(int, line.split())
     start = time.perf_counter()
-    for image in images:
+    for image in images[first:stop]:
         out = pipeline(image=image)["image"]
     elapsed = time.perf_counter() - start
     assert out.shape == image.shape and out.dtype == np.uint8
-    print(json.dumps({"rate": len(images) / elapsed}), flush=True)
+    print(json.dumps({"seconds": elapsed}), flush=True)
 """
 
 
 class AlbumentationsWorker:
-    """The Albumentations pipeline in another interpreter; ``rate()`` times one pass over the images."""
+    """The Albumentations pipeline in another interpreter; ``seconds(block)`` times it on those images."""
 
     def __init__(self, python: str, images: torch.Tensor, scratch: Path) -> None:
         path = scratch / f"images_{images.shape[-1]}.npy"
@@ -440,11 +452,11 @@ class AlbumentationsWorker:
             raise RuntimeError(f"the Albumentations worker exited with {self.process.wait()}")
         return json.loads(line)
 
-    def rate(self) -> float:
+    def seconds(self, block: range) -> float:
         assert self.process.stdin is not None
-        self.process.stdin.write("go\n")
+        self.process.stdin.write(f"{block.start} {block.stop}\n")
         self.process.stdin.flush()
-        return float(self._read()["rate"])
+        return float(self._read()["seconds"])
 
     def close(self) -> None:
         if self.process.stdin is not None:
@@ -462,91 +474,102 @@ def albumentations_python() -> str | None:
     return python
 
 
-def throughput_section(label: str, images: torch.Tensor, args: argparse.Namespace, scratch: Path) -> str:
+def throughput_section(
+    label: str, images: torch.Tensor, block_size: int, args: argparse.Namespace, scratch: Path
+) -> str:
     size = images.shape[-1]
     recipe = make_recipe(size)
     pipeline = compose(recipe, "train")
     baseline = make_v2_compose(size)
     seed = recipe.seed
     listed = list(images)
-    warm = listed[: min(len(listed), 50)]
+    count = len(listed)
+    blocks = [range(start, min(start + block_size, count)) for start in range(0, count, block_size)]
 
-    def ours(batch: list[torch.Tensor]) -> float:
+    # Each measure returns the seconds it took on one block of images (their global indices).
+    def ours(block: range) -> float:
         start = time.perf_counter()
-        for index, image in enumerate(batch):
-            pipeline.apply(image, item_seed(seed, index))
-        return len(batch) / (time.perf_counter() - start)
+        for index in block:
+            pipeline.apply(listed[index], item_seed(seed, index))
+        return time.perf_counter() - start
 
-    def v2_seeded(batch: list[torch.Tensor]) -> float:
+    def v2_seeded(block: range) -> float:
         start = time.perf_counter()
-        for index, image in enumerate(batch):
+        for index in block:
             with seeded(item_seed(seed, index)):
-                baseline(image)
-        return len(batch) / (time.perf_counter() - start)
+                baseline(listed[index])
+        return time.perf_counter() - start
 
-    def v2_unseeded(batch: list[torch.Tensor]) -> float:
+    def v2_unseeded(block: range) -> float:
         start = time.perf_counter()
-        for image in batch:
-            baseline(image)
-        return len(batch) / (time.perf_counter() - start)
+        for index in block:
+            baseline(listed[index])
+        return time.perf_counter() - start
 
     def seeding_only() -> float:
         start = time.perf_counter()
-        for index in range(len(listed)):
+        for index in range(count):
             with seeded(item_seed(seed, index)):
                 pass
-        return len(listed) / (time.perf_counter() - start)
+        return count / (time.perf_counter() - start)
 
     names = {
         "ours": "compose(recipe).apply, item_seed per image",
         "seeded": "v2.Compose, seeded per image the same way",
         "unseeded": "v2.Compose, no per-image seeding",
-        "albu": "Albumentations (subprocess)",
+        "albu": "Albumentations 2 (subprocess)",
     }
-    measures: dict[str, Callable[[], float]] = {
-        names["ours"]: lambda: ours(listed),
-        names["seeded"]: lambda: v2_seeded(listed),
-        names["unseeded"]: lambda: v2_unseeded(listed),
+    measures: dict[str, Callable[[range], float]] = {
+        names["ours"]: ours,
+        names["seeded"]: v2_seeded,
+        names["unseeded"]: v2_unseeded,
     }
-    # Warm-ups on the first images only: first-call costs, not a full extra pass.
-    warm_ups: list[Callable[[], Any]] = [
-        lambda: ours(warm),
-        lambda: v2_seeded(warm),
-        lambda: v2_unseeded(warm),
-    ]
     worker = None
     python = albumentations_python()
-    note = ""
     if python is None:
         note = f"Albumentations skipped: set {ALBU_ENV} (how: see the top of bench/brushes_bench.py)"
     else:
         worker = AlbumentationsWorker(python, images, scratch)
-        measures[names["albu"]] = worker.rate
+        measures[names["albu"]] = worker.seconds
         note = (
             f"Albumentations {worker.info['albumentations']}, OpenCV {worker.info['opencv']} "
             f"({worker.info['opencv_threads']} threads), own RNG seeded once (no per-image seeding)"
         )
-    print(f"[{label}] throughput: {len(listed):,} images {size}×{size} uint8, in memory…", flush=True)
-    results = run_interleaved(measures, args.repeat, warm_ups)
+    print(f"[{label}] throughput: {count:,} images {size}×{size} uint8, in memory…", flush=True)
+    # Warm-up on the first block (first-call costs), then repetitions interleaved block by block: every
+    # block runs each measure in turn, the order rotating, so a burst of load on a shared machine hits
+    # all of them alike. A repetition's rate is its images over the sum of its block times.
+    for measure in measures.values():
+        measure(blocks[0])
+    rates: dict[str, list[float]] = {name: [] for name in measures}
+    order = list(measures)
+    for repetition in range(args.repeat):
+        spent = dict.fromkeys(measures, 0.0)
+        for number, block in enumerate(blocks):
+            shift = (repetition + number) % len(order)
+            for name in order[shift:] + order[:shift]:
+                spent[name] += measures[name](block)
+        for name in measures:
+            rates[name].append(count / spent[name])
     if worker is not None:
         worker.close()
     seeding_rate = statistics.median(seeding_only() for _ in range(3))
 
-    checked = min(len(listed), 32)
+    checked = min(count, 32)
     same = sum(
         torch.equal(pipeline.apply(listed[i], item_seed(seed, i)), seeded_call(baseline, listed[i], seed, i))
         for i in range(checked)
     )
 
-    ours_rate = statistics.median(results[names["ours"]])
-    seeded_rate = statistics.median(results[names["seeded"]])
-    unseeded_rate = statistics.median(results[names["unseeded"]])
+    ours_rate = statistics.median(rates[names["ours"]])
+    seeded_rate = statistics.median(rates[names["seeded"]])
+    unseeded_rate = statistics.median(rates[names["unseeded"]])
     lines = [
-        f"Throughput — {len(listed):,} images {size}×{size} uint8 (pre-decoded), 6 brushes, crop {size}; "
-        f"median of {args.repeat}",
+        f"Throughput — {count:,} images {size}×{size} uint8 (pre-decoded), 6 brushes, crop {size}; "
+        f"median of {args.repeat}, interleaved in blocks of {block_size}",
         f"{'measure':<46}{'images/s':>10}{'min':>9}{'max':>9}{'ours ÷ it':>11}",
     ]
-    for name, values in results.items():
+    for name, values in rates.items():
         median, low, high = median_min_max(values)
         lines.append(f"{name:<46}{median:>10,.0f}{low:>9,.0f}{high:>9,.0f}{ours_rate / median:>11.2f}")
     lines.append(f"  {note}")
@@ -581,8 +604,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=64, help="side of the small images (64)")
     parser.add_argument("--large-images", type=int, default=100, help="large images for throughput (100)")
     parser.add_argument("--large-size", type=int, default=512, help="side of the large images (512)")
+    parser.add_argument("--block", type=int, default=100, help="small images per interleaved block (100)")
+    parser.add_argument("--large-block", type=int, default=5, help="large images per interleaved block (5)")
     parser.add_argument("--preview-items", type=int, default=4, help="items in the preview (4)")
     parser.add_argument("--variants", type=int, default=4, help="variants per preview item (4)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch intra-op threads for the run (default: torch's own)"
+    )
     parser.add_argument("--skip-preview", action="store_true", help="skip the preview latency section")
     parser.add_argument("--skip-large", action="store_true", help="skip the large-image throughput section")
     args = parser.parse_args(argv)
@@ -619,6 +647,8 @@ def describe_machine() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     before = describe_machine()
     reports = []
@@ -627,11 +657,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="canvascraft-brushes-bench-") as temporary:
         scratch = Path(temporary)
         small = generate_images(args.images, args.size)
-        reports.append(throughput_section("2/3", small, args, scratch))
+        reports.append(throughput_section("2/3", small, args.block, args, scratch))
         del small
         if not args.skip_large:
             large = generate_images(args.large_images, args.large_size, seed=SEED + 2)
-            reports.append(throughput_section("3/3", large, args, scratch))
+            reports.append(throughput_section("3/3", large, args.large_block, args, scratch))
     for report in reports:
         print()
         print(report)

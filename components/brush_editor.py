@@ -176,7 +176,8 @@ def recipe_editor(catalog: dict[str, BrushInfo], columns: list[str]) -> dict[int
                 for number, param in enumerate(info.params):
                     key = f"brushes_p_{step['uid']}_{param.name}"
                     _seed_widget(param, key, step["params"].get(param.name, param.default))
-                    with grid[number % 2]:
+                    # Column pickers hold long names: give them the card's full width.
+                    with st.container() if param.kind == "columns" else grid[number % 2]:
                         step["params"][param.name] = _param_widget(param, key, columns)
     add_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
     add_column.selectbox(

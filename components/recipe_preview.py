@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from canvascraft.data.preview import waveform_png
 from canvascraft.recipe.preview import AudioPreview, ImagePreview, TablePreview
 from components.health import ACCENT
 
@@ -25,9 +26,10 @@ def audio_preview(result: AudioPreview) -> None:
     takes = [("original", result.original)] + [(f"variant {n}", v) for n, v in enumerate(result.variants, 1)]
     for title, take in takes:
         with st.container(border=True):
-            label, player, picture = st.columns([1, 3, 3], vertical_alignment="center")
-            label.markdown(f"**{title}**")
-            player.audio(take.wav, format="audio/wav")
+            sound, picture = st.columns(2, vertical_alignment="center")
+            sound.markdown(f"**{title}**")
+            sound.audio(take.wav, format="audio/wav")
+            sound.image(waveform_png(take.wav, width=360, height=56), caption="waveform", width="stretch")
             picture.image(take.spectrogram, caption=f"{take.feature_kind} spectrogram", width="stretch")
 
 

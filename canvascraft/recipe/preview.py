@@ -37,7 +37,6 @@ class AudioVariant:
     """One take: the clip after the effect brushes (to listen to) and the features the model eats."""
 
     wav: bytes
-    waveform: np.ndarray
     spectrogram: np.ndarray
     feature_kind: str
 
@@ -120,9 +119,7 @@ def _audio_variant(clip: Clip, features: Features | None) -> AudioVariant:
             clip.samples[None, :], clip.sample_rate, **DISPLAY_MEL, fmin=0.0, fmax=None
         )[0]
         features = Features(values, "mel", clip.sample_rate, DISPLAY_MEL["hop_length"])
-    return AudioVariant(
-        wav.getvalue(), clip.samples, spectrogram_image(features.values, features.kind), features.kind
-    )
+    return AudioVariant(wav.getvalue(), spectrogram_image(features.values, features.kind), features.kind)
 
 
 def preview_audio(recipe: Recipe, name: str, data: bytes, n_variants: int, seed: int) -> AudioPreview:
