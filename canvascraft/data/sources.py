@@ -40,9 +40,12 @@ def label_from_parts(parts: tuple[str, ...]) -> str | None:
     return parts[-2] if len(parts) >= 2 else None
 
 
+MB = 1024 * 1024  # the upload limit is set in these units (CANVASCRAFT_MAX_UPLOAD_MB)
+
+
 def _too_large(size: int, max_bytes: int) -> str:
     return (
-        f"refused: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit "
+        f"refused: {size / MB:.2f} MB is over the {max_bytes / MB:g} MB limit "
         "(raise CANVASCRAFT_MAX_UPLOAD_MB to allow larger files)"
     )
 
