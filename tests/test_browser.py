@@ -104,6 +104,8 @@ def test_brushes_add_a_brush_and_change_a_parameter(studio_url: str) -> None:
         page.goto(f"{studio_url}/brushes?dataset=sample-images")
         wait_for_app(page)
         page.get_by_text("Recipe · image-starter").wait_for()
+        page.locator('[data-testid="stImage"] img').nth(14).wait_for()
+        wait_for_app(page)
         before = preview_sources(page)
         assert len(before) == 15
 
