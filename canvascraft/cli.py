@@ -12,12 +12,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from canvascraft.config import get_settings
 from canvascraft.errors import CanvasCraftError, NothingImportedError, RecipeError, Skipped
+
+if TYPE_CHECKING:
+    from canvascraft.brushes.base import Modality
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +33,8 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(db_app, name="db")
 recipe_app = typer.Typer(help="Check, list, import and export preprocessing recipes.", no_args_is_help=True)
 app.add_typer(recipe_app, name="recipe")
+brushes_app = typer.Typer(help="The registered preprocessing brushes.", no_args_is_help=True)
+app.add_typer(brushes_app, name="brushes")
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -277,6 +282,55 @@ def recipe_preview(
     except OSError as error:
         raise RecipeError([f"cannot write {out}: {error.strerror or error}"]) from None
     typer.echo(f"wrote {out} ({recipe.name} on {dataset})")
+
+
+@recipe_app.command("schema")
+@clean_errors
+def recipe_schema(
+    modality: Annotated[
+        str | None, typer.Option(help="Only brushes of this modality (image, audio, table).")
+    ] = None,
+) -> None:
+    """Print the recipe JSON Schema (every registered brush with its parameters and bounds)."""
+    from canvascraft.recipe.schema import recipe_json_schema
+
+    typer.echo(json.dumps(recipe_json_schema(_modality(modality)), indent=2))
+
+
+@brushes_app.command("list")
+@clean_errors
+def brushes_list(
+    modality: Annotated[
+        str | None, typer.Option(help="Only brushes of this modality (image, audio, table).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON with every parameter.")] = False,
+) -> None:
+    """List the registered brushes with their parameters."""
+    from canvascraft.brushes.registry import all_brushes
+    from canvascraft.recipe.schema import param_schema
+
+    brushes = sorted(all_brushes(_modality(modality)), key=lambda b: (b.modality, b.name))
+    if as_json:
+        rows = [
+            {"name": b.name, "modality": b.modality, "summary": b.summary, "augments": b.augments,
+             "params": {p.name: {"kind": p.kind, **param_schema(p)} for p in b.params}}
+            for b in brushes
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for b in brushes:
+        when = "training only" if b.augments else "always"
+        typer.echo(f"{b.name:<22} {b.modality:<6} {when:<13} {b.summary}")
+        for p in b.params:
+            typer.echo(f"    {p.name:<18} {p.kind:<11} default {p.default!r}: {p.help}")
+
+
+def _modality(value: str | None) -> Modality | None:
+    from canvascraft.recipe.spec import MODALITIES
+
+    if value is not None and value not in MODALITIES:
+        raise RecipeError([f"--modality must be one of {', '.join(MODALITIES)}, got {value!r}"])
+    return value  # type: ignore[return-value]
 
 
 @app.command("init")
