@@ -15,7 +15,7 @@ Three figures, each printed beside its baseline, from one run (interleaved repet
    ``compose(recipe, "train").apply(img, item_seed(seed, i))``, against a plain ``v2.Compose`` of the
    same transforms with the same parameters, seeded per image the same way (``item_seed`` inside
    ``seeded``) and also unseeded; the ratio ours / seeded baseline has a target of at least 0.95. Then
-   again at 512×512 (100 images by default). Outputs of ours and the seeded baseline are compared.
+   again at 512×512 (200 images by default). Outputs of ours and the seeded baseline are compared.
 3. Albumentations 2 as a second baseline on the same images, in a subprocess (it is not a dependency
    of the project). Set it up once, outside the repository::
 
@@ -605,7 +605,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--images", type=int, default=2000, help="small images for throughput (2000)")
     parser.add_argument("--size", type=int, default=64, help="side of the small images (64)")
-    parser.add_argument("--large-images", type=int, default=100, help="large images for throughput (100)")
+    parser.add_argument("--large-images", type=int, default=200, help="large images for throughput (200)")
     parser.add_argument("--large-size", type=int, default=512, help="side of the large images (512)")
     parser.add_argument("--block", type=int, default=100, help="small images per interleaved block (100)")
     parser.add_argument("--large-block", type=int, default=5, help="large images per interleaved block (5)")
