@@ -14,7 +14,7 @@ from canvascraft.services.brushes import (
     preview_audio,
     preview_dataset_images,
     preview_dataset_table,
-    preview_images,
+    preview_uploaded_image,
     sample_items,
 )
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version
@@ -84,7 +84,7 @@ with shown:
                     "Or try one of your own images", type=["png", "jpg", "jpeg", "webp", "bmp"]
                 )
                 rows = (
-                    preview_images(recipe, [(upload.name, upload.getvalue())], variants, recipe.seed)
+                    preview_uploaded_image(recipe, upload.name, upload.getvalue(), variants, recipe.seed)
                     if upload
                     else preview_dataset_images(recipe, dataset, count, variants, recipe.seed)
                 )

@@ -30,6 +30,7 @@ class Param:
 
     ``float_range``/``int_range`` values are ``[low, high]`` pairs (both within the bounds, low <= high),
     used where the brush samples a value between them. ``choice`` values must be one of ``choices``.
+    ``unit="px"`` marks lengths in pixels (sizes, blur widths), so a preview can scale them.
     ``columns`` values pick table columns: a keyword from ``choices`` naming a group (``"numeric"``) or
     a non-empty list of distinct column names; whether the names exist is only known at fit time.
     """
@@ -41,6 +42,8 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[Any, ...] | None = None
+    #: "px" marks a value measured in pixels, which a preview at reduced resolution scales with it.
+    unit: Literal["px"] | None = None
 
     def check(self, value: Any) -> Any:
         """Return the value in canonical form, or raise ``ValueError`` with the rule it broke."""

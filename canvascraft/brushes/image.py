@@ -84,7 +84,7 @@ class RandomResizedCrop(TorchvisionBrush):
     name = "random_resized_crop"
     summary = "Crop a random part of the image and resize it back: the model learns from details."
     params = (
-        Param("size", "int", 64, "Output side length in pixels.", 8, 1024),
+        Param("size", "int", 64, "Output side length in pixels.", 8, 1024, unit="px"),
         Param("scale", "float_range", [0.6, 1.0], "Share of the image area the crop keeps.", 0.05, 1.0),
         Param("ratio", "float_range", [0.75, 1.333], "Aspect-ratio range of the crop.", 0.25, 4.0),
     )
@@ -232,8 +232,11 @@ class GaussianBlur(TorchvisionBrush):
             5,
             "Width of the blur window in pixels (odd).",
             choices=tuple(range(3, 33, 2)),
+            unit="px",
         ),
-        Param("sigma", "float_range", [0.1, 2.0], "Range of the blur strength in pixels.", 0.01, 20.0),
+        Param(
+            "sigma", "float_range", [0.1, 2.0], "Range of the blur strength in pixels.", 0.01, 20.0, unit="px"
+        ),
     )
 
     def build(self) -> v2.Transform:
@@ -351,8 +354,16 @@ class Elastic(TorchvisionBrush):
     name = "elastic"
     summary = "Warp the image as if painted on rippling water."
     params = (
-        Param("alpha", "float", 50.0, "Strength of the warp in pixels.", 0.0, 500.0),
-        Param("sigma", "float", 5.0, "Smoothness of the warp: higher gives broader ripples.", 0.5, 20.0),
+        Param("alpha", "float", 50.0, "Strength of the warp in pixels.", 0.0, 500.0, unit="px"),
+        Param(
+            "sigma",
+            "float",
+            5.0,
+            "Smoothness of the warp: higher gives broader ripples.",
+            0.5,
+            20.0,
+            unit="px",
+        ),
     )
 
     def build(self) -> v2.Transform:
@@ -366,7 +377,7 @@ class Resize(TorchvisionBrush):
     summary = "Scale every image to the same square size, as the model expects."
     augments = False
     params = (
-        Param("size", "int", 64, "Output side length in pixels.", 8, 1024),
+        Param("size", "int", 64, "Output side length in pixels.", 8, 1024, unit="px"),
         Param(
             "interpolation",
             "choice",

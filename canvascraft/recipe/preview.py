@@ -7,16 +7,20 @@ draws them for item k, so a fixed seed gives the same grid and training sees wha
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 import torch
 from PIL import Image, ImageDraw
+from torchvision.transforms.v2.functional import resize as resize_image
 
 from canvascraft.brushes.audio import Clip, Features, load_clip
+from canvascraft.brushes.base import Param
 from canvascraft.brushes.functional.audio import mel_spectrogram_batch, power_to_db
+from canvascraft.brushes.registry import get_brush
 from canvascraft.recipe.compose import Pipeline, apply_step, compose, item_seed, seeded
 from canvascraft.recipe.spec import Recipe
 
@@ -71,14 +75,55 @@ def displayable(image: torch.Tensor) -> np.ndarray:
     return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
 
 
+def _scaled(param: Param, value: Any, factor: float) -> Any:
+    """A pixel-measured value at ``factor`` times the resolution, kept valid for its parameter."""
+    if param.kind == "choice":
+        return min(param.choices or (value,), key=lambda choice: abs(choice - value * factor))
+    if isinstance(value, list):
+        single = replace(param, kind="int" if param.kind == "int_range" else "float")
+        return [_scaled(single, v, factor) for v in value]
+    scaled = value * factor
+    if param.minimum is not None:
+        scaled = max(scaled, param.minimum)
+    return round(scaled) if param.kind == "int" else scaled
+
+
+def at_resolution(recipe: Recipe, factor: float) -> Recipe:
+    """The recipe as it acts on images ``factor`` times the size: pixel lengths scale, draws stay."""
+    steps = []
+    for step in recipe.brushes:
+        params = dict(step.params)
+        for param in get_brush(step.brush).params:
+            if param.unit == "px" and param.name in params:
+                params[param.name] = _scaled(param, params[param.name], factor)
+        steps.append(step.model_copy(update={"params": params}))
+    return recipe.model_copy(update={"brushes": steps})
+
+
+def downscale(image: torch.Tensor, max_side: int) -> tuple[torch.Tensor, float]:
+    """Shrink so the longest side is at most ``max_side``; returns the image and the factor used."""
+    height, width = image.shape[-2:]
+    factor = max_side / max(height, width)
+    if factor >= 1:
+        return image, 1.0
+    size = [max(1, round(height * factor)), max(1, round(width * factor))]
+    return resize_image(image, size, antialias=True), factor
+
+
 def preview_images(
-    recipe: Recipe, items: list[tuple[str, bytes]], n_variants: int, seed: int
+    recipe: Recipe, originals: list[tuple[str, torch.Tensor, float]], n_variants: int, seed: int
 ) -> list[ImagePreview]:
-    pipeline = compose(recipe, "train")
+    """Variants of decoded originals, each given with the factor it was shrunk by for display.
+
+    Pixel-measured settings (sizes, blur widths) shrink by the same factor, so a thumbnail shows what
+    training does at full size: the same draws, at display resolution, at a fraction of the cost.
+    """
+    pipelines: dict[float, Pipeline] = {}
     rows = []
-    for name, data in items:
-        original = decode_image(data)
-        variants = [displayable(v) for v in pipeline.variants(original, n_variants, seed)]
+    for name, original, factor in originals:
+        if factor not in pipelines:
+            pipelines[factor] = compose(recipe if factor == 1.0 else at_resolution(recipe, factor), "train")
+        variants = [displayable(v) for v in pipelines[factor].variants(original, n_variants, seed)]
         rows.append(ImagePreview(name, displayable(original), variants))
     return rows
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import zip_longest
 from typing import Any
+
+import torch
 
 from canvascraft.brushes import Param, all_brushes
 from canvascraft.data.catalog import ItemView
@@ -15,6 +18,8 @@ from canvascraft.recipe.spec import Recipe, validate_recipe
 from canvascraft.services.datasets import item_bytes, open_version, table_rows
 
 TABLE_PREVIEW_ROWS = 500
+# Previews run at display resolution: thumbnails on the page are about this wide.
+PREVIEW_SIDE = 128
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,8 @@ def check_recipe(data: Mapping[str, Any]) -> tuple[Recipe | None, list[str]]:
         return None, error.errors
 
 
-def sample_items(dataset: str, count: int, offset: int = 0) -> list[ItemView]:
-    """``count`` items spread over the labels (one of each label in turn), starting at ``offset``."""
+def sample_items(dataset: str, count: int) -> list[ItemView]:
+    """``count`` items spread over the labels (one of each label in turn)."""
     view = open_version(dataset)
     by_label: dict[str | None, list[ItemView]] = {}
     for item in view.items:
@@ -51,21 +56,30 @@ def sample_items(dataset: str, count: int, offset: int = 0) -> list[ItemView]:
     interleaved = [i for group in zip_longest(*by_label.values()) for i in group if i is not None]
     if not interleaved:
         raise DatasetError(f"dataset '{dataset}' has no items to preview")
-    start = offset % len(interleaved)
-    return (interleaved[start:] + interleaved[:start])[:count]
+    return interleaved[:count]
 
 
-def preview_images(
-    recipe: Recipe, items: list[tuple[str, bytes]], n_variants: int, seed: int
+@lru_cache(maxsize=256)
+def _display_original(sha256: str, max_side: int) -> tuple[torch.Tensor, float]:
+    """Decoded and shrunk once per stored file: moving a slider then costs only the brushes."""
+    return preview.downscale(preview.decode_image(item_bytes(sha256)), max_side)
+
+
+def preview_uploaded_image(
+    recipe: Recipe, name: str, data: bytes, n_variants: int, seed: int, max_side: int = PREVIEW_SIDE
 ) -> list[preview.ImagePreview]:
-    return preview.preview_images(recipe, items, n_variants, seed)
+    try:
+        image = preview.decode_image(data)
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"could not read {name} as an image: {error}") from None
+    return preview.preview_images(recipe, [(name, *preview.downscale(image, max_side))], n_variants, seed)
 
 
 def preview_dataset_images(
-    recipe: Recipe, dataset: str, count: int, n_variants: int, seed: int, offset: int = 0
+    recipe: Recipe, dataset: str, count: int, n_variants: int, seed: int, max_side: int = PREVIEW_SIDE
 ) -> list[preview.ImagePreview]:
-    items = [(i.name, item_bytes(i.sha256)) for i in sample_items(dataset, count, offset)]
-    return preview.preview_images(recipe, items, n_variants, seed)
+    originals = [(i.name, *_display_original(i.sha256, max_side)) for i in sample_items(dataset, count)]
+    return preview.preview_images(recipe, originals, n_variants, seed)
 
 
 def preview_audio(recipe: Recipe, name: str, data: bytes, n_variants: int, seed: int) -> preview.AudioPreview:

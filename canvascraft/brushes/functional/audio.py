@@ -127,7 +127,7 @@ def mel_spectrogram_batch(
     fmax: float | None = None,
     *,
     device: str | torch.device = "cpu",
-    chunk_size: int = 16,
+    chunk_size: int = 8,
 ) -> np.ndarray:
     """Mel power spectrograms of equal-length clips, shaped ``(N, n_mels, 1 + n // hop_length)``.
 
