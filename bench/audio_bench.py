@@ -6,7 +6,7 @@ noise), then measures, interleaved and repeated, with n_fft 512, hop 160 and 64 
 * the baseline: ``librosa.feature.melspectrogram`` called once per clip, after a warm-up call (numba
   compiles, or loads its cache, on the first one; that time is printed, not counted);
 * ours, batched: ``canvascraft.brushes.functional.audio.mel_spectrogram_batch`` on all clips at once
-  (the feature step of training; it works through them in chunks of 16 by default);
+  (the feature step of training; it works through them in chunks of 8 by default);
 * ours per clip: the ``mel_spectrogram`` brush called on each ``Clip`` (what a per-item pipeline pays),
   and ``compose(recipe, "train").apply`` per clip (the brush plus the per-item seeding);
 * what-if rows: the batched call with other ``chunk_size`` values, and with one torch thread.
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             librosa.feature.melspectrogram(y=samples, sr=rate, **MEL)
         return len(clips) / (time.perf_counter() - start)
 
-    def batched(chunk_size: int = 16, threads: int | None = None) -> Callable[[], float]:
+    def batched(chunk_size: int = 8, threads: int | None = None) -> Callable[[], float]:
         def measure() -> float:
             with torch_threads(threads or torch.get_num_threads()):
                 start = time.perf_counter()
@@ -177,13 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     everything = max(len(clips), 1)
     measures: dict[str, Callable[[], float]] = {
         "librosa.feature.melspectrogram, loop": librosa_loop,
-        f"mel_spectrogram_batch (chunks of 16, {threads} thr)": batched(),
+        f"mel_spectrogram_batch (chunks of 8, {threads} thr)": batched(),
         "mel_spectrogram brush, per clip": brush_per_clip,
         "compose(recipe).apply, per clip": pipeline_per_clip,
-        "what-if: batch, chunks of 8": batched(8),
+        "what-if: batch, chunks of 16": batched(16),
         "what-if: batch, chunks of 64": batched(64),
         f"what-if: batch, one chunk of {everything:,}": batched(everything),
-        f"what-if: batch, chunks of 16, {other} torch thr": batched(16, threads=other),
+        f"what-if: batch, chunks of 8, {other} torch thr": batched(8, threads=other),
     }
     print(f"measuring ({args.repeat} interleaved repetitions)…", flush=True)
     results = run_interleaved(measures, args.repeat)
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  worst elementwise |Δ| / librosa over cells within 80 dB of the clip's peak: "
         f"batched {worst_cell_error(ours, reference):.1e}"
     )
-    batched_ratio = statistics.median(results[f"mel_spectrogram_batch (chunks of 16, {threads} thr)"])
+    batched_ratio = statistics.median(results[f"mel_spectrogram_batch (chunks of 8, {threads} thr)"])
     batched_ratio /= librosa_rate
     brush_ratio = statistics.median(results["mel_spectrogram brush, per clip"]) / librosa_rate
     verdict = "meets" if batched_ratio >= TARGET_RATIO else "misses"
