@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,8 +15,19 @@ from canvascraft.data.catalog import DatasetSummary, VersionSummary, VersionView
 from canvascraft.data.health import Health, assess
 from canvascraft.data.importer import ImportReport, ProgressCallback, import_entries
 from canvascraft.data.inspect import read_table
-from canvascraft.data.sources import path_entries, upload_entries
+from canvascraft.data.sources import Entry, path_entries, upload_entries
 from canvascraft.store.session import open_session
+
+
+def _import(
+    name: str, entries: Callable[[int], Iterable[Entry]], source: str, **options: Any
+) -> ImportReport:
+    """One import in one transaction; ``entries`` gets the size limit and lists the candidates."""
+    settings = get_settings()
+    with open_session() as session:
+        return import_entries(
+            session, settings, name=name, entries=entries(settings.max_upload_bytes), source=source, **options
+        )
 
 
 def import_path(
@@ -26,18 +39,14 @@ def import_path(
     on_progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import a folder (labels from sub-folder names), a ``.zip`` or one data file."""
-    settings = get_settings()
-    with open_session() as session:
-        return import_entries(
-            session,
-            settings,
-            name=name,
-            entries=path_entries(path, settings.max_upload_bytes),
-            source=f"{'folder' if path.is_dir() else 'file'} {path.name}",
-            label_column=label_column,
-            replace=replace,
-            on_progress=on_progress,
-        )
+    return _import(
+        name,
+        lambda limit: path_entries(path, limit),
+        f"{'folder' if path.is_dir() else 'file'} {path.name}",
+        label_column=label_column,
+        replace=replace,
+        on_progress=on_progress,
+    )
 
 
 def import_uploads(
@@ -50,18 +59,14 @@ def import_uploads(
     on_progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import files uploaded in the browser; ``label`` applies to loose files (zips bring folders)."""
-    settings = get_settings()
-    with open_session() as session:
-        return import_entries(
-            session,
-            settings,
-            name=name,
-            entries=upload_entries(files, settings.max_upload_bytes, label=label),
-            source=f"upload of {len(files)} file{'s' if len(files) != 1 else ''}",
-            label_column=label_column,
-            replace=replace,
-            on_progress=on_progress,
-        )
+    return _import(
+        name,
+        lambda limit: upload_entries(files, limit, label=label),
+        f"upload of {len(files)} file{'s' if len(files) != 1 else ''}",
+        label_column=label_column,
+        replace=replace,
+        on_progress=on_progress,
+    )
 
 
 def list_datasets() -> list[DatasetSummary]:
