@@ -12,8 +12,8 @@ from canvascraft.services.brushes import (
     brush_catalog,
     check_recipe,
     preview_audio,
-    preview_dataset_images,
     preview_dataset_table,
+    preview_item_images,
     preview_uploaded_image,
     sample_items,
 )
@@ -77,8 +77,12 @@ with shown:
     else:
         try:
             if modality == "image":
-                count_column, variant_column = st.columns(2)
-                count = count_column.slider("Items", 1, 6, 3, key="brushes_items")
+                candidates = sample_items(dataset, 60)
+                pick_column, variant_column = st.columns([3, 1])
+                chosen = pick_column.multiselect(
+                    "Items", candidates, default=candidates[:3], max_selections=6, key="brushes_items",
+                    format_func=lambda item: item.name,
+                )  # fmt: skip
                 variants = variant_column.slider("Variants each", 1, 8, 4, key="brushes_variants")
                 upload = st.file_uploader(
                     "Or try one of your own images", type=["png", "jpg", "jpeg", "webp", "bmp"]
@@ -86,7 +90,7 @@ with shown:
                 rows = (
                     preview_uploaded_image(recipe, upload.name, upload.getvalue(), variants, recipe.seed)
                     if upload
-                    else preview_dataset_images(recipe, dataset, count, variants, recipe.seed)
+                    else preview_item_images(recipe, chosen, variants, recipe.seed)
                 )
                 image_preview(rows)
             elif modality == "audio":

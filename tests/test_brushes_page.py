@@ -135,3 +135,12 @@ def test_a_brush_that_fails_on_the_data_names_itself_on_its_card(sample_workspac
     messages = [e.value for e in app.error]
     assert any(m.startswith(f"brushes[{last}]: solarize could not be applied") for m in messages), messages
     assert any("keep normalize as the last brush" in m for m in messages)
+
+
+def test_picking_items_previews_exactly_those(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    picker = app.multiselect(key="brushes_items")
+    assert [i.label for i in picker.value] == ["checker", "circle", "square"]  # spread over the labels
+    picker.set_value(picker.value[:1]).run()
+    assert len(app.get("image")) == 1 + 4
+    assert [c.value for c in app.caption if c.value.endswith(".png")] == [picker.value[0].name]

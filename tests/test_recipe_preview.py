@@ -13,7 +13,12 @@ from PIL import Image
 from canvascraft.errors import DatasetError
 from canvascraft.recipe.preview import at_resolution, downscale, image_grid_png, preview_images
 from canvascraft.recipe.spec import validate_recipe
-from canvascraft.services.brushes import PREVIEW_SIDE, preview_dataset_images, preview_uploaded_image
+from canvascraft.services.brushes import (
+    PREVIEW_SIDE,
+    preview_item_images,
+    preview_uploaded_image,
+    sample_items,
+)
 
 
 def recipe(*steps: dict) -> object:
@@ -60,7 +65,9 @@ def test_the_thumbnail_shows_the_same_draws_as_full_size() -> None:
 
 
 def test_previews_of_a_dataset_and_of_an_upload(sample_workspace: Path) -> None:
-    rows = preview_dataset_images(recipe({"brush": "horizontal_flip"}), "sample-images", 3, 2, seed=1)
+    items = sample_items("sample-images", 3)
+    assert len({i.label for i in items}) == 3  # spread over the labels
+    rows = preview_item_images(recipe({"brush": "horizontal_flip"}), items, 2, seed=1)
     assert [len(r.variants) for r in rows] == [2, 2, 2]
     assert max(rows[0].original.shape[:2]) <= PREVIEW_SIDE
     png = Image.open(io.BytesIO(image_grid_png(rows)))

@@ -75,10 +75,11 @@ def preview_uploaded_image(
     return preview.preview_images(recipe, [(name, *preview.downscale(image, max_side))], n_variants, seed)
 
 
-def preview_dataset_images(
-    recipe: Recipe, dataset: str, count: int, n_variants: int, seed: int, max_side: int = PREVIEW_SIDE
+def preview_item_images(
+    recipe: Recipe, items: list[ItemView], n_variants: int, seed: int, max_side: int = PREVIEW_SIDE
 ) -> list[preview.ImagePreview]:
-    originals = [(i.name, *_display_original(i.sha256, max_side)) for i in sample_items(dataset, count)]
+    """Variants of stored images (chosen on the page, or spread over the labels by ``sample_items``)."""
+    originals = [(i.name, *_display_original(i.sha256, max_side)) for i in items]
     return preview.preview_images(recipe, originals, n_variants, seed)
 
 
@@ -108,7 +109,9 @@ def preview_grid_png(
             [f"recipe '{recipe.name}' is for {recipe.modality} data, but '{dataset}' holds {modality}"]
         )
     if modality == "image":
-        return preview.image_grid_png(preview_dataset_images(recipe, dataset, count, n_variants, seed))
+        return preview.image_grid_png(
+            preview_item_images(recipe, sample_items(dataset, count), n_variants, seed)
+        )
     if modality == "audio":
         clips = sample_items(dataset, count)
         return preview.audio_grid_png(
