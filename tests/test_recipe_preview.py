@@ -74,3 +74,16 @@ def test_previews_of_a_dataset_and_of_an_upload(sample_workspace: Path) -> None:
     assert png.size == (3 * (128 + 6) + 6, 3 * (128 + 6) + 6)  # 3 rows: the original and 2 variants
     with pytest.raises(DatasetError, match=r"could not read notes\.png as an image"):
         preview_uploaded_image(recipe({"brush": "horizontal_flip"}), "notes.png", b"just text", 2, 0)
+
+
+def test_previews_from_several_threads_draw_as_if_alone() -> None:
+    """The studio serves each browser session from its own thread of one process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    image = torch.from_numpy(np.random.default_rng(1).integers(0, 255, (3, 48, 48), dtype=np.uint8))
+    busy = recipe({"brush": "random_resized_crop", "params": {"size": 48}}, {"brush": "rotation"})
+    alone = preview_images(busy, [("x", image, 1.0)], 6, seed=3)[0].variants
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda _: preview_images(busy, [("x", image, 1.0)], 6, seed=3), range(8)))
+    for rows in together:
+        assert all(np.array_equal(a, b) for a, b in zip(rows[0].variants, alone, strict=True))

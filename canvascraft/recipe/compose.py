@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,10 +79,15 @@ def item_seed(recipe_seed: int, item_index: int, epoch: int = 0) -> int:
     return int(state[0])
 
 
+# torch's CPU generator is one per process; the studio serves every browser session from threads of
+# one process, so seeded blocks take turns, or two previews would interleave their draws.
+_GENERATOR_LOCK = threading.RLock()
+
+
 @contextmanager
 def seeded(seed: int) -> Iterator[None]:
     """Run a block with torch's CPU generator seeded, restoring the caller's state afterwards."""
-    with torch.random.fork_rng(devices=[]):
+    with _GENERATOR_LOCK, torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
         yield
 
