@@ -10,7 +10,10 @@ from components.media import card_preview
 MODALITY_ICONS = {"image": ":material/image:", "audio": ":material/graphic_eq:", "table": ":material/table:"}
 
 st.title("CanvasCraft ML Studio")
-st.markdown("Train your own models on your own images, sounds and tables. Start with a look at your data.")
+st.markdown(
+    "Train your own models on your own images, sounds and tables. Look at your data, then stack "
+    "brushes into a recipe and watch what they do to it."
+)
 
 summary = overview()
 first, second, third = st.columns(3)
@@ -42,6 +45,12 @@ for row_start in range(0, len(summary.datasets), 3):
                 "pages/data.py",
                 label=f"Open {dataset.name}",
                 icon=MODALITY_ICONS.get(dataset.modality),
+                query_params={"dataset": dataset.name},
+            )
+            st.page_link(
+                "pages/brushes.py",
+                label="Try brushes on it",
+                icon=":material/brush:",
                 query_params={"dataset": dataset.name},
             )
 st.caption(f"Workspace folder: `{summary.workspace}`")

@@ -45,6 +45,9 @@ def test_home_cards_describe_each_dataset(sample_workspace: Path) -> None:
     assert "table · version 1 of 1 · 300 rows · 4 labels" in captions
     assert "Columns: hue" in captions
     assert metrics(app)["Items"] == "181"
+    links = [(link.proto.label, link.proto.page) for link in app.get("page_link")]
+    assert ("Open sample-images", "data") in links
+    assert links.count(("Try brushes on it", "brushes")) == 3
 
 
 def test_data_page_shows_image_thumbnails_and_filters_by_label(sample_workspace: Path) -> None:
