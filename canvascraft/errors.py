@@ -25,6 +25,10 @@ class RecipeError(CanvasCraftError):
         self.errors = errors
 
 
+class TrainingError(CanvasCraftError):
+    """A training run cannot go ahead (bad hyperparameters, nothing to resume, unusable data)."""
+
+
 class DatasetError(CanvasCraftError):
     """A dataset operation cannot go ahead (unknown name, nothing importable, wrong modality)."""
 

@@ -1,0 +1,221 @@
+"""Torch datasets over a dataset version and a recipe: what the training loop iterates.
+
+Items run through the recipe exactly as the preview runs them, under
+``item_seed(recipe.seed, manifest index, epoch)``, so an epoch's augmentations are reproducible and
+differ from one epoch to the next. Table brushes learn from the training rows only: validation rows
+never shape the scaling or the encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+from canvascraft.brushes.audio import Clip, Features, load_clip
+from canvascraft.data.catalog import VersionView
+from canvascraft.errors import DatasetError
+from canvascraft.recipe.compose import Pipeline, compose, item_seed
+from canvascraft.recipe.preview import decode_image
+from canvascraft.recipe.spec import Recipe, validate_recipe
+from canvascraft.services.datasets import item_bytes, open_version, table_rows
+from canvascraft.training.split import stratified_split
+
+Sample = tuple[torch.Tensor, int]
+
+
+def as_tensor(sample: Any) -> torch.Tensor:
+    """A pipeline's output as the float32 tensor a model reads (audio gains a channel axis)."""
+    if isinstance(sample, Features):
+        return torch.from_numpy(sample.values.copy())[None]
+    if isinstance(sample, Clip):
+        raise DatasetError("the recipe ends with a waveform: add mel_spectrogram or mfcc to train on audio")
+    if isinstance(sample, torch.Tensor):
+        if sample.dtype == torch.uint8:
+            return sample.float() / 255.0
+        return sample.float()
+    raise DatasetError(f"the recipe produced {type(sample).__name__}, which no model reads")
+
+
+def pad_frames(batch: Sequence[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Collate spectrograms of different lengths (trimmed or stretched clips) by zero-padding time."""
+    frames = max(x.shape[-1] for x, _ in batch)
+    xs = [torch.nn.functional.pad(x, (0, frames - x.shape[-1])) for x, _ in batch]
+    return torch.stack(xs), torch.tensor([y for _, y in batch])
+
+
+class ItemDataset(Dataset[Sample]):
+    """Image or audio items of one version: decodes the stored bytes and applies the pipeline."""
+
+    def __init__(
+        self,
+        view: VersionView,
+        indices: Sequence[int],
+        pipeline: Pipeline,
+        classes: Sequence[str],
+        epoch: int = 0,
+        *,
+        read: Callable[[str], bytes] = item_bytes,
+    ) -> None:
+        if view.modality not in ("image", "audio"):
+            raise DatasetError(f"ItemDataset reads image or audio versions, not {view.modality}")
+        self.view = view
+        self.indices = list(indices)
+        self.pipeline = pipeline
+        self.classes = list(classes)
+        self.epoch = epoch
+        self.read = read
+        self._class_index = {c: i for i, c in enumerate(self.classes)}
+        unknown = {view.items[i].label for i in self.indices} - set(self._class_index)
+        if unknown:
+            raise DatasetError(f"items labelled {sorted(map(str, unknown))} are not among the classes")
+        # A DataLoader pads audio by time; images keep the default collation (the recipe sizes them).
+        self.collate_fn = pad_frames if view.modality == "audio" else None
+
+    def set_epoch(self, epoch: int) -> None:
+        """The loop calls this before each epoch so augmentations differ between epochs."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> Sample:
+        index = self.indices[position]
+        item = self.view.items[index]
+        data = self.read(item.sha256)
+        sample: Any = decode_image(data) if self.view.modality == "image" else load_clip(data)
+        out = self.pipeline.apply(sample, item_seed(self.pipeline.recipe.seed, index, self.epoch))
+        return as_tensor(out), self._class_index[str(item.label)]
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """Both splits of one version under one recipe, and what a saved model needs to be reused."""
+
+    modality: str
+    classes: list[str]
+    train: Dataset[Sample]
+    val: Dataset[Sample]
+    #: One item's shape without the batch axis: ``(C, H, W)``, ``(1, bins, frames)`` or ``(features,)``.
+    input_shape: tuple[int, ...]
+    train_indices: list[int]
+    val_indices: list[int]
+    #: ``Pipeline.state()`` of the fitted table recipe (JSON data), None for images and audio.
+    table_state: list[dict[str, Any]] | None = None
+    feature_names: list[str] | None = None
+
+
+def table_features(frame: pd.DataFrame, label_column: str) -> tuple[np.ndarray, list[str]]:
+    """The transformed rows as a float32 matrix; non-numeric or missing values are recipe mistakes."""
+    features = frame.drop(columns=[label_column])
+    text = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    if text:
+        raise DatasetError(
+            f"columns {', '.join(text)} are not numbers after the recipe: add one_hot_encode to the recipe"
+        )
+    values = features.to_numpy(dtype=np.float32)
+    if np.isnan(values).any():
+        raise DatasetError("some cells are still empty after the recipe: add impute_missing to the recipe")
+    return values, [str(c) for c in features.columns]
+
+
+def split_table(
+    frame: pd.DataFrame, label_column: str, recipe: Recipe, val_fraction: float, seed: int
+) -> SplitData:
+    """Fit the recipe on the training rows, then transform both splits with what it learned."""
+    if label_column not in frame.columns:
+        raise DatasetError(f"the label column {label_column!r} is not in the table")
+    frame = frame[frame[label_column].notna()].reset_index(drop=True)
+    labels = frame[label_column].astype(str).tolist()
+    classes = sorted(set(labels))
+    train_idx, val_idx = stratified_split(labels, val_fraction, seed)
+    train_rows = frame.iloc[train_idx].reset_index(drop=True)
+    val_rows = frame.iloc[val_idx].reset_index(drop=True)
+    train_pipeline = compose(recipe, "train").fit(train_rows, label_column)
+    state = train_pipeline.state()
+    eval_pipeline = compose(recipe, "eval")
+    eval_pipeline.load_state(state)
+    x_train, names = table_features(train_pipeline.apply(train_rows, recipe.seed), label_column)
+    x_val, _ = table_features(eval_pipeline.apply(val_rows, recipe.seed), label_column)
+    index = {c: i for i, c in enumerate(classes)}
+
+    def tensors(x: np.ndarray, rows: list[int]) -> TensorDataset:
+        return TensorDataset(torch.from_numpy(x), torch.tensor([index[labels[i]] for i in rows]))
+
+    return SplitData(
+        modality="table",
+        classes=classes,
+        train=tensors(x_train, train_idx),
+        val=tensors(x_val, val_idx),
+        input_shape=(x_train.shape[1],),
+        train_indices=train_idx,
+        val_indices=val_idx,
+        table_state=state,
+        feature_names=names,
+    )
+
+
+def load_split(
+    dataset_name: str,
+    recipe: Recipe | dict[str, Any],
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    *,
+    version: int | None = None,
+    max_items: int | None = None,
+) -> SplitData:
+    """Train and validation datasets of a version (the latest by default) under ``recipe``.
+
+    ``max_items`` keeps a seeded, stratified subset first (quick trial runs on big datasets).
+    Indices in the result refer to labelled items (rows) in manifest order.
+    """
+    recipe = validate_recipe(recipe)
+    view = open_version(dataset_name, version)
+    if recipe.modality != view.modality:
+        raise DatasetError(
+            f"recipe {recipe.name!r} is for {recipe.modality}, but dataset {dataset_name!r} holds "
+            f"{view.modality}; pick a {view.modality} recipe"
+        )
+    if view.modality == "table":
+        label_column = view.version.label_column
+        if label_column is None:
+            raise DatasetError(f"dataset {dataset_name!r} has no label column; import it with one")
+        frame = table_rows(view)
+        if max_items is not None and max_items < len(frame):
+            keep = _subset(frame[label_column].astype(str).tolist(), max_items, seed)
+            frame = frame.iloc[keep].reset_index(drop=True)
+        return split_table(frame, label_column, recipe, val_fraction, seed)
+
+    labelled = [i for i, item in enumerate(view.items) if item.label is not None]
+    if max_items is not None and max_items < len(labelled):
+        keep = _subset([str(view.items[i].label) for i in labelled], max_items, seed)
+        labelled = [labelled[k] for k in keep]
+    labels = [str(view.items[i].label) for i in labelled]
+    classes = sorted(set(labels))
+    train_pos, val_pos = stratified_split(labels, val_fraction, seed)
+    train_idx = [labelled[p] for p in train_pos]
+    val_idx = [labelled[p] for p in val_pos]
+    train = ItemDataset(view, train_idx, compose(recipe, "train"), classes)
+    val = ItemDataset(view, val_idx, compose(recipe, "eval"), classes)
+    if len(val) == 0:
+        raise DatasetError(f"dataset {dataset_name!r} is too small to keep items aside for validation")
+    return SplitData(
+        modality=view.modality,
+        classes=classes,
+        train=train,
+        val=val,
+        input_shape=tuple(val[0][0].shape),
+        train_indices=train_idx,
+        val_indices=val_idx,
+    )
+
+
+def _subset(labels: list[str], n: int, seed: int) -> list[int]:
+    """About ``n`` positions, stratified, via the split's own seeded draw."""
+    _, keep = stratified_split(labels, max(n, 1) / len(labels), seed)
+    return keep

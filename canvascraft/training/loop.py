@@ -1,0 +1,272 @@
+"""The one training loop every trainer shares: metrics, early stopping, checkpoints, resume.
+
+Each epoch reseeds torch from ``(seed, epoch)`` (shuffling, dropout), and the optimiser's state is
+checkpointed with the weights, so a resumed run on the same device continues exactly as an
+uninterrupted one would. Checkpoints are safetensors state dicts plus a JSON sidecar: loading one
+runs no code (never pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.metrics import f1_score
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from canvascraft.brushes.base import check_settings
+from canvascraft.errors import TrainingError
+from canvascraft.recipe.compose import item_seed
+from canvascraft.training.trainers import LOOP_HYPERPARAMS
+
+LAST = "last.safetensors"
+BEST = "best.safetensors"
+OPTIMIZER = "last.optimizer.safetensors"
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """One finished epoch. Training metrics are gathered during the pass itself (augmented items,
+    dropout on, weights changing), so they read a little worse than the validation ones may."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    train_f1: float
+    val_loss: float
+    val_accuracy: float
+    val_f1: float
+    seconds: float
+    is_best: bool
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    history: list[EpochResult]
+    best_epoch: int
+    stopped_early: bool
+    device: str
+    best_path: Path
+    last_path: Path
+
+    @property
+    def best(self) -> EpochResult:
+        return next(r for r in self.history if r.epoch == self.best_epoch)
+
+
+@dataclass
+class _Progress:
+    """What early stopping and resume need besides the weights; lives in the ``last`` sidecar."""
+
+    history: list[EpochResult] = field(default_factory=list)
+    best_val_loss: float = math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """CUDA when there is one, else the CPU; an explicit choice always wins."""
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    # A run killed mid-save must leave the previous checkpoint intact, not half a file.
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    os.replace(partial, path)
+
+
+def save_checkpoint(model: nn.Module, path: Path, info: Mapping[str, Any]) -> None:
+    """The model's state dict as safetensors, and ``info`` as ``<name>.json`` beside it."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _write_atomic(path, lambda p: save_file(state, str(p)))
+    text = json.dumps({"format": CHECKPOINT_FORMAT, **info}, indent=2)
+    _write_atomic(path.with_suffix(".json"), lambda p: p.write_text(text))
+
+
+def load_checkpoint(model: nn.Module, path: Path) -> dict[str, Any]:
+    """Load weights saved by ``save_checkpoint`` into ``model``; returns the sidecar's data."""
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except RuntimeError as error:
+        message = f"{path.name} does not fit this model (another trainer or dataset?): {error}"
+        raise TrainingError(message) from None
+    sidecar = path.with_suffix(".json")
+    return json.loads(sidecar.read_text()) if sidecar.exists() else {}
+
+
+def _save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> dict[str, Any]:
+    """Tensors of the optimiser's state into safetensors; returns its few plain numbers for JSON."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for param_id, entry in optimizer.state_dict()["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{param_id}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{param_id}.{key}"] = value
+    _write_atomic(path, lambda p: save_file(tensors, str(p)))
+    return scalars
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path, scalars: Mapping[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in [*load_file(str(path)).items(), *scalars.items()]:
+        param_id, key = name.split(".", 1)
+        state.setdefault(int(param_id), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
+
+
+def _loader(
+    dataset: Dataset[Any], batch_size: int, shuffle: bool, seed: int, workers: int
+) -> DataLoader[Any]:
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=torch.Generator().manual_seed(seed),
+        num_workers=workers,
+        collate_fn=getattr(dataset, "collate_fn", None),
+    )
+
+
+def _run_epoch(
+    model: nn.Module,
+    loader: DataLoader[Any],
+    device: torch.device,
+    optimizer: torch.optim.Optimizer | None,
+) -> tuple[float, float, float]:
+    """One pass; trains when given an optimiser. Returns mean loss, accuracy and macro-F1."""
+    training = optimizer is not None
+    model.train(training)
+    total, count = 0.0, 0
+    predicted: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    n_classes = 0
+    with torch.set_grad_enabled(training):
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            # bfloat16 autocast on CUDA needs no gradient scaler; the CPU stays in float32.
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                logits = model(x)
+            loss = nn.functional.cross_entropy(logits.float(), y)
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            total += loss.item() * len(y)
+            count += len(y)
+            n_classes = logits.shape[1]
+            predicted.append(logits.argmax(1).cpu().numpy())
+            targets.append(y.cpu().numpy())
+    if count == 0:
+        raise TrainingError("a split has no items; pick a larger dataset or a smaller validation share")
+    pred, true = np.concatenate(predicted), np.concatenate(targets)
+    f1 = f1_score(true, pred, labels=list(range(n_classes)), average="macro", zero_division=0)
+    return total / count, float((pred == true).mean()), float(f1)
+
+
+def train(
+    model: nn.Module,
+    train_ds: Dataset[Any],
+    val_ds: Dataset[Any],
+    hyper: Mapping[str, Any],
+    *,
+    device: str | None = None,
+    checkpoint_dir: Path,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+    resume: bool = False,
+    num_workers: int = 0,
+) -> TrainResult:
+    """Train ``model`` until ``epochs`` or early stopping; checkpoints land in ``checkpoint_dir``.
+
+    ``hyper`` is a trainer's settings; only the loop's keys are read (``LOOP_HYPERPARAMS``), the
+    rest shaped the model. ``epochs`` counts from the run's start, so a resumed run trains only the
+    epochs still missing (none, and returns the saved history, when the run had finished).
+    Early stopping: after ``patience`` epochs without a lower validation loss.
+    """
+    loop_keys = {p.name for p in LOOP_HYPERPARAMS}
+    settings, errors = check_settings(LOOP_HYPERPARAMS, {k: v for k, v in hyper.items() if k in loop_keys})
+    if errors:
+        raise TrainingError("; ".join(f"{e.param}: {e.message}" for e in errors))
+    target = resolve_device(device)
+    model.to(target)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
+    )
+    checkpoint_dir = Path(checkpoint_dir)
+    progress = _resume(model, optimizer, checkpoint_dir) if resume else _Progress()
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    rng_devices = [target.index or 0] if target.type == "cuda" else []
+    epoch = len(progress.history)
+    while progress.bad_epochs <= settings["patience"] and epoch < settings["epochs"]:
+        epoch += 1
+        started = time.perf_counter()
+        seed = item_seed(settings["seed"], 0, epoch)
+        for dataset in (train_ds, val_ds):
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(epoch - 1)
+        with torch.random.fork_rng(devices=rng_devices):
+            torch.manual_seed(seed)
+            batch = settings["batch_size"]
+            fit = _run_epoch(model, _loader(train_ds, batch, True, seed, num_workers), target, optimizer)
+            check = _run_epoch(model, _loader(val_ds, batch, False, seed, num_workers), target, None)
+        improved = check[0] < progress.best_val_loss
+        result = EpochResult(epoch, *fit, *check, time.perf_counter() - started, improved)
+        progress.history.append(result)
+        if improved:
+            progress.best_val_loss, progress.best_epoch, progress.bad_epochs = check[0], epoch, 0
+            save_checkpoint(model, checkpoint_dir / BEST, {"epoch": epoch, "metrics": asdict(result)})
+        else:
+            progress.bad_epochs += 1
+        _save_last(model, optimizer, checkpoint_dir, progress)
+        if on_epoch is not None:
+            on_epoch(result)
+    return TrainResult(
+        history=list(progress.history),
+        best_epoch=progress.best_epoch,
+        stopped_early=epoch < settings["epochs"],
+        device=str(target),
+        best_path=checkpoint_dir / BEST,
+        last_path=checkpoint_dir / LAST,
+    )
+
+
+def _save_last(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path, progress: _Progress) -> None:
+    scalars = _save_optimizer(optimizer, folder / OPTIMIZER)
+    last = progress.history[-1]
+    info = {
+        "epoch": last.epoch,
+        "metrics": asdict(last),
+        "history": [asdict(r) for r in progress.history],
+        # json writes inf as Infinity, which it reads back; no epoch has finished then anyway.
+        "best_val_loss": progress.best_val_loss,
+        "best_epoch": progress.best_epoch,
+        "bad_epochs": progress.bad_epochs,
+        "optimizer": {"file": OPTIMIZER, "scalars": scalars},
+    }
+    save_checkpoint(model, folder / LAST, info)
+
+
+def _resume(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path) -> _Progress:
+    if not (folder / LAST).exists():
+        raise TrainingError(f"nothing to resume in {folder}: no {LAST}; start the run without resume")
+    info = load_checkpoint(model, folder / LAST)
+    _load_optimizer(optimizer, folder / info["optimizer"]["file"], info["optimizer"]["scalars"])
+    return _Progress(
+        history=[EpochResult(**r) for r in info["history"]],
+        best_val_loss=float(info["best_val_loss"]),
+        best_epoch=int(info["best_epoch"]),
+        bad_epochs=int(info["bad_epochs"]),
+    )

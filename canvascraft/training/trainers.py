@@ -1,0 +1,179 @@
+"""Trainers (Strategy + Factory, like the brush registry): one class per model family, named, with
+declared hyperparameters, so the CLI, the Train page and tuning all read the same schema.
+
+A trainer only builds the model; the loop (``canvascraft.training.loop``) is shared, so every
+trainer gets the same metrics, early stopping and checkpoints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, TypeVar
+
+import torch
+from torch import nn
+
+from canvascraft.brushes.base import Modality, Param, check_settings
+from canvascraft.errors import TrainingError
+
+MAX_SEED = 2**32 - 1
+
+
+#: What the shared loop reads; every trainer declares these, model-specific ones come after.
+LOOP_HYPERPARAMS: tuple[Param, ...] = (
+    Param("epochs", "int", 10, "How many passes over the training items, at most.", 1, 1000),
+    Param("batch_size", "int", 32, "Items per optimisation step.", 1, 4096),
+    Param("learning_rate", "float", 1e-3, "Step size of the AdamW optimiser.", 0.0, 1.0),
+    Param("weight_decay", "float", 1e-4, "Pull of the weights towards zero (AdamW).", 0.0, 1.0),
+    Param(
+        "patience",
+        "int",
+        3,
+        "Epochs without a lower validation loss before training stops early.",
+        0,
+        1000,
+    ),
+    Param("seed", "int", 0, "Seeds the model's initial weights, the shuffling and dropout.", 0, MAX_SEED),
+)
+
+InputShape = int | tuple[int, ...]
+
+
+class Trainer(ABC):
+    """Base class of every trainer; subclasses register with ``register_trainer``.
+
+    ``__init__`` only validates and stores the hyperparameters (as brushes do), so a trainer built
+    from a saved run's settings is the same trainer. ``build_model`` is seeded by ``seed``, so two
+    runs with the same settings start from the same weights.
+    """
+
+    name: ClassVar[str]
+    modality: ClassVar[Modality]
+    summary: ClassVar[str]
+    hyperparams: ClassVar[tuple[Param, ...]] = LOOP_HYPERPARAMS
+
+    def __init__(self, **hyper: Any) -> None:
+        values, errors = check_settings(self.hyperparams, hyper)
+        if errors:
+            raise TrainingError("; ".join(f"{self.name}.{e.param}: {e.message}" for e in errors))
+        self.settings = values
+
+    def build_model(self, input_shape: InputShape, n_classes: int) -> nn.Module:
+        """A freshly initialised model for inputs of ``input_shape`` (one item, no batch axis)."""
+        if n_classes < 2:
+            raise TrainingError(f"{self.name}: training needs at least 2 classes, got {n_classes}")
+        shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.settings["seed"])
+            return self.make(shape, n_classes)
+
+    @abstractmethod
+    def make(self, shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        """Build the model; runs with torch's RNG already seeded by ``build_model``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.settings.items())})"
+
+
+T = TypeVar("T", bound=type[Trainer])
+
+_TRAINERS: dict[str, type[Trainer]] = {}
+
+
+def register_trainer(cls: T) -> T:
+    """Class decorator: add a trainer to the registry under its ``name``."""
+    existing = _TRAINERS.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(
+            f"two trainers are named {cls.name!r}: {existing.__qualname__} and {cls.__qualname__}"
+        )
+    _TRAINERS[cls.name] = cls
+    return cls
+
+
+def all_trainers(modality: Modality | None = None) -> list[type[Trainer]]:
+    return [t for t in _TRAINERS.values() if modality is None or t.modality == modality]
+
+
+def get_trainer(name: str) -> type[Trainer]:
+    """The trainer class called ``name``; raises ``KeyError`` with the closest known names."""
+    try:
+        return _TRAINERS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_TRAINERS), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_TRAINERS)}"
+        raise KeyError(f"unknown trainer {name!r}{hint}") from None
+
+
+WIDTH = Param("width", "int", 32, "Channels of the first convolution (doubled twice after).", 4, 256)
+DROPOUT = Param("dropout", "float", 0.2, "Share of features dropped before the classifier.", 0.0, 0.9)
+
+
+def small_cnn(channels: int, width: int, dropout: float, n_classes: int) -> nn.Sequential:
+    """Three conv blocks and global average pooling, so any input size works."""
+    layers: list[nn.Module] = []
+    widths = [channels, width, width * 2, width * 4]
+    for c_in, c_out in itertools.pairwise(widths):
+        layers += [
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+            # ceil_mode keeps a 1-pixel map at 1 pixel, so small inputs still pass.
+            nn.MaxPool2d(2, ceil_mode=True),
+        ]
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(widths[-1], n_classes)]
+    return nn.Sequential(*layers)
+
+
+def _expect_rank(name: str, shape: tuple[int, ...], rank: int, what: str) -> None:
+    if len(shape) != rank:
+        raise TrainingError(f"{name} takes {what}, got items shaped {shape}; check the recipe's last brushes")
+
+
+@register_trainer
+class ImageCnn(Trainer):
+    name = "image-cnn"
+    modality = "image"
+    summary = "A small convolutional network for pictures of any size."
+    hyperparams = (*LOOP_HYPERPARAMS, WIDTH, DROPOUT)
+
+    def make(self, shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        _expect_rank(self.name, shape, 3, "images shaped (channels, height, width)")
+        return small_cnn(shape[0], self.settings["width"], self.settings["dropout"], n_classes)
+
+
+@register_trainer
+class AudioCnn(Trainer):
+    name = "audio-cnn"
+    modality = "audio"
+    summary = "A small convolutional network reading a spectrogram as a one-channel picture."
+    hyperparams = (*LOOP_HYPERPARAMS, Param("width", "int", 16, WIDTH.help, 4, 256), DROPOUT)
+
+    def make(self, shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        _expect_rank(self.name, shape, 3, "spectrograms shaped (1, bins, frames)")
+        return small_cnn(shape[0], self.settings["width"], self.settings["dropout"], n_classes)
+
+
+@register_trainer
+class TableMlp(Trainer):
+    name = "table-mlp"
+    modality = "table"
+    summary = "A multilayer perceptron over the recipe's numeric columns."
+    hyperparams = (
+        *LOOP_HYPERPARAMS,
+        Param("hidden", "int", 64, "Units in each hidden layer.", 1, 4096),
+        Param("layers", "int", 2, "Number of hidden layers.", 1, 8),
+        Param("dropout", "float", 0.1, DROPOUT.help, 0.0, 0.9),
+    )
+
+    def make(self, shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        _expect_rank(self.name, shape, 1, "rows of numeric features")
+        layers: list[nn.Module] = []
+        size, hidden = shape[0], self.settings["hidden"]
+        for _ in range(self.settings["layers"]):
+            layers += [nn.Linear(size, hidden), nn.ReLU(), nn.Dropout(self.settings["dropout"])]
+            size = hidden
+        layers.append(nn.Linear(size, n_classes))
+        return nn.Sequential(*layers)

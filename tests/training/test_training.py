@@ -1,0 +1,158 @@
+"""Training core: split, datasets over the sample workspace, trainers, loop, checkpoints, resume."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from canvascraft.recipe.starters import STARTER_RECIPES
+from canvascraft.services.datasets import open_version, table_rows
+from canvascraft.training import (
+    EpochResult,
+    SplitData,
+    TrainingError,
+    all_trainers,
+    get_trainer,
+    load_checkpoint,
+    load_split,
+    stratified_split,
+    train,
+)
+
+TINY: dict[str, Any] = {"epochs": 1, "batch_size": 16, "width": 8}
+
+
+def starter(modality: str) -> Any:
+    return next(r for r in STARTER_RECIPES if r.name == f"{modality}-starter")
+
+
+def table_split() -> SplitData:
+    return load_split("sample-table", starter("table"), val_fraction=0.25, seed=3)
+
+
+def check_metrics(result: EpochResult) -> None:
+    for value in (result.train_accuracy, result.train_f1, result.val_accuracy, result.val_f1):
+        assert 0.0 <= value <= 1.0
+    assert 0.0 < result.train_loss < 20 and 0.0 < result.val_loss < 20
+    assert result.seconds >= 0
+
+
+def test_split_is_stratified_and_deterministic() -> None:
+    labels = ["a"] * 50 + ["b"] * 20 + ["c"] * 2 + ["d"]
+    train_idx, val_idx = stratified_split(labels, 0.2, seed=7)
+    assert sorted(train_idx + val_idx) == list(range(len(labels)))
+    val_counts = Counter(labels[i] for i in val_idx)
+    assert val_counts == {"a": 10, "b": 4, "c": 1}  # "d" has one item: it stays in training
+    assert Counter(labels[i] for i in train_idx)["c"] == 1
+    assert stratified_split(labels, 0.2, seed=7) == (train_idx, val_idx)
+    assert stratified_split(labels, 0.2, seed=8) != (train_idx, val_idx)
+    with pytest.raises(ValueError, match="val_fraction"):
+        stratified_split(labels, 1.0, seed=0)
+
+
+def test_trainers_build_seeded_models() -> None:
+    shapes = {"image": (3, 20, 28), "audio": (1, 64, 50), "table": (12,)}
+    assert {t.modality for t in all_trainers()} == set(shapes)
+    for cls in all_trainers():
+        trainer = cls(seed=5, **({"width": 4} if "width" in {p.name for p in cls.hyperparams} else {}))
+        model, again = (trainer.build_model(shapes[cls.modality], 4) for _ in range(2))
+        model.eval()
+        assert model(torch.zeros(2, *shapes[cls.modality])).shape == (2, 4)
+        for (name, a), b in zip(model.state_dict().items(), again.state_dict().values(), strict=True):
+            assert torch.equal(a, b), name
+
+
+def test_unknown_trainer_and_bad_hyperparameters_are_explained() -> None:
+    with pytest.raises(KeyError, match="unknown trainer 'image-cn'; did you mean image-cnn"):
+        get_trainer("image-cn")
+    with pytest.raises(TrainingError, match=r"table-mlp.colour: unknown.*table-mlp.epochs: must be >= 1"):
+        get_trainer("table-mlp")(epochs=0, colour=1)
+
+
+@pytest.mark.parametrize(("modality", "dataset"), [("image", "sample-images"), ("audio", "sample-audio")])
+def test_item_training_checkpoints_and_best_reloads(
+    sample_workspace: Path, tmp_path: Path, modality: str, dataset: str
+) -> None:
+    split = load_split(dataset, starter(modality), val_fraction=0.25, seed=1, max_items=30)
+    assert len(split.val) > 0 and set(split.train_indices).isdisjoint(split.val_indices)
+    x, y = split.train[0]
+    assert x.dtype == torch.float32 and x.shape == split.input_shape and 0 <= y < len(split.classes)
+    if modality == "audio":
+        assert split.input_shape[0] == 1 and len(split.input_shape) == 3
+    trainer = get_trainer(f"{modality}-cnn")(**TINY)
+    model = trainer.build_model(split.input_shape, len(split.classes))
+    seen: list[EpochResult] = []
+    hyper = trainer.settings
+    result = train(model, split.train, split.val, hyper, device="cpu", checkpoint_dir=tmp_path,
+                   on_epoch=seen.append)  # fmt: skip
+    assert seen == result.history and [r.epoch for r in seen] == [1] and result.best_epoch == 1
+    check_metrics(result.best)
+    files = ["best.safetensors", "best.json", "last.safetensors", "last.json", "last.optimizer.safetensors"]
+    assert all((tmp_path / name).is_file() for name in files)
+
+    fresh = trainer.build_model(split.input_shape, len(split.classes))
+    info = load_checkpoint(fresh, result.best_path)
+    assert info["epoch"] == 1
+    batch = torch.stack([split.val[i][0] for i in range(len(split.val))])
+    model.eval()
+    fresh.eval()
+    with torch.no_grad():
+        assert torch.equal(model(batch), fresh(batch))
+
+
+def test_table_recipe_is_fitted_on_training_rows_only(sample_workspace: Path) -> None:
+    split = table_split()
+    frame = table_rows(open_version("sample-table"))
+    train_rows = frame.iloc[split.train_indices]
+    assert split.table_state is not None
+    scale = next(s["state"] for s in split.table_state if s["brush"] == "standard_scale")
+    means = dict(zip(scale["columns"], scale["fitted"]["mean_"]["values"], strict=True))
+    for column in ("hue", "stroke_count"):
+        assert means[column] == pytest.approx(train_rows[column].mean())
+        assert means[column] != pytest.approx(frame[column].mean())
+    assert scale["fitted"]["n_samples_seen_"] == len(split.train_indices)
+    x_train = torch.stack([x for x, _ in split.train])
+    assert x_train.shape == (len(split.train_indices), *split.input_shape)
+    assert x_train.mean(0).abs().max() < 1e-4  # standardised on exactly these rows
+
+
+def test_resume_continues_exactly_where_the_run_stopped(sample_workspace: Path, tmp_path: Path) -> None:
+    split = table_split()
+    trainer = get_trainer("table-mlp")(epochs=3, batch_size=32, seed=2)
+    shape, n = split.input_shape, len(split.classes)
+
+    whole = train(trainer.build_model(shape, n), split.train, split.val, trainer.settings, device="cpu",
+                  checkpoint_dir=tmp_path / "whole")  # fmt: skip
+    first = train(trainer.build_model(shape, n), split.train, split.val, {**trainer.settings, "epochs": 1},
+                  device="cpu", checkpoint_dir=tmp_path / "parts")  # fmt: skip
+    assert [r.epoch for r in first.history] == [1]
+    seen: list[int] = []
+    resumed = train(trainer.build_model(shape, n), split.train, split.val, trainer.settings, device="cpu",
+                    checkpoint_dir=tmp_path / "parts", on_epoch=lambda r: seen.append(r.epoch),
+                    resume=True)  # fmt: skip
+    assert seen == [2, 3]  # the finished epoch is not run again
+    assert [r.epoch for r in resumed.history] == [1, 2, 3]
+    assert resumed.history[0] == first.history[0]
+    for r in resumed.history:
+        check_metrics(r)
+    a, b = load_file(str(whole.last_path)), load_file(str(resumed.last_path))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(trainer.build_model(shape, n), split.train, split.val, trainer.settings,
+              checkpoint_dir=tmp_path / "empty", resume=True)  # fmt: skip
+
+
+def test_early_stopping_when_validation_loss_stalls(sample_workspace: Path, tmp_path: Path) -> None:
+    split = table_split()
+    trainer = get_trainer("table-mlp")(epochs=6, learning_rate=0.0, patience=1)
+    model = trainer.build_model(split.input_shape, len(split.classes))
+    result = train(model, split.train, split.val, trainer.settings, device="cpu", checkpoint_dir=tmp_path)
+    # Epoch 1 sets the best loss; with nothing learned, epochs 2 and 3 are not lower: patience 1 stops.
+    assert [r.epoch for r in result.history] == [1, 2, 3]
+    assert result.stopped_early and result.best_epoch == 1
+    assert [r.is_best for r in result.history] == [True, False, False]
