@@ -35,6 +35,8 @@ recipe_app = typer.Typer(help="Check, list, import and export preprocessing reci
 app.add_typer(recipe_app, name="recipe")
 brushes_app = typer.Typer(help="The registered preprocessing brushes.", no_args_is_help=True)
 app.add_typer(brushes_app, name="brushes")
+trainers_app = typer.Typer(help="The model trainers.", no_args_is_help=True)
+app.add_typer(trainers_app, name="trainers")
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -323,6 +325,30 @@ def brushes_list(
         typer.echo(f"{b.name:<22} {b.modality:<6} {when:<13} {b.summary}")
         for p in b.params:
             typer.echo(f"    {p.name:<18} {p.kind:<11} default {p.default!r}: {p.help}")
+
+
+@trainers_app.command("list")
+@clean_errors
+def trainers_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON with every hyperparameter.")] = False,
+) -> None:
+    """List the trainers (model kinds) with their hyperparameters and defaults."""
+    from canvascraft.recipe.schema import param_schema
+    from canvascraft.training.trainers import all_trainers
+
+    trainers = sorted(all_trainers(), key=lambda t: t.name)
+    if as_json:
+        rows = [
+            {"name": t.name, "modality": t.modality, "summary": t.summary,
+             "hyperparameters": {p.name: {"kind": p.kind, **param_schema(p)} for p in t.hyperparams}}
+            for t in trainers
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for t in trainers:
+        typer.echo(f"{t.name:<12} {t.modality:<6} {t.summary}")
+        for p in t.hyperparams:
+            typer.echo(f"    {p.name:<14} {p.kind:<6} default {p.default!r}: {p.help}")
 
 
 def _modality(value: str | None) -> Modality | None:
