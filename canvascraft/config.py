@@ -47,6 +47,16 @@ class Settings(BaseSettings):
         le=64,
         description="Threads that validate and store files during an import (default: cores, at most 4).",
     )
+    max_concurrent_jobs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Jobs the pool runs at once (default: one per CUDA device, or 1 without a GPU).",
+    )
+    job_cancel_grace_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds a cancelled job gets to stop after SIGTERM before it is killed with SIGKILL.",
+    )
 
     @field_validator("workspace", mode="after")
     @classmethod
@@ -73,6 +83,11 @@ class Settings(BaseSettings):
     @property
     def sample_dir(self) -> Path:
         return self.workspace / "sample-data"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """One log file per job lives here, so a finished job's output outlives its process."""
+        return self.workspace / "jobs"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -29,6 +29,10 @@ class TrainingError(CanvasCraftError):
     """A training run cannot go ahead (bad hyperparameters, nothing to resume, unusable data)."""
 
 
+class JobError(CanvasCraftError):
+    """A job operation cannot go ahead (unknown job, bad kind, or a state change that is not allowed)."""
+
+
 class DatasetError(CanvasCraftError):
     """A dataset operation cannot go ahead (unknown name, nothing importable, wrong modality)."""
 

@@ -1,0 +1,296 @@
+"""The job pool: a queue in the database plus an executor that runs the jobs.
+
+Nothing calls back into the studio: pages and the CLI call ``tick()`` (or a scheduler does) and read
+rows. Every state change is a conditional ``UPDATE … WHERE state = <expected>`` whose row count says
+whether this pool won, so several pools on one database never start or finish a job twice.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from canvascraft.config import get_settings
+from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
+from canvascraft.jobs.states import TERMINAL, JobError, JobState, check_transition
+from canvascraft.store.models import Job, utcnow
+from canvascraft.store.session import engine_for, open_session
+
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+ERROR_TAIL_LINES = 20
+START_TIMEOUT_S = 60.0
+"""A running row with no handle this long after its claim belongs to a pool that died mid-start."""
+CLAIM_LOCK_ID = 0x6A6F6273  # PostgreSQL advisory lock serializing claims; the same in every process
+
+
+@lru_cache(maxsize=1)
+def default_executor() -> Executor:
+    """One local executor per process, so every pool in a server sees the children it started."""
+    return LocalProcessExecutor()
+
+
+def auto_max_concurrent() -> int:
+    """One job per CUDA device, else 1; torch is imported only here, when a pool first needs it."""
+    try:
+        import torch
+    except ImportError:
+        return 1
+    return max(1, torch.cuda.device_count())
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _seconds_since(moment: datetime | None) -> float:
+    aware = _aware(moment)
+    return 0.0 if aware is None else (utcnow() - aware).total_seconds()
+
+
+def log_tail(path: str | Path | None, lines: int = ERROR_TAIL_LINES) -> str | None:
+    """The last ``lines`` lines of a job log, read from its end so a huge log costs little."""
+    if not path or not Path(path).exists():
+        return None
+    with open(path, "rb") as log:
+        log.seek(0, 2)
+        size = log.tell()
+        log.seek(max(0, size - 64 * 1024))
+        text = log.read().decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class JobPool:
+    """Queues jobs in the database and runs up to ``max_concurrent`` of them through an executor."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        executor: Executor | None = None,
+        max_concurrent: int | None = None,
+        cancel_grace_s: float | None = None,
+        jobs_dir: Path | None = None,
+    ) -> None:
+        settings = get_settings()
+        self.url = url or settings.db_url
+        self.executor = executor or default_executor()
+        self._max_concurrent = max_concurrent or settings.max_concurrent_jobs
+        self.cancel_grace_s = settings.job_cancel_grace_s if cancel_grace_s is None else cancel_grace_s
+        self.jobs_dir = jobs_dir or settings.jobs_dir
+
+    @property
+    def max_concurrent(self) -> int:
+        if self._max_concurrent is None:
+            self._max_concurrent = auto_max_concurrent()
+        return self._max_concurrent
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def get_job(self, job_id: int) -> Job:
+        with open_session(self.url) as session:
+            job = session.get(Job, job_id)
+        if job is None:
+            raise JobError(f"Job {job_id} does not exist; list jobs to see their ids.")
+        return _detached(job)
+
+    def list_jobs(self, states: set[str] | None = None, limit: int | None = None) -> list[Job]:
+        """Newest first, optionally only some states."""
+        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if states:
+            query = query.where(Job.state.in_(sorted(states)))
+        with open_session(self.url) as session:
+            jobs = list(session.scalars(query))
+        return [_detached(job) for job in jobs]
+
+    # --- user actions --------------------------------------------------------------------------
+
+    def submit(self, kind: str, spec: dict[str, Any], *, resume_from: int | None = None) -> int:
+        """Queue a job; it starts on a later ``tick()`` when a slot is free."""
+        if not KIND_PATTERN.match(kind):
+            raise JobError(
+                f"Job kind {kind!r} is not a job entry point name; use lower-case letters, digits and _."
+            )
+        with engine_for(self.url).begin() as connection:
+            result = connection.execute(
+                insert(Job).values(
+                    kind=kind,
+                    spec=spec,
+                    state=JobState.QUEUED.value,
+                    created_at=utcnow(),
+                    resume_from=resume_from,
+                )
+            )
+            job_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        if job_id is None:
+            raise JobError("The database did not return the new job's id; check the database connection.")
+        return int(job_id)
+
+    def resume(self, job_id: int) -> int:
+        """A new queued job with the old one's spec plus ``resume_from``; the old record stays final."""
+        old = self.get_job(job_id)
+        if JobState(old.state) not in TERMINAL:
+            raise JobError(f"Job {job_id} is still {old.state}; cancel it or wait for it before resuming.")
+        return self.submit(old.kind, {**old.spec, "resume_from": job_id}, resume_from=job_id)
+
+    def cancel(self, job_id: int) -> None:
+        """Cancel a queued job at once; ask a running one to stop (SIGTERM, SIGKILL after the grace).
+
+        A running job becomes ``cancelled`` when a later ``tick()`` sees its process gone."""
+        job = self.get_job(job_id)
+        if job.state == JobState.QUEUED:
+            if self._finish(job_id, JobState.QUEUED, JobState.CANCELLED):
+                return
+            job = self.get_job(job_id)  # claimed meanwhile: cancel it as a running job
+        if job.state != JobState.RUNNING:
+            check_transition(job.state, JobState.CANCELLED, job_id)
+        with engine_for(self.url).begin() as connection:
+            connection.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id, Job.state == JobState.RUNNING.value, Job.cancel_requested_at.is_(None)
+                )
+                .values(cancel_requested_at=utcnow())
+            )
+        if job.handle:
+            self.executor.cancel(job.handle, self.cancel_grace_s)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Record jobs that ended, then start queued ones into the free slots."""
+        self._check_running()
+        for job_id, kind, log_path in self._claim():
+            self._launch(job_id, kind, Path(log_path))
+
+    def _check_running(self) -> None:
+        with engine_for(self.url).connect() as connection:
+            running = connection.execute(
+                select(Job.id, Job.handle, Job.started_at, Job.cancel_requested_at, Job.log_path).where(
+                    Job.state == JobState.RUNNING.value
+                )
+            ).all()
+        for job_id, handle, started_at, cancel_requested_at, log_path in running:
+            if handle is None:
+                if _seconds_since(started_at) > START_TIMEOUT_S:
+                    self._finish(
+                        job_id,
+                        JobState.RUNNING,
+                        JobState.LOST,
+                        error_tail="The pool that claimed this job stopped before starting its process.",
+                    )
+                continue
+            info = self.executor.poll(handle)
+            if info is None:
+                if (
+                    cancel_requested_at is not None
+                    and _seconds_since(cancel_requested_at) > self.cancel_grace_s
+                ):
+                    self.executor.cancel(handle, 0)  # the pool that asked may have exited before its timer
+                continue
+            target = _outcome(info, cancelled=cancel_requested_at is not None)
+            tail = log_tail(log_path) if target in (JobState.FAILED, JobState.LOST) else None
+            self._finish(job_id, JobState.RUNNING, target, info=info, error_tail=tail)
+
+    def _claim(self) -> list[tuple[int, str, str]]:
+        """Move the oldest queued jobs into the free slots, under a database-wide lock so concurrent
+        pools agree on the running count; the ``state = 'queued'`` guard is the last line of defence."""
+        claimed: list[tuple[int, str, str]] = []
+        with engine_for(self.url).begin() as connection:
+            _lock_claims(connection)
+            running = connection.execute(
+                select(func.count()).select_from(Job).where(Job.state == JobState.RUNNING.value)
+            ).scalar_one()
+            free = self.max_concurrent - running
+            if free <= 0:
+                return claimed
+            queued = connection.execute(
+                select(Job.id, Job.kind)
+                .where(Job.state == JobState.QUEUED.value)
+                .order_by(Job.id)
+                .limit(free)
+            ).all()
+            for job_id, kind in queued:
+                log_path = str(self.jobs_dir / f"{job_id}.log")
+                result = connection.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.state == JobState.QUEUED.value)
+                    .values(state=JobState.RUNNING.value, started_at=utcnow(), log_path=log_path)
+                )
+                if result.rowcount == 1:
+                    claimed.append((job_id, kind, log_path))
+        return claimed
+
+    def _launch(self, job_id: int, kind: str, log_path: Path) -> None:
+        command = [sys.executable, "-m", f"jobs.{kind}", str(job_id)]
+        try:
+            handle = self.executor.start(
+                job_id, command, log_path, env={"CANVASCRAFT_DATABASE_URL": self.url}
+            )
+        except Exception as error:  # any failure to start is the job's outcome, not the pool's crash
+            self._finish(
+                job_id, JobState.RUNNING, JobState.FAILED, error_tail=f"Could not start the job: {error}"
+            )
+            return
+        with engine_for(self.url).begin() as connection:
+            connection.execute(update(Job).where(Job.id == job_id).values(handle=handle))
+            cancel_requested = connection.execute(
+                select(Job.cancel_requested_at).where(Job.id == job_id)
+            ).scalar_one()
+        if cancel_requested is not None:
+            self.executor.cancel(handle, self.cancel_grace_s)
+
+    def _finish(
+        self,
+        job_id: int,
+        current: JobState,
+        target: JobState,
+        *,
+        info: ExitInfo | None = None,
+        error_tail: str | None = None,
+    ) -> bool:
+        """Conditionally move ``current → target``; ``False`` when another pool got there first."""
+        check_transition(current, target, job_id)
+        with engine_for(self.url).begin() as connection:
+            result = connection.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == current.value)
+                .values(
+                    state=target.value,
+                    finished_at=utcnow(),
+                    exit_code=info.exit_code if info else None,
+                    signal=info.signal if info else None,
+                    error_tail=error_tail,
+                )
+            )
+            return result.rowcount == 1
+
+
+def _outcome(info: ExitInfo, *, cancelled: bool) -> JobState:
+    if cancelled:
+        return JobState.CANCELLED
+    if info.lost:
+        return JobState.LOST
+    return JobState.SUCCEEDED if info.ok else JobState.FAILED
+
+
+def _lock_claims(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CLAIM_LOCK_ID})")
+
+
+def _detached(job: Job) -> Job:
+    """Give a job read after its session closed timezone-aware times on every backend."""
+    for name in ("created_at", "started_at", "finished_at", "heartbeat_at", "cancel_requested_at"):
+        setattr(job, name, _aware(getattr(job, name)))
+    return job

@@ -1,0 +1,58 @@
+"""The job state machine, kept as data so the pool, the pages and the tests read one table.
+
+queued → running → succeeded | failed | cancelled | lost; a queued job can also be cancelled before it
+ever starts. Terminal states never change again: a retry is a new job (``JobPool.resume``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from canvascraft.errors import JobError
+
+
+class IllegalTransitionError(JobError):
+    """A state change outside ``TRANSITIONS``; refusing it keeps a finished job's record final."""
+
+    def __init__(self, job_id: int | None, current: str, target: str) -> None:
+        allowed = ", ".join(sorted(TRANSITIONS.get(JobState(current), ()))) or "nothing (it is final)"
+        who = f"Job {job_id}" if job_id is not None else "A job"
+        super().__init__(
+            f"{who} cannot go from '{current}' to '{target}'; from '{current}' it may go to {allowed}."
+        )
+        self.job_id = job_id
+        self.current = current
+        self.target = target
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CANCELLED}),
+    JobState.RUNNING: frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.LOST}),
+    JobState.SUCCEEDED: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+    JobState.LOST: frozenset(),
+}
+
+TERMINAL: frozenset[JobState] = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
+
+
+def check_transition(current: str, target: str, job_id: int | None = None) -> None:
+    """Raise ``IllegalTransitionError`` unless ``current → target`` is in ``TRANSITIONS``."""
+    try:
+        source, destination = JobState(current), JobState(target)
+    except ValueError as error:
+        raise JobError(
+            f"Unknown job state in '{current}' → '{target}'; use one of {list(JobState)}."
+        ) from error
+    if destination not in TRANSITIONS[source]:
+        raise IllegalTransitionError(job_id, source, destination)
