@@ -21,6 +21,7 @@ from canvascraft.errors import CanvasCraftError, NothingImportedError, RecipeErr
 
 if TYPE_CHECKING:
     from canvascraft.brushes.base import Modality
+    from canvascraft.store.models import Job
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,6 +38,10 @@ brushes_app = typer.Typer(help="The registered preprocessing brushes.", no_args_
 app.add_typer(brushes_app, name="brushes")
 trainers_app = typer.Typer(help="The model trainers.", no_args_is_help=True)
 app.add_typer(trainers_app, name="trainers")
+jobs_app = typer.Typer(help="Background jobs: list, follow, cancel and resume.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+runs_app = typer.Typer(help="Training runs tracked in MLflow.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -349,6 +354,156 @@ def trainers_list(
         typer.echo(f"{t.name:<12} {t.modality:<6} {t.summary}")
         for p in t.hyperparams:
             typer.echo(f"    {p.name:<14} {p.kind:<6} default {p.default!r}: {p.help}")
+
+
+@app.command("train")
+@clean_errors
+def train_command(
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset to train on (its latest version).")],
+    recipe: Annotated[str, typer.Option("--recipe", help="Recipe to preprocess with (its latest version).")],
+    trainer: Annotated[str, typer.Option("--trainer", help="Model kind; see `canvascraft trainers list`.")],
+    epochs: Annotated[int | None, typer.Option(help="Epochs at most (default: the trainer's).")] = None,
+    max_items: Annotated[
+        int | None, typer.Option(help="Train on a stratified subset of about this many items.")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job here until it ends.")] = False,
+) -> None:
+    """Start a training job (it runs in the background); prints its id."""
+    from canvascraft.jobs import JobPool
+    from canvascraft.services.jobs import launch_training, wait_for
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    job_id = launch_training(dataset, recipe, trainer, epochs=epochs, max_items=max_items)
+    typer.echo(f"job {job_id} queued")
+    if not wait:
+        JobPool().tick()  # the process starts in its own session and outlives this command
+        typer.echo(f"follow it with `canvascraft jobs logs {job_id} --follow`")
+        return
+
+    def show(job: Job) -> None:
+        p = job.progress or {}
+        if "epoch" in p:
+            typer.echo(f"epoch {p['epoch']}/{p.get('epochs')}: val_accuracy {p.get('val_accuracy', 0):.4f} "
+                       f"val_loss {p.get('val_loss', 0):.4f}")  # fmt: skip
+
+    job = wait_for(job_id, on_progress=show)
+    if job.state != "succeeded":
+        typer.echo(job.error_tail or "", err=True)
+        typer.echo(f"error: job {job_id} {job.state}; see `canvascraft jobs logs {job_id}`", err=True)
+        raise typer.Exit(1)
+    final = job.progress or {}
+    accuracy, loss = final.get("val_accuracy", 0.0), final.get("val_loss", 0.0)
+    typer.echo(f"job {job_id} succeeded: MLflow run {job.mlflow_run_id}, "
+               f"val_accuracy {accuracy:.4f}, val_loss {loss:.4f}")  # fmt: skip
+
+
+def _job_row(job: Job) -> dict[str, object]:
+    return {
+        "id": job.id, "kind": job.kind, "state": job.state, "exit_code": job.exit_code, "signal": job.signal,
+        "mlflow_run_id": job.mlflow_run_id, "resume_from": job.resume_from, "progress": job.progress,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+    }  # fmt: skip
+
+
+@jobs_app.command("list")
+@clean_errors
+def jobs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List jobs, newest first (the pool is ticked first, so finished jobs show as finished)."""
+    from canvascraft.jobs import JobPool
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    pool = JobPool()
+    pool.tick()
+    jobs = pool.list_jobs()
+    if as_json:
+        typer.echo(json.dumps([_job_row(j) for j in jobs], indent=2))
+        return
+    if not jobs:
+        typer.echo("no jobs yet: start one with `canvascraft train`")
+        return
+    typer.echo(f"{'id':>5} {'kind':<8} {'state':<10} {'exit':>6} {'mlflow run':<32}")
+    for j in jobs:
+        end = f"sig{j.signal}" if j.signal else ("" if j.exit_code is None else str(j.exit_code))
+        typer.echo(f"{j.id:>5} {j.kind:<8} {j.state:<10} {end:>6} {j.mlflow_run_id or '':<32}")
+
+
+@jobs_app.command("logs")
+@clean_errors
+def jobs_logs(
+    job_id: Annotated[int, typer.Argument(help="Job id.")],
+    follow: Annotated[bool, typer.Option("--follow", help="Keep printing until the job ends.")] = False,
+    tail: Annotated[int | None, typer.Option(help="Only the last N lines.")] = None,
+) -> None:
+    """Print a job's output."""
+    import time
+
+    from canvascraft.jobs import TERMINAL, JobPool, JobState
+    from canvascraft.services.jobs import job_log
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    if not follow:
+        typer.echo(job_log(job_id, tail), nl=False)
+        return
+    pool, printed = JobPool(), 0
+    while True:
+        pool.tick()
+        done = JobState(pool.get_job(job_id).state) in TERMINAL
+        text = job_log(job_id)
+        typer.echo(text[printed:], nl=False)
+        printed = len(text)
+        if done:
+            return
+        time.sleep(0.5)
+
+
+@jobs_app.command("cancel")
+@clean_errors
+def jobs_cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+    """Cancel a queued job, or stop a running one (SIGTERM, then SIGKILL after the grace period)."""
+    from canvascraft.services.jobs import cancel_job
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    cancel_job(job_id)
+    typer.echo(f"job {job_id}: cancel requested")
+
+
+@jobs_app.command("resume")
+@clean_errors
+def jobs_resume(job_id: Annotated[int, typer.Argument(help="A finished job's id.")]) -> None:
+    """Start a new job that continues a finished one from its last checkpoint."""
+    from canvascraft.jobs import JobPool
+    from canvascraft.services.jobs import resume_job
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    new_id = resume_job(job_id)
+    JobPool().tick()
+    typer.echo(f"job {new_id} queued (resumes job {job_id})")
+
+
+@runs_app.command("list")
+@clean_errors
+def runs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List training runs with their final metrics."""
+    from canvascraft.services.jobs import list_runs
+
+    runs = list_runs()
+    if as_json:
+        typer.echo(json.dumps(runs, indent=2))
+        return
+    if not runs:
+        typer.echo("no runs yet: start one with `canvascraft train`")
+        return
+    typer.echo(f"{'run id':<32} {'status':<9} {'dataset':<16} {'recipe':<16} {'trainer':<10} {'val_acc':>7}")
+    for r in runs:
+        acc = r["metrics"].get("val_accuracy")
+        shown = "" if acc is None else f"{acc:.4f}"
+        typer.echo(f"{r['run_id']:<32} {r['status']:<9} {r['dataset'] or '':<16} {r['recipe'] or '':<16} "
+                   f"{r['trainer'] or '':<10} {shown:>7}")  # fmt: skip
 
 
 def _modality(value: str | None) -> Modality | None:

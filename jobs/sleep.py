@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
-from canvascraft.jobs.runtime import begin_job, report_progress
+from canvascraft.jobs.runtime import begin_job, report_progress, run_job
 
 STEP_S = 0.1
 
@@ -38,4 +37,4 @@ def main(job_id: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1])))
+    run_job(main)

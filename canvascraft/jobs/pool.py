@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from canvascraft.config import get_settings
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
+from canvascraft.jobs.runtime import read_exit_code
 from canvascraft.jobs.states import TERMINAL, JobError, JobState, check_transition
 from canvascraft.store.models import Job, utcnow
 from canvascraft.store.session import engine_for, open_session
@@ -196,6 +197,8 @@ class JobPool:
                 ):
                     self.executor.cancel(handle, 0)  # the pool that asked may have exited before its timer
                 continue
+            if info.lost and (code := read_exit_code(log_path)) is not None:
+                info = ExitInfo(exit_code=code)  # it ended on its own after the pool that started it exited
             target = _outcome(info, cancelled=cancel_requested_at is not None)
             tail = log_tail(log_path) if target in (JobState.FAILED, JobState.LOST) else None
             self._finish(job_id, JobState.RUNNING, target, info=info, error_tail=tail)

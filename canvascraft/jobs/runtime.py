@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 
@@ -40,3 +44,40 @@ def report_progress(job_id: int, progress: dict[str, Any] | None = None, url: st
         values["progress"] = progress
     with engine_for(url or get_settings().db_url).begin() as connection:
         connection.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def set_run_id(job_id: int, run_id: str, url: str | None = None) -> None:
+    """Record the job's MLflow run id as soon as it exists, so a resume can reopen that run."""
+    with engine_for(url or get_settings().db_url).begin() as connection:
+        connection.execute(update(Job).where(Job.id == job_id).values(mlflow_run_id=run_id))
+
+
+def exit_file(log_path: str | Path) -> Path:
+    """Where a job leaves its exit code: a pool that did not start the process cannot reap it, so
+    without this a job that ended well after its starting CLI exited could only be called lost."""
+    return Path(log_path).with_suffix(".exit")
+
+
+def read_exit_code(log_path: str | Path) -> int | None:
+    try:
+        return int(exit_file(log_path).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def run_job(main: Callable[[int], int]) -> NoReturn:
+    """The body of every ``python -m jobs.<kind> JOB_ID``: run ``main``, record its exit code, exit."""
+    job_id = int(sys.argv[1])
+    try:
+        code = main(job_id)
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    with engine_for(get_settings().db_url).connect() as connection:
+        log_path = connection.execute(select(Job.log_path).where(Job.id == job_id)).scalar_one_or_none()
+    if log_path:
+        temporary = exit_file(log_path).with_suffix(".exit.tmp")
+        temporary.write_text(str(code))
+        temporary.replace(exit_file(log_path))
+    sys.exit(code)

@@ -6,6 +6,8 @@ workspace database; PostgreSQL is used as given by its URL.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,11 +21,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from canvascraft.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_SWITCH_TRIES = 200
+
+
+def _ensure_wal(cursor: Any) -> None:
+    """Switch a database file to WAL once. Two processes creating the file at the same moment both
+    try; the switch needs an exclusive lock the other never releases while it holds the file open, so
+    try without waiting and look again: the other process has usually switched it already."""
+    cursor.execute("PRAGMA busy_timeout=0")
+    for _ in range(WAL_SWITCH_TRIES):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:  # the other process holds the lock right now
+            time.sleep(0.05)
+    raise sqlite3.OperationalError("could not switch the database to WAL mode: it stayed locked")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _ensure_wal(cursor)
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")

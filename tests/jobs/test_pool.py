@@ -200,6 +200,20 @@ def test_a_restarted_pool_marks_a_job_whose_process_is_gone_lost(url: str) -> No
     assert job.error_tail and f"job {job_id} started" in job.error_tail
 
 
+@pytest.mark.parametrize(("exit_code", "state"), [(0, JobState.SUCCEEDED), (4, JobState.FAILED)])
+def test_a_job_that_ends_after_its_starting_pool_exited_keeps_its_outcome(
+    url: str, exit_code: int, state: JobState
+) -> None:
+    pool = JobPool(url, max_concurrent=1)
+    job_id = pool.submit("sleep", {"seconds": 0.5, "exit_code": exit_code})
+    # `canvascraft train` without --wait: a short-lived process starts the job and exits at once.
+    first_pool = f"from canvascraft.jobs import JobPool; JobPool({url!r}, max_concurrent=1).tick()"
+    subprocess.run([sys.executable, "-c", first_pool], cwd=REPO_ROOT, check=True, timeout=WAIT_S)
+
+    job = wait_for(pool, job_id, finished)
+    assert (job.state, job.exit_code) == (state, exit_code)
+
+
 @pytest.mark.parametrize("current", list(JobState))
 def test_only_the_listed_transitions_are_allowed(current: JobState) -> None:
     for target in JobState:
