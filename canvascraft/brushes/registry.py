@@ -3,30 +3,8 @@ brush to appear in the CLI, the recipe schema and the Brushes page."""
 
 from __future__ import annotations
 
-import difflib
-from typing import TypeVar
-
 from canvascraft.brushes.base import Brush, Modality
-
-B = TypeVar("B", bound=type[Brush])
-
-_BRUSHES: dict[str, type[Brush]] = {}
-
-
-def register(cls: B) -> B:
-    """Class decorator: add a brush to the registry under its ``name``."""
-    existing = _BRUSHES.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise ValueError(
-            f"two brushes are named {cls.name!r}: {existing.__qualname__} and {cls.__qualname__}"
-        )
-    _BRUSHES[cls.name] = cls
-    return cls
-
-
-def unregister(name: str) -> None:
-    """Remove a brush (tests that register a throwaway brush clean up with this)."""
-    _BRUSHES.pop(name, None)
+from canvascraft.registry import Registry
 
 
 def _load_builtin() -> None:
@@ -34,17 +12,15 @@ def _load_builtin() -> None:
     from canvascraft.brushes import audio, image, table  # noqa: F401
 
 
+BRUSHES: Registry[type[Brush]] = Registry("brush", _load_builtin)
+register = BRUSHES.register
+unregister = BRUSHES.unregister
+
+
 def all_brushes(modality: Modality | None = None) -> list[type[Brush]]:
-    _load_builtin()
-    return [b for b in _BRUSHES.values() if modality is None or b.modality == modality]
+    return BRUSHES.all(modality)
 
 
 def get_brush(name: str) -> type[Brush]:
     """The brush class called ``name``; raises ``KeyError`` with the closest known names."""
-    _load_builtin()
-    try:
-        return _BRUSHES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(_BRUSHES), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown brush {name!r}{hint}") from None
+    return BRUSHES.get(name)

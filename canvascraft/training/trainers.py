@@ -7,16 +7,16 @@ trainer gets the same metrics, early stopping and checkpoints.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from canvascraft.brushes.base import Modality, Param, check_settings
 from canvascraft.errors import TrainingError
+from canvascraft.registry import Registry
 
 MAX_SEED = 2**32 - 1
 
@@ -77,34 +77,17 @@ class Trainer(ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.settings.items())})"
 
 
-T = TypeVar("T", bound=type[Trainer])
-
-_TRAINERS: dict[str, type[Trainer]] = {}
-
-
-def register_trainer(cls: T) -> T:
-    """Class decorator: add a trainer to the registry under its ``name``."""
-    existing = _TRAINERS.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise ValueError(
-            f"two trainers are named {cls.name!r}: {existing.__qualname__} and {cls.__qualname__}"
-        )
-    _TRAINERS[cls.name] = cls
-    return cls
+TRAINERS: Registry[type[Trainer]] = Registry("trainer")
+register_trainer = TRAINERS.register
 
 
 def all_trainers(modality: Modality | None = None) -> list[type[Trainer]]:
-    return [t for t in _TRAINERS.values() if modality is None or t.modality == modality]
+    return TRAINERS.all(modality)
 
 
 def get_trainer(name: str) -> type[Trainer]:
     """The trainer class called ``name``; raises ``KeyError`` with the closest known names."""
-    try:
-        return _TRAINERS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(_TRAINERS), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_TRAINERS)}"
-        raise KeyError(f"unknown trainer {name!r}{hint}") from None
+    return TRAINERS.get(name)
 
 
 WIDTH = Param("width", "int", 32, "Channels of the first convolution (doubled twice after).", 4, 256)
