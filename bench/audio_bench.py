@@ -23,12 +23,12 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import librosa
 import numpy as np
 import torch
+from timing import run_interleaved, torch_threads
 
 from canvascraft.brushes.audio import Clip, MelSpectrogram
 from canvascraft.brushes.functional.audio import mel_spectrogram_batch
@@ -57,33 +57,6 @@ def generate_clips(count: int, sample_rate: int, seconds: float, seed: int = SEE
         signal += rng.normal(0.0, rng.uniform(0.001, 0.05), length)
         clips[index] = 0.5 * signal / max(np.abs(signal).max(), 1e-9)
     return clips
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def run_interleaved(measures: dict[str, Callable[[], float]], repeat: int) -> dict[str, list[float]]:
-    """One warm-up call of each (not kept), then ``repeat`` rounds, the order rotated every round and
-    reversed every other, so drift on a noisy machine favours none."""
-    for measure in measures.values():
-        measure()
-    results: dict[str, list[float]] = {name: [] for name in measures}
-    names = list(measures)
-    for repetition in range(repeat):
-        shift = repetition % len(names)
-        order = names[shift:] + names[:shift]
-        if repetition % 2:
-            order.reverse()
-        for name in order:
-            results[name].append(measures[name]())
-    return results
 
 
 def worst_relative_error(ours: np.ndarray, reference: np.ndarray) -> float:

@@ -47,8 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,7 @@ import numpy as np
 import torch
 import torchvision
 from PIL import Image
+from timing import run_interleaved
 from torchvision.transforms import v2
 
 from canvascraft.brushes.functional.image import add_noise_uint8
@@ -146,35 +146,6 @@ def encode_png(image: torch.Tensor) -> bytes:
 
 def median_min_max(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
-
-
-def run_interleaved(
-    measures: dict[str, Callable[[], Any]], repeat: int, warm_ups: list[Callable[[], Any]] | None = None
-) -> dict[str, list[Any]]:
-    """Warm-ups first (by default one call of each measure, not kept), then ``repeat`` rounds, the order
-    rotated every round and reversed every other, so drift on a noisy machine favours none."""
-    for warm_up in warm_ups if warm_ups is not None else list(measures.values()):
-        warm_up()
-    results: dict[str, list[Any]] = {name: [] for name in measures}
-    names = list(measures)
-    for repetition in range(repeat):
-        shift = repetition % len(names)
-        order = names[shift:] + names[:shift]
-        if repetition % 2:
-            order.reverse()
-        for name in order:
-            results[name].append(measures[name]())
-    return results
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --- 1. preview latency -------------------------------------------------------------------------------
