@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from canvascraft.config import get_settings
+from canvascraft.scheduler import start_background
 from canvascraft.services.workspace import prepare
 
 st.set_page_config(page_title="CanvasCraft ML Studio", page_icon=":material/palette:", layout="wide")
@@ -17,13 +18,21 @@ def prepared_workspace(workspace: str) -> str:
     return workspace
 
 
+@st.cache_resource
+def background(workspace: str) -> object:
+    """The scheduler that moves the job queue on, once per server process, outliving every session."""
+    return start_background()
+
+
 prepared_workspace(str(get_settings().workspace))
+background(str(get_settings().workspace))
 
 navigation = st.navigation(
     [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
         st.Page("pages/data.py", title="Data", icon=":material/photo_library:", url_path="data"),
         st.Page("pages/brushes.py", title="Brushes", icon=":material/brush:", url_path="brushes"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     ]
 )
 navigation.run()

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a cancelled job gets to stop after SIGTERM before it is killed with SIGKILL.",
     )
+    pool_tick_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often the studio's scheduler records ended jobs and starts queued ones (0: never).",
+    )
 
     @field_validator("workspace", mode="after")
     @classmethod

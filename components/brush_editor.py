@@ -7,16 +7,15 @@ back into it on every run, and validation errors are shown on the card of the br
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from typing import Any
 
 import streamlit as st
 
-from canvascraft.brushes import Param
 from canvascraft.recipe.spec import Recipe
 from canvascraft.services.brushes import BrushInfo
+from components.params import param_widget, seed_param
 
 WORKING = "brushes_working"
 STEP_ERROR = re.compile(r"^brushes\[(\d+)\][.:]")
@@ -75,61 +74,6 @@ def _add(catalog: dict[str, BrushInfo]) -> None:
         )
 
 
-def nice_step(low: float, high: float) -> float:
-    """A round slider step giving about 100 to 1,000 positions (1 for 0–255, 0.01 for 0–1)."""
-    return float(10 ** math.floor(math.log10((high - low) / 100))) if high > low else 1.0
-
-
-def _param_widget(param: Param, key: str, columns: list[str]) -> Any:
-    """One control for one parameter, chosen by its kind and bounds; returns the value set."""
-    label, help_text = param.name.replace("_", " "), param.help
-    bounded = param.minimum is not None and param.maximum is not None
-    if param.kind == "bool":
-        return st.toggle(label, key=key, help=help_text)
-    if param.kind == "choice":
-        return st.selectbox(label, list(param.choices or ()), key=key, help=help_text)
-    if param.kind == "columns":
-        keywords = [c for c in (param.choices or ()) if c not in columns]
-        picked = st.multiselect(label, keywords + columns, key=key, help=help_text)
-        return picked[0] if len(picked) == 1 and picked[0] in keywords else picked
-    if param.kind in ("float_range", "int_range") and bounded:
-        integer = param.kind == "int_range"
-        step = 1 if integer else nice_step(param.minimum, param.maximum)  # type: ignore[arg-type]
-        cast = int if integer else float
-        low, high = cast(param.minimum), cast(param.maximum)  # type: ignore[arg-type]
-        return list(st.slider(label, low, high, key=key, step=step, help=help_text))
-    if param.kind in ("float_range", "int_range"):
-        left, right = st.columns(2)
-        low = left.number_input(f"{label} (low)", key=f"{key}_low", help=help_text)
-        high = right.number_input(f"{label} (high)", key=f"{key}_high", help=help_text)
-        return [low, high]
-    if param.kind == "int":
-        if bounded and param.maximum - param.minimum <= 1000:  # type: ignore[operator]
-            return st.slider(label, int(param.minimum), int(param.maximum), key=key, help=help_text)  # type: ignore[arg-type]
-        return int(st.number_input(label, step=1, key=key, help=help_text))
-    if bounded:
-        step = nice_step(param.minimum, param.maximum)  # type: ignore[arg-type]
-        return st.slider(
-            label, float(param.minimum), float(param.maximum), key=key, step=step, help=help_text
-        )  # type: ignore[arg-type]
-    return st.number_input(label, key=key, help=help_text)
-
-
-def _seed_widget(param: Param, key: str, value: Any) -> None:
-    """Give a widget its starting value once; afterwards the widget's own state is the truth."""
-    if param.kind in ("float_range", "int_range") and not (
-        param.minimum is not None and param.maximum is not None
-    ):
-        st.session_state.setdefault(f"{key}_low", value[0])
-        st.session_state.setdefault(f"{key}_high", value[1])
-    elif param.kind == "columns":
-        st.session_state.setdefault(key, [value] if isinstance(value, str) else list(value))
-    elif param.kind in ("float_range", "int_range"):
-        st.session_state.setdefault(key, tuple(value))
-    else:
-        st.session_state.setdefault(key, value)
-
-
 def recipe_editor(catalog: dict[str, BrushInfo], columns: list[str]) -> dict[int, Any]:
     """Draw one card per step; returns an error slot per step index for the caller to fill."""
     steps = st.session_state[WORKING]["steps"]
@@ -175,10 +119,10 @@ def recipe_editor(catalog: dict[str, BrushInfo], columns: list[str]) -> dict[int
                 grid = st.columns(2)
                 for number, param in enumerate(info.params):
                     key = f"brushes_p_{step['uid']}_{param.name}"
-                    _seed_widget(param, key, step["params"].get(param.name, param.default))
+                    seed_param(param, key, step["params"].get(param.name, param.default))
                     # Column pickers hold long names: give them the card's full width.
                     with st.container() if param.kind == "columns" else grid[number % 2]:
-                        step["params"][param.name] = _param_widget(param, key, columns)
+                        step["params"][param.name] = param_widget(param, key, columns)
     add_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
     add_column.selectbox(
         "Add a brush",

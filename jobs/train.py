@@ -1,28 +1,47 @@
 """``python -m jobs.train JOB_ID``: train one model from a dataset version and a recipe, tracked in MLflow.
 
 Spec: ``dataset``, ``dataset_version``, ``recipe``, ``recipe_version``, ``trainer``, ``hyper``,
-``val_fraction``, ``seed``, optional ``max_items`` and ``resume_from`` (the job whose checkpoints and
-MLflow run this one continues). SIGTERM keeps its default handler: the process ends and the pool
-records the job as cancelled.
+``val_fraction``, ``seed``, optional ``max_items``, ``pinned`` (validation items whose predictions are
+kept each epoch), ``resume_from`` (the job whose checkpoints and MLflow run this one continues) and
+``fork_from`` (``{"job": id, "checkpoint": "best"|"last"}``: start from those weights in a new run).
+SIGTERM (cancel) closes the MLflow run as KILLED, then the process ends and the pool records the job
+as cancelled.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
-from canvascraft.config import get_settings
-from canvascraft.jobs.runtime import begin_job, report_progress, run_job, set_run_id
+from canvascraft.errors import TrainingError
+from canvascraft.jobs.checkpoints import checkpoint_folder
+from canvascraft.jobs.runtime import (
+    Cancelled,
+    begin_job,
+    report_progress,
+    run_job,
+    set_run_id,
+    stop_on_sigterm,
+)
 from canvascraft.recipe.io import to_yaml
 from canvascraft.services.recipes import load_recipe
 from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
 from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training import EpochResult, get_trainer, load_checkpoint, load_split, train
-from canvascraft.training.loop import LAST
+from canvascraft.training.data import validation_members
+from canvascraft.training.loop import LAST, resolve_device
+from canvascraft.training.pinned import PinnedProbe
+from canvascraft.training.progress import TrainingProgress
+
+REPORT_EVERY_S = 1.0
+"""Step progress is written at most this often: a database write per batch would slow small batches."""
 
 
 def _example(val: Dataset[Any]) -> torch.Tensor:
@@ -34,37 +53,79 @@ def _example(val: Dataset[Any]) -> torch.Tensor:
     return torch.stack([first, second])
 
 
-def _lineage(job_id: int) -> tuple[int, str | None]:
-    """The first job of a resume chain (its folder holds the checkpoints) and the latest run id on it."""
-    run_id: str | None = None
+class Reporter:
+    """Writes the job's ``TrainingProgress`` to its row: at once for phases and epochs, at most once per
+    ``REPORT_EVERY_S`` for steps."""
+
+    def __init__(self, job_id: int, progress: TrainingProgress) -> None:
+        self.job_id = job_id
+        self.progress = progress
+        self._started = time.monotonic()
+        self._last_write = 0.0
+
+    def write(self, *, throttle: bool = False) -> None:
+        now = time.monotonic()
+        if throttle and now - self._last_write < REPORT_EVERY_S:
+            return
+        if self.progress.phase == "training":
+            self.progress.elapsed_s = round(now - self._started, 2)
+        self._last_write = now
+        report_progress(self.job_id, self.progress.to_dict())
+
+    def phase(self, phase: str) -> None:
+        if phase == "training":
+            self._started = time.monotonic()
+        self.progress.phase = phase
+        self.write()
+
+    def step(self, epoch: int, step: int, steps: int) -> None:
+        self.progress.step, self.progress.steps = step, steps
+        self.write(throttle=True)
+
+
+def _previous_progress(job_id: int) -> TrainingProgress | None:
     with open_session() as session:
         job = session.get(Job, job_id)
-        while job is not None:
-            run_id = run_id or job.mlflow_run_id
-            if job.resume_from is None:
-                return job.id, run_id
-            job = session.get(Job, job.resume_from)
-    return job_id, run_id
+        return TrainingProgress.from_dict(job.progress) if job is not None else None
+
+
+def _start_weights(model: torch.nn.Module, fork: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """Load the forked checkpoint's weights (not its optimiser: a fork is a new run)."""
+    path = checkpoint_folder(int(fork["job"])) / f"{fork.get('checkpoint', 'best')}.safetensors"
+    if not path.exists():
+        raise TrainingError(f"job {fork['job']} has no {path.name}; fork from a checkpoint it saved")
+    return path, load_checkpoint(model, path)
 
 
 def run(job_id: int, spec: dict[str, Any]) -> None:
     """The training itself; the caller turns any exception into a failed run and exit code 1."""
     resume_from = spec.get("resume_from")
-    recipe = load_recipe(spec["recipe"], spec.get("recipe_version"))
-    split = load_split(
-        spec["dataset"],
-        recipe,
-        float(spec.get("val_fraction", 0.2)),
-        int(spec.get("seed", 0)),
-        version=spec.get("dataset_version"),
-        max_items=spec.get("max_items"),
-    )
+    fork = spec.get("fork_from")
     trainer = get_trainer(spec["trainer"])(**spec.get("hyper", {}))
+    epochs = int(trainer.settings["epochs"])
+    reporter = Reporter(job_id, TrainingProgress(epochs=epochs))
+    reporter.write()
+    recipe = load_recipe(spec["recipe"], spec.get("recipe_version"))
+    val_fraction, seed = float(spec.get("val_fraction", 0.2)), int(spec.get("seed", 0))
+    version, max_items = spec.get("dataset_version"), spec.get("max_items")
+    split = load_split(spec["dataset"], recipe, val_fraction, seed, version=version, max_items=max_items)
+    members = validation_members(spec["dataset"], val_fraction, seed, version=version, max_items=max_items)
+    probe = PinnedProbe(split, members, spec.get("pinned") or [])
     model = trainer.build_model(split.input_shape, len(split.classes))
     print(f"job {job_id}: {len(split.train)} training and {len(split.val)} validation items, "
           f"{len(split.classes)} classes, {trainer!r}", flush=True)  # fmt: skip
-    root, previous_run = _lineage(int(resume_from)) if resume_from else (job_id, None)
-    folder = get_settings().jobs_dir / str(root) / "checkpoints"
+    progress = reporter.progress
+    progress.pinned = probe.items
+    folder = checkpoint_folder(int(resume_from) if resume_from else job_id)
+    resuming = bool(resume_from) and (folder / LAST).exists()  # nothing saved yet: start over
+    previous_run = _run_of_chain(int(resume_from)) if resume_from else None
+    if resuming:
+        saved = json.loads((folder / LAST).with_suffix(".json").read_text())
+        progress.history = list(saved["history"])
+        progress.epoch = progress.first_epoch = len(progress.history)
+        before = _previous_progress(int(resume_from))
+        if before is not None and before.pinned == progress.pinned:
+            progress.filmstrip = before.filmstrip[: progress.epoch]
     if previous_run:
         training = TrainingRun.resume(previous_run)
     else:
@@ -74,16 +135,23 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             "recipe": recipe.name,
             "recipe_version": spec.get("recipe_version"),
             "dataset": spec["dataset"],
-            "dataset_version": spec.get("dataset_version"),
-            "val_fraction": spec.get("val_fraction", 0.2),
-            "split_seed": spec.get("seed", 0),
-            "max_items": spec.get("max_items"),
+            "dataset_version": version,
+            "val_fraction": val_fraction,
+            "split_seed": seed,
+            "max_items": max_items,
             "classes": ",".join(split.classes),
         }
+        tags = {"canvascraft.job_id": str(job_id), "canvascraft.modality": split.modality}
+        if fork:
+            path, info = _start_weights(model, fork)
+            parent_run = _run_of_chain(int(fork["job"]))
+            params |= {"forked_from_job": fork["job"], "forked_from_checkpoint": path.stem,
+                       "forked_from_epoch": info.get("epoch")}  # fmt: skip
+            tags |= {"canvascraft.forked_from_run": parent_run or "", "canvascraft.forked_from": path.stem}
+            print(f"job {job_id}: starting from job {fork['job']}'s {path.stem} checkpoint "
+                  f"(epoch {info.get('epoch')})", flush=True)  # fmt: skip
         training = TrainingRun.start(
-            run_name=f"job-{job_id}-{trainer.name}-{spec['dataset']}",
-            params=params,
-            tags={"canvascraft.job_id": str(job_id), "canvascraft.modality": split.modality},
+            run_name=f"job-{job_id}-{trainer.name}-{spec['dataset']}", params=params, tags=tags
         )
     set_run_id(job_id, training.run_id)
     print(f"job {job_id}: MLflow run {training.run_id}", flush=True)
@@ -96,28 +164,35 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
                 "classes": split.classes,
             }
             training.log_text(json.dumps(table, indent=2), "table_state.json")
-        epochs = int(trainer.settings["epochs"])
 
         def on_epoch(result: EpochResult) -> None:
+            predictions = probe.predict(model)
+            progress.history.append(asdict(result))
+            progress.filmstrip.append(predictions)
+            progress.epoch, progress.step = result.epoch, 0
             training.log_epoch(result)
-            report_progress(
-                job_id,
-                {"epoch": result.epoch, "epochs": epochs,
-                 "val_accuracy": result.val_accuracy, "val_loss": result.val_loss},
-            )  # fmt: skip
+            if probe.items:
+                training.log_text(json.dumps(_filmstrip(progress), indent=1), "pinned_predictions.json")
+            reporter.write()
             print(f"epoch {result.epoch}/{epochs}: train_loss {result.train_loss:.4f} "
                   f"val_loss {result.val_loss:.4f} val_accuracy {result.val_accuracy:.4f} "
                   f"({result.seconds:.1f}s)", flush=True)  # fmt: skip
 
+        device = spec.get("device")
+        progress.device = str(resolve_device(device))
+        reporter.phase("training")
         result = train(
             model,
             split.train,
             split.val,
             trainer.settings,
+            device=device,
             checkpoint_dir=folder,
-            resume=bool(resume_from) and (folder / LAST).exists(),  # nothing saved yet: start over
+            resume=resuming,
             on_epoch=on_epoch,
+            on_step=reporter.step,
         )
+        reporter.phase("saving")
         model.to("cpu")
         if result.best_path.exists():
             load_checkpoint(model, result.best_path)  # the model that is logged is the best epoch's
@@ -125,14 +200,39 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         best = result.best
         print(f"job {job_id}: done on {result.device}, best epoch {best.epoch} "
               f"val_accuracy {best.val_accuracy:.4f}; model {uri}", flush=True)  # fmt: skip
+    except Cancelled:
+        training.finish("KILLED")
+        raise
     except BaseException:
         training.finish("FAILED")
         raise
     training.finish("FINISHED")
+    reporter.phase("done")
+
+
+def _filmstrip(progress: TrainingProgress) -> dict[str, Any]:
+    """The pinned items and their predictions per epoch, as the run's ``pinned_predictions.json``."""
+    return {
+        "items": [asdict(item) for item in progress.pinned],
+        "epochs": [[asdict(p) for p in row] for row in progress.filmstrip],
+    }
+
+
+def _run_of_chain(job_id: int) -> str | None:
+    """The MLflow run of a job, or of the earlier job of its resume chain that opened it."""
+    with open_session() as session:
+        job = session.get(Job, job_id)
+        while job is not None:
+            if job.mlflow_run_id:
+                return job.mlflow_run_id
+            job = session.get(Job, job.resume_from) if job.resume_from else None
+    return None
 
 
 def main(job_id: int) -> int:
-    run(job_id, begin_job(job_id))
+    spec = begin_job(job_id)
+    stop_on_sigterm()
+    run(job_id, spec)
     return 0
 
 

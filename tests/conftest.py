@@ -25,6 +25,13 @@ def use_workspace(monkeypatch: pytest.MonkeyPatch, path: Path, database_url: str
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def no_background_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page tests run app.py in this process; its scheduler must not tick other tests' pools.
+    Tests drive ``tick()`` themselves; served studios (subprocesses) turn their scheduler back on."""
+    monkeypatch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty workspace (SQLite database not yet created) that the settings point at."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import sys
+import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -80,8 +82,12 @@ class JobPool:
         max_concurrent: int | None = None,
         cancel_grace_s: float | None = None,
         jobs_dir: Path | None = None,
+        on_finish: Callable[[int, JobState], None] | None = None,
     ) -> None:
+        """``on_finish(job_id, state)`` runs in the pool that records a job's end (once per job);
+        an error in it is printed and never stops the tick."""
         settings = get_settings()
+        self.on_finish = on_finish
         self.url = url or settings.db_url
         self.executor = executor or default_executor()
         self._max_concurrent = max_concurrent or settings.max_concurrent_jobs
@@ -274,7 +280,13 @@ class JobPool:
                     error_tail=error_tail,
                 )
             )
-            return result.rowcount == 1
+            won = result.rowcount == 1
+        if won and self.on_finish is not None:
+            try:
+                self.on_finish(job_id, target)
+            except Exception:  # bookkeeping after the fact must never stall the queue
+                traceback.print_exc()
+        return won
 
 
 def _outcome(info: ExitInfo, *, cancelled: bool) -> JobState:

@@ -7,6 +7,7 @@ mark itself finished while its process is still doing work.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import traceback
@@ -20,6 +21,24 @@ from canvascraft.config import get_settings
 from canvascraft.jobs.states import JobError
 from canvascraft.store.models import Job, utcnow
 from canvascraft.store.session import engine_for
+
+CANCELLED_EXIT_CODE = 128 + signal.SIGTERM
+
+
+class Cancelled(BaseException):
+    """SIGTERM arrived: the pool asked this job to stop. A ``BaseException``, so the job's own
+    ``except Exception`` blocks let it through while ``finally`` and ``except BaseException`` clean up."""
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into ``Cancelled`` so a job can close what it holds (an MLflow run) on cancel;
+    the pool still sends SIGKILL after the grace period if the job takes too long."""
+
+    def _raise(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+        raise Cancelled()
+
+    signal.signal(signal.SIGTERM, _raise)
 
 
 def begin_job(job_id: int, url: str | None = None) -> dict[str, Any]:
@@ -70,6 +89,9 @@ def run_job(main: Callable[[int], int]) -> NoReturn:
     job_id = int(sys.argv[1])
     try:
         code = main(job_id)
+    except Cancelled:
+        print(f"job {job_id}: cancelled", flush=True)
+        code = CANCELLED_EXIT_CODE
     except Exception:
         traceback.print_exc()
         code = 1

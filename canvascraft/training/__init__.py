@@ -1,40 +1,40 @@
-"""Training: trainers (strategy by name), torch datasets over versions, and the shared loop."""
+"""Training: trainers (strategy by name), torch datasets over versions, and the shared loop.
 
-from canvascraft.errors import TrainingError
-from canvascraft.training.data import ItemDataset, SplitData, load_split, split_table
-from canvascraft.training.loop import (
-    EpochResult,
-    TrainResult,
-    load_checkpoint,
-    resolve_device,
-    save_checkpoint,
-    train,
-)
-from canvascraft.training.split import stratified_split
-from canvascraft.training.trainers import (
-    LOOP_HYPERPARAMS,
-    Trainer,
-    all_trainers,
-    get_trainer,
-    register_trainer,
-)
+Names are loaded on first use, so reading a job's progress (``training.progress``) in the studio or
+the CLI does not import torch.
+"""
 
-__all__ = [
-    "LOOP_HYPERPARAMS",
-    "EpochResult",
-    "ItemDataset",
-    "SplitData",
-    "TrainResult",
-    "Trainer",
-    "TrainingError",
-    "all_trainers",
-    "get_trainer",
-    "load_checkpoint",
-    "load_split",
-    "register_trainer",
-    "resolve_device",
-    "save_checkpoint",
-    "split_table",
-    "stratified_split",
-    "train",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ItemDataset": "data",
+    "SplitData": "data",
+    "load_split": "data",
+    "split_table": "data",
+    "EpochResult": "loop",
+    "TrainResult": "loop",
+    "load_checkpoint": "loop",
+    "resolve_device": "loop",
+    "save_checkpoint": "loop",
+    "train": "loop",
+    "stratified_split": "split",
+    "LOOP_HYPERPARAMS": "trainers",
+    "Trainer": "trainers",
+    "all_trainers": "trainers",
+    "get_trainer": "trainers",
+    "register_trainer": "trainers",
+}
+__all__ = sorted([*_EXPORTS, "TrainingError"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TrainingError":
+        from canvascraft.errors import TrainingError
+
+        return TrainingError
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"canvascraft.training.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'canvascraft.training' has no attribute {name!r}")

@@ -182,24 +182,10 @@ def load_split(
             f"{view.modality}; pick a {view.modality} recipe"
         )
     if view.modality == "table":
-        label_column = view.version.label_column
-        if label_column is None:
-            raise DatasetError(f"dataset {dataset_name!r} has no label column; import it with one")
-        frame = table_rows(view)
-        if max_items is not None and max_items < len(frame):
-            keep = _subset(frame[label_column].astype(str).tolist(), max_items, seed)
-            frame = frame.iloc[keep].reset_index(drop=True)
+        label_column, frame = _table_frame(view, dataset_name, max_items, seed)
         return split_table(frame, label_column, recipe, val_fraction, seed)
 
-    labelled = [i for i, item in enumerate(view.items) if item.label is not None]
-    if max_items is not None and max_items < len(labelled):
-        keep = _subset([str(view.items[i].label) for i in labelled], max_items, seed)
-        labelled = [labelled[k] for k in keep]
-    labels = [str(view.items[i].label) for i in labelled]
-    classes = sorted(set(labels))
-    train_pos, val_pos = stratified_split(labels, val_fraction, seed)
-    train_idx = [labelled[p] for p in train_pos]
-    val_idx = [labelled[p] for p in val_pos]
+    train_idx, val_idx, classes = _item_split(view, val_fraction, seed, max_items)
     train = ItemDataset(view, train_idx, compose(recipe, "train"), classes)
     val = ItemDataset(view, val_idx, compose(recipe, "eval"), classes)
     if len(val) == 0:
@@ -213,6 +199,63 @@ def load_split(
         train_indices=train_idx,
         val_indices=val_idx,
     )
+
+
+@dataclass(frozen=True)
+class Member:
+    """One validation item as the Train page lists it for pinning: ``index`` is what a job's
+    ``pinned`` spec holds (manifest index for items, labelled-row index for tables)."""
+
+    index: int
+    name: str
+    label: str
+    sha256: str | None
+
+
+def validation_members(
+    dataset_name: str,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    *,
+    version: int | None = None,
+    max_items: int | None = None,
+) -> list[Member]:
+    """The validation split ``load_split`` would make with these settings, without running a recipe."""
+    view = open_version(dataset_name, version)
+    if view.modality == "table":
+        label_column, frame = _table_frame(view, dataset_name, max_items, seed)
+        labels = frame[label_column].dropna().astype(str).tolist()
+        _, val_rows = stratified_split(labels, val_fraction, seed)
+        return [Member(i, f"row {i + 1}", labels[i], None) for i in val_rows]
+    _, val_idx, _ = _item_split(view, val_fraction, seed, max_items)
+    return [Member(i, view.items[i].name, str(view.items[i].label), view.items[i].sha256) for i in val_idx]
+
+
+def _table_frame(
+    view: VersionView, dataset_name: str, max_items: int | None, seed: int
+) -> tuple[str, pd.DataFrame]:
+    """The label column and the rows a table run reads (a seeded stratified subset with ``max_items``)."""
+    label_column = view.version.label_column
+    if label_column is None:
+        raise DatasetError(f"dataset {dataset_name!r} has no label column; import it with one")
+    frame = table_rows(view)
+    if max_items is not None and max_items < len(frame):
+        keep = _subset(frame[label_column].astype(str).tolist(), max_items, seed)
+        frame = frame.iloc[keep].reset_index(drop=True)
+    return label_column, frame
+
+
+def _item_split(
+    view: VersionView, val_fraction: float, seed: int, max_items: int | None
+) -> tuple[list[int], list[int], list[str]]:
+    """Manifest indices of the training and validation items, and the sorted class names."""
+    labelled = [i for i, item in enumerate(view.items) if item.label is not None]
+    if max_items is not None and max_items < len(labelled):
+        keep = _subset([str(view.items[i].label) for i in labelled], max_items, seed)
+        labelled = [labelled[k] for k in keep]
+    labels = [str(view.items[i].label) for i in labelled]
+    train_pos, val_pos = stratified_split(labels, val_fraction, seed)
+    return [labelled[p] for p in train_pos], [labelled[p] for p in val_pos], sorted(set(labels))
 
 
 def _subset(labels: list[str], n: int, seed: int) -> list[int]:

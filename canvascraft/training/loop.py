@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from sklearn.metrics import f1_score
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from canvascraft.brushes.base import check_settings
 from canvascraft.errors import TrainingError
@@ -128,9 +128,26 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path, scalars: Mappi
     optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
 
 
+MIN_ITEMS_PER_WORKER = 256
+"""Below this many items per worker, starting worker processes each epoch costs more than it saves."""
+MAX_WORKERS = 4
+
+
+def auto_workers(dataset: Dataset[Any], cpus: int | None = None) -> int:
+    """DataLoader workers sized for the machine and the data: none for in-memory tensors (tables) or
+    small sets, else one per spare core (one core stays with the model), at most ``MAX_WORKERS``."""
+    if isinstance(dataset, TensorDataset):
+        return 0
+    spare = max(0, (cpus or os.cpu_count() or 1) - 1)
+    by_size = len(dataset) // MIN_ITEMS_PER_WORKER  # type: ignore[arg-type]
+    return min(spare, by_size, MAX_WORKERS)
+
+
 def _loader(
-    dataset: Dataset[Any], batch_size: int, shuffle: bool, seed: int, workers: int
+    dataset: Dataset[Any], batch_size: int, shuffle: bool, seed: int, workers: int, device: torch.device
 ) -> DataLoader[Any]:
+    # Items are seeded by (recipe seed, index, epoch), not by the worker, so any worker count gives the
+    # same batches.
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -138,6 +155,7 @@ def _loader(
         generator=torch.Generator().manual_seed(seed),
         num_workers=workers,
         collate_fn=getattr(dataset, "collate_fn", None),
+        pin_memory=device.type == "cuda",
     )
 
 
@@ -146,8 +164,11 @@ def _run_epoch(
     loader: DataLoader[Any],
     device: torch.device,
     optimizer: torch.optim.Optimizer | None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> tuple[float, float, float]:
-    """One pass; trains when given an optimiser. Returns mean loss, accuracy and macro-F1."""
+    """One pass; trains when given an optimiser. Returns mean loss, accuracy and macro-F1.
+
+    ``on_step(step, steps)`` runs after each batch (the job turns it into a progress bar)."""
     training = optimizer is not None
     model.train(training)
     total, count = 0.0, 0
@@ -170,6 +191,8 @@ def _run_epoch(
             n_classes = logits.shape[1]
             predicted.append(logits.argmax(1).cpu().numpy())
             targets.append(y.cpu().numpy())
+            if on_step is not None:
+                on_step(len(targets), len(loader))
     if count == 0:
         raise TrainingError("a split has no items; pick a larger dataset or a smaller validation share")
     pred, true = np.concatenate(predicted), np.concatenate(targets)
@@ -186,8 +209,9 @@ def train(
     device: str | None = None,
     checkpoint_dir: Path,
     on_epoch: Callable[[EpochResult], None] | None = None,
+    on_step: Callable[[int, int, int], None] | None = None,
     resume: bool = False,
-    num_workers: int = 0,
+    num_workers: int | None = None,
 ) -> TrainResult:
     """Train ``model`` until ``epochs`` or early stopping; checkpoints land in ``checkpoint_dir``.
 
@@ -195,6 +219,8 @@ def train(
     rest shaped the model. ``epochs`` counts from the run's start, so a resumed run trains only the
     epochs still missing (none, and returns the saved history, when the run had finished).
     Early stopping: after ``patience`` epochs without a lower validation loss.
+    ``on_step(epoch, step, steps)`` follows the training batches; ``num_workers`` defaults to
+    ``auto_workers``.
     """
     loop_keys = {p.name for p in LOOP_HYPERPARAMS}
     settings, errors = check_settings(LOOP_HYPERPARAMS, {k: v for k, v in hyper.items() if k in loop_keys})
@@ -210,6 +236,7 @@ def train(
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     rng_devices = [target.index or 0] if target.type == "cuda" else []
     epoch = len(progress.history)
+    workers = auto_workers(train_ds) if num_workers is None else num_workers
     while progress.bad_epochs <= settings["patience"] and epoch < settings["epochs"]:
         epoch += 1
         started = time.perf_counter()
@@ -220,8 +247,11 @@ def train(
         with torch.random.fork_rng(devices=rng_devices):
             torch.manual_seed(seed)
             batch = settings["batch_size"]
-            fit = _run_epoch(model, _loader(train_ds, batch, True, seed, num_workers), target, optimizer)
-            check = _run_epoch(model, _loader(val_ds, batch, False, seed, num_workers), target, None)
+            step = None if on_step is None else (lambda done, steps, e=epoch: on_step(e, done, steps))
+            fit = _run_epoch(
+                model, _loader(train_ds, batch, True, seed, workers, target), target, optimizer, step
+            )
+            check = _run_epoch(model, _loader(val_ds, batch, False, seed, workers, target), target, None)
         improved = check[0] < progress.best_val_loss
         result = EpochResult(epoch, *fit, *check, time.perf_counter() - started, improved)
         progress.history.append(result)

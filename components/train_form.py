@@ -1,0 +1,104 @@
+"""The launch form: dataset, recipe, trainer, hyperparameters, split and pins, then one button.
+
+Plain widgets rather than ``st.form``: the recipes, trainers and validation items offered depend on the
+dataset chosen, so the form must react as the user picks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from canvascraft.errors import CanvasCraftError
+from canvascraft.services.datasets import list_datasets
+from canvascraft.services.jobs import DEVICES, launch_training, trainer_catalog, validation_items
+from canvascraft.services.recipes import list_recipes
+from canvascraft.training.pinned import MAX_PINNED
+from components.params import param_widget, seed_param
+
+PREFIX = "train_"
+LOOP_FIRST = ("epochs", "batch_size", "learning_rate")
+
+
+def launch_form() -> int | None:
+    """Draw the form; returns the new job's id when the user launched one."""
+    datasets = list_datasets()
+    if not datasets:
+        st.info("Import a dataset on the Data page first.")
+        return None
+    dataset = st.selectbox("Dataset", [d.name for d in datasets], key=f"{PREFIX}dataset")
+    modality = next(d.modality for d in datasets if d.name == dataset)
+    recipes = [r.name for r in list_recipes() if r.modality == modality]
+    trainers = {t.name: t for t in trainer_catalog(modality)}
+    if not recipes:
+        st.warning(f"No {modality} recipe yet: make one on the Brushes page.")
+        return None
+    recipe = st.selectbox(
+        "Recipe", recipes, key=f"{PREFIX}recipe_{modality}", help="Its latest saved version is used."
+    )
+    trainer = st.selectbox(
+        "Trainer",
+        list(trainers),
+        key=f"{PREFIX}trainer_{modality}",
+        format_func=lambda name: f"{name} — {trainers[name].summary}",
+    )
+    info = trainers[trainer]
+    by_name = {p.name: p for p in info.params}
+    main = [by_name[name] for name in LOOP_FIRST]
+    more = [p for p in info.params if p.name not in LOOP_FIRST]
+    hyper: dict[str, Any] = {}
+    columns = st.columns(len(main))
+    for column, param in zip(columns, main, strict=True):
+        key = f"{PREFIX}hp_{trainer}_{param.name}"
+        seed_param(param, key, param.default)
+        with column:
+            hyper[param.name] = param_widget(param, key, sliders=False)
+    with st.expander("More settings"):
+        grid = st.columns(2)
+        for number, param in enumerate(more):
+            key = f"{PREFIX}hp_{trainer}_{param.name}"
+            seed_param(param, key, param.default)
+            with grid[number % 2]:
+                hyper[param.name] = param_widget(param, key, sliders=False)
+        left, right = st.columns(2)
+        val_fraction = left.slider(
+            "validation share", 0.05, 0.5, 0.2, 0.05, key=f"{PREFIX}val_fraction",
+            help="Share of each class held out to measure the model; never trained on.",
+        )  # fmt: skip
+        split_seed = right.number_input(
+            "split seed", 0, 2**31 - 1, 0, key=f"{PREFIX}split_seed", help="Which items go to validation."
+        )
+        max_items = left.number_input(
+            "item limit (0: all)", 0, None, 0, key=f"{PREFIX}max_items",
+            help="Train on a seeded, balanced subset first for a quick trial run.",
+        )  # fmt: skip
+        device = right.selectbox(
+            "device", DEVICES, key=f"{PREFIX}device", help="auto: a CUDA GPU when there is one, else the CPU."
+        )
+    limit = int(max_items) or None
+    try:
+        members, defaults = validation_items(dataset, val_fraction, int(split_seed), limit)
+    except CanvasCraftError as error:
+        st.error(str(error), icon=":material/error:")
+        return None
+    names = {m.index: f"{m.name.rsplit('/', 1)[-1]} ({m.label})" for m in members}
+    pin_key = f"{PREFIX}pins_{dataset}_{val_fraction}_{split_seed}_{limit}"
+    pinned = st.multiselect(
+        f"Pinned validation items (up to {MAX_PINNED}): watched epoch by epoch in the filmstrip",
+        list(names),
+        default=defaults,
+        format_func=names.get,
+        max_selections=MAX_PINNED,
+        key=pin_key,
+    )
+    if not st.button("Launch training", type="primary", icon=":material/rocket_launch:", width="stretch"):
+        return None
+    try:
+        return launch_training(
+            dataset, recipe, trainer, hyper=hyper, val_fraction=val_fraction, seed=int(split_seed),
+            max_items=limit, pinned=list(pinned), device=device,
+        )  # fmt: skip
+    except CanvasCraftError as error:
+        st.error(str(error), icon=":material/error:")
+        return None
