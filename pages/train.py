@@ -18,7 +18,7 @@ st.markdown(
 if SWITCH_TO in st.session_state:
     st.session_state["job"] = st.session_state.pop(SWITCH_TO)
 
-form_column, list_column = st.columns([5, 7], gap="large")
+form_column, list_column = st.columns([4, 7], gap="large")
 with form_column, st.container(border=True):
     st.subheader("New training job")
     new_id = launch_form()
@@ -35,7 +35,7 @@ def job_rows(jobs: list[TrainingJobView]) -> pd.DataFrame:
         rows.append({
             "job": view.job.id, "state": view.job.state, "dataset": spec.get("dataset"),
             "recipe": spec.get("recipe"), "trainer": spec.get("trainer"),
-            "progress": progress.fraction if progress else 0.0, "best val acc.": best,
+            "progress": progress.fraction if progress else 0.0, "best acc.": best,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -57,8 +57,11 @@ with list_column:
             column_config={
                 "job": st.column_config.NumberColumn(width=40, format="#%d"),
                 "state": st.column_config.TextColumn(width=80),
-                "progress": st.column_config.ProgressColumn(width=90, min_value=0.0, max_value=1.0),
-                "best val acc.": st.column_config.NumberColumn(width=90, format="percent"),
+                "dataset": st.column_config.TextColumn(width=100),
+                "recipe": st.column_config.TextColumn(width=100),
+                "trainer": st.column_config.TextColumn(width=80),
+                "progress": st.column_config.ProgressColumn(width=80, min_value=0.0, max_value=1.0),
+                "best acc.": st.column_config.NumberColumn(width=70, format="percent"),
             },
         )
 
@@ -79,7 +82,7 @@ if jobs:
         list(states),
         key="job",
         bind="query-params",
-        format_func=lambda i: f"{states[i].title} · {states[i].job.state}",
+        format_func=lambda i: states[i].title,
     )
     try:
         job_panel(int(job_id))

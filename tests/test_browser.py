@@ -130,3 +130,31 @@ def test_brushes_add_a_brush_and_change_a_parameter(studio_url: str) -> None:
         )
         assert threshold.input_value() == "0"
         screenshot(page, "brushes-images")
+
+
+def test_train_page_launches_a_job_and_watches_it_finish(studio_url: str) -> None:
+    """The served studio's own scheduler starts the job; the page follows it without a reload."""
+    with chromium_page(height=2400) as page:
+        page.goto(f"{studio_url}/train")
+        wait_for_app(page)
+        page.get_by_text("New training job").wait_for()
+        page.get_by_role("combobox", name="Dataset").click()
+        page.keyboard.type("sample-table")
+        page.keyboard.press("Enter")
+        wait_for_app(page)
+        page.get_by_text("(impressionist)").first.wait_for()  # the pins offered are table rows now
+        epochs = page.get_by_role("spinbutton", name="epochs")
+        epochs.fill("2")
+        epochs.press("Enter")
+        wait_for_app(page)
+        page.get_by_role("button", name="Launch training").click()
+        page.get_by_role("heading", name="#1 · table-mlp on sample-table · table-starter").wait_for()
+        page.get_by_text("Finished: best epoch", exact=False).wait_for(timeout=120_000)
+        page.get_by_text("Filmstrip", exact=True).wait_for()
+        page.get_by_role("button", name="Cancel").wait_for(state="detached")  # actions follow the state
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+        screenshot(page, "train")
+        # A closed tab stops nothing, and the link reopens the same job.
+        page.goto(f"{studio_url}/train?job=1")
+        wait_for_app(page)
+        page.get_by_text("#1 · table-mlp on sample-table · table-starter").first.wait_for()

@@ -1,0 +1,109 @@
+"""The Train page through AppTest: launch, watch, failure reasons, resume, cancel, bad links.
+
+AppTest does not fire ``st.fragment(run_every=...)`` timers, so the tests rerun the page themselves;
+the scheduler is off in-process (``conftest``), so they drive the pool with ``wait_for``/``tick``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from canvascraft.services.jobs import get_job, launch_training, list_jobs, tick, wait_for
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_train(job: int | str | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    if job is not None:
+        app.query_params["job"] = str(job)
+    app.switch_page("pages/train.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def button(app: AppTest, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def test_launch_from_the_page_and_see_the_finished_run(sample_workspace: Path) -> None:
+    app = open_train()
+    assert "No training jobs yet" in app.info[0].value
+    app.selectbox(key="train_dataset").set_value("sample-table").run()
+    assert app.selectbox(key="train_trainer_table").value == "table-mlp"
+    app.number_input(key="train_hp_table-mlp_epochs").set_value(2).run()
+    button(app, "Launch training").click().run()
+    assert not app.exception and not app.error
+
+    (job,) = list_jobs()
+    assert job.spec["dataset"] == "sample-table" and job.spec["hyper"]["epochs"] == 2
+    assert 1 <= len(job.spec["pinned"]) <= 8
+    assert app.selectbox(key="job").value == job.id  # the new job is the one shown
+    assert wait_for(job.id, timeout_s=180).state == "succeeded"
+
+    app.run()
+    assert not app.exception
+    (done,) = app.success
+    assert done.value.startswith("Finished: best epoch")
+    assert len(app.get("plotly_chart")) == 1  # loss and accuracy per epoch
+    filmstrip = app.dataframe[1].value
+    assert list(filmstrip.columns)[-2:] == ["epoch 1", "epoch 2"]
+    assert len(filmstrip) == len(job.spec["pinned"])
+    assert all(cell[0] in "✓✗" for cell in filmstrip["epoch 2"])
+
+
+def test_a_bad_setting_is_named_and_nothing_is_queued(sample_workspace: Path) -> None:
+    app = open_train()
+    app.selectbox(key="train_dataset").set_value("sample-table").run()
+    app.number_input(key="train_max_items").set_value(1).run()
+    button(app, "Launch training").click().run()
+    assert [e.value for e in app.error] == ["max_items must be at least 2, got 1"]
+    assert list_jobs() == []
+
+
+def test_a_killed_job_says_why_and_resumes_from_its_checkpoint(sample_workspace: Path) -> None:
+    job_id = launch_training(
+        "sample-images", "image-starter", "image-cnn", epochs=6, max_items=30, hyper={"batch_size": 4}
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        tick()
+        job = get_job(job_id)
+        if job.progress and job.progress.get("epoch", 0) >= 1:
+            break
+        time.sleep(0.3)
+    os.kill(job.pid, signal.SIGKILL)
+    assert wait_for(job_id, timeout_s=30).state == "failed"
+
+    app = open_train(job_id)
+    (reason,) = app.error
+    assert "killed (SIGKILL)" in reason.value and "Resume continues" in reason.value
+    assert "epoch 1/6" in app.code[0].value  # the log tail is there
+    button(app, "Resume").click().run()
+    assert not app.exception
+    resumed = max(j.id for j in list_jobs())
+    assert app.selectbox(key="job").value == resumed
+    assert get_job(resumed).resume_from == job_id
+
+
+def test_cancel_a_queued_job_from_the_page(sample_workspace: Path) -> None:
+    job_id = launch_training("sample-table", "table-starter", "table-mlp", epochs=1)
+    app = open_train(job_id)
+    assert "Waiting for a free slot" in app.info[0].value
+    button(app, "Cancel").click().run()
+    assert get_job(job_id).state == "cancelled"
+    assert "Cancelled on request" in app.warning[0].value
+
+
+def test_a_link_to_a_missing_job_explains_and_shows_the_newest(sample_workspace: Path) -> None:
+    newest = launch_training("sample-table", "table-starter", "table-mlp", epochs=1)
+    for bad in ("999", "../etc"):
+        app = open_train(bad)
+        assert f"There is no training job {bad!r}" in app.warning[0].value
+        assert app.selectbox(key="job").value == newest
