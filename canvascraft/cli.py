@@ -506,6 +506,21 @@ def runs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON."
                    f"{r['trainer'] or '':<10} {shown:>7}")  # fmt: skip
 
 
+@app.command("mlflow-ui")
+@clean_errors
+def mlflow_ui(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 opens it to the LAN.")] = "127.0.0.1",
+) -> None:
+    """Open the training runs in MLflow's own UI (same database and artifacts); Ctrl+C stops it."""
+    from canvascraft.tracking.runs import ensure_experiment
+    from canvascraft.tracking.ui import ui_command, ui_env, ui_url
+
+    typer.echo(f"MLflow UI for {get_settings().workspace}: {ui_url(host, port)}  (Ctrl+C stops it)")
+    ensure_experiment()  # creates the store on a fresh workspace, so the UI opens on the studio's runs
+    raise typer.Exit(subprocess.call(ui_command(host, port), env=ui_env()))
+
+
 def _modality(value: str | None) -> Modality | None:
     from canvascraft.recipe.spec import MODALITIES
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,31 +24,13 @@ from canvascraft.jobs import (
 from canvascraft.jobs.executor import REPO_ROOT
 from canvascraft.store.migrate import upgrade
 from canvascraft.store.models import Job
-
-WAIT_S = 15.0
+from tests.jobs.helpers import WAIT_S, finished, wait_for
 
 
 @pytest.fixture
 def url(database_url: str) -> str:
     upgrade(database_url)
     return database_url
-
-
-def wait_for(pool: JobPool, job_id: int, ready: Callable[[Job], bool], timeout: float = WAIT_S) -> Job:
-    """Tick until ``ready(job)``; bounded, so a broken pool fails the test instead of hanging it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pool.tick()
-        job = pool.get_job(job_id)
-        if ready(job):
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} stuck in {job.state} (progress {job.progress})")
-        time.sleep(0.05)
-
-
-def finished(job: Job) -> bool:
-    return job.state not in (JobState.QUEUED, JobState.RUNNING)
 
 
 def sleeping(job: Job) -> bool:
