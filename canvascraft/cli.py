@@ -366,36 +366,56 @@ def train_command(
     max_items: Annotated[
         int | None, typer.Option(help="Train on a stratified subset of about this many items.")
     ] = None,
+    pin: Annotated[
+        list[int] | None,
+        typer.Option(help="A validation item to watch each epoch (repeat; default: a few per class)."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto (a CUDA GPU when present), cpu or cuda.")] = "auto",
     wait: Annotated[bool, typer.Option("--wait", help="Follow the job here until it ends.")] = False,
 ) -> None:
     """Start a training job (it runs in the background); prints its id."""
-    from canvascraft.jobs import JobPool
-    from canvascraft.services.jobs import launch_training, wait_for
+    from canvascraft.services.jobs import launch_training
     from canvascraft.services.workspace import prepare
 
     prepare(with_samples=False)
-    job_id = launch_training(dataset, recipe, trainer, epochs=epochs, max_items=max_items)
+    job_id = launch_training(
+        dataset, recipe, trainer, epochs=epochs, max_items=max_items, pinned=pin or None, device=device
+    )
     typer.echo(f"job {job_id} queued")
+    _start_or_follow(job_id, wait)
+
+
+def _start_or_follow(job_id: int, wait: bool) -> None:
+    """Start the job now (it outlives this command), or follow it to its end with ``--wait``."""
+    from canvascraft.services.jobs import tick, wait_for
+    from canvascraft.training.progress import TrainingProgress
+
     if not wait:
-        JobPool().tick()  # the process starts in its own session and outlives this command
+        tick()
         typer.echo(f"follow it with `canvascraft jobs logs {job_id} --follow`")
         return
+    shown = 0
 
     def show(job: Job) -> None:
-        p = job.progress or {}
-        if "epoch" in p:
-            typer.echo(f"epoch {p['epoch']}/{p.get('epochs')}: val_accuracy {p.get('val_accuracy', 0):.4f} "
-                       f"val_loss {p.get('val_loss', 0):.4f}")  # fmt: skip
+        nonlocal shown
+        progress = TrainingProgress.from_dict(job.progress)
+        for row in progress.history[shown:] if progress else []:
+            typer.echo(f"epoch {row['epoch']}/{progress.epochs}: val_accuracy {row['val_accuracy']:.4f} "
+                       f"val_loss {row['val_loss']:.4f}")  # fmt: skip
+        shown = len(progress.history) if progress else shown
 
     job = wait_for(job_id, on_progress=show)
     if job.state != "succeeded":
         typer.echo(job.error_tail or "", err=True)
         typer.echo(f"error: job {job_id} {job.state}; see `canvascraft jobs logs {job_id}`", err=True)
         raise typer.Exit(1)
-    final = job.progress or {}
-    accuracy, loss = final.get("val_accuracy", 0.0), final.get("val_loss", 0.0)
-    typer.echo(f"job {job_id} succeeded: MLflow run {job.mlflow_run_id}, "
-               f"val_accuracy {accuracy:.4f}, val_loss {loss:.4f}")  # fmt: skip
+    final = TrainingProgress.from_dict(job.progress)
+    if final is None or not final.history:
+        typer.echo(f"job {job_id} succeeded")
+        return
+    best = min(final.history, key=lambda row: row["val_loss"])
+    typer.echo(f"job {job_id} succeeded: MLflow run {job.mlflow_run_id}, best epoch {best['epoch']}, "
+               f"val_accuracy {best['val_accuracy']:.4f}, val_loss {best['val_loss']:.4f}")  # fmt: skip
 
 
 def _job_row(job: Job) -> dict[str, object]:
@@ -410,11 +430,11 @@ def _job_row(job: Job) -> dict[str, object]:
 @clean_errors
 def jobs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List jobs, newest first (the pool is ticked first, so finished jobs show as finished)."""
-    from canvascraft.jobs import JobPool
+    from canvascraft.services.jobs import pool as job_pool
     from canvascraft.services.workspace import prepare
 
     prepare(with_samples=False)
-    pool = JobPool()
+    pool = job_pool()
     pool.tick()
     jobs = pool.list_jobs()
     if as_json:
@@ -439,15 +459,16 @@ def jobs_logs(
     """Print a job's output."""
     import time
 
-    from canvascraft.jobs import TERMINAL, JobPool, JobState
+    from canvascraft.jobs import TERMINAL, JobState
     from canvascraft.services.jobs import job_log
+    from canvascraft.services.jobs import pool as job_pool
     from canvascraft.services.workspace import prepare
 
     prepare(with_samples=False)
     if not follow:
         typer.echo(job_log(job_id, tail), nl=False)
         return
-    pool, printed = JobPool(), 0
+    pool, printed = job_pool(), 0
     while True:
         pool.tick()
         done = JobState(pool.get_job(job_id).state) in TERMINAL
@@ -473,16 +494,39 @@ def jobs_cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
 
 @jobs_app.command("resume")
 @clean_errors
-def jobs_resume(job_id: Annotated[int, typer.Argument(help="A finished job's id.")]) -> None:
+def jobs_resume(
+    job_id: Annotated[int, typer.Argument(help="A finished job's id.")],
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the new job here until it ends.")] = False,
+) -> None:
     """Start a new job that continues a finished one from its last checkpoint."""
-    from canvascraft.jobs import JobPool
     from canvascraft.services.jobs import resume_job
     from canvascraft.services.workspace import prepare
 
     prepare(with_samples=False)
     new_id = resume_job(job_id)
-    JobPool().tick()
     typer.echo(f"job {new_id} queued (resumes job {job_id})")
+    _start_or_follow(new_id, wait)
+
+
+@jobs_app.command("fork")
+@clean_errors
+def jobs_fork(
+    job_id: Annotated[int, typer.Argument(help="The training job whose checkpoint to start from.")],
+    checkpoint: Annotated[str, typer.Option(help="best or last.")] = "best",
+    recipe: Annotated[str | None, typer.Option(help="Another recipe (default: the job's).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs of the new run.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Another learning rate.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the new job here until it ends.")] = False,
+) -> None:
+    """Start a new run from a job's checkpoint, with another recipe or settings; it records its origin."""
+    from canvascraft.services.jobs import fork_job
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    hyper = {"learning_rate": learning_rate} if learning_rate is not None else None
+    new_id = fork_job(job_id, checkpoint=checkpoint, recipe=recipe, epochs=epochs, hyper=hyper)
+    typer.echo(f"job {new_id} queued (starts from job {job_id}'s {checkpoint} checkpoint)")
+    _start_or_follow(new_id, wait)
 
 
 @runs_app.command("list")

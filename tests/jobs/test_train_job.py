@@ -70,3 +70,34 @@ def test_train_image_subset(sample_workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     (job,) = JobPool().list_jobs()
     assert job.state == "succeeded" and job.mlflow_run_id
+
+
+def test_pins_and_fork_from_the_cli(sample_workspace: Path) -> None:
+    from canvascraft.services.jobs import validation_items
+
+    members, _ = validation_items("sample-table")
+    held_out = {m.index for m in members}
+    trained_on = next(i for i in range(1000) if i not in held_out)
+    command = ["train", "--dataset", "sample-table", "--recipe", "table-starter", "--trainer", "table-mlp",
+               "--epochs", "2", "--wait"]  # fmt: skip
+    refused = runner.invoke(app, [*command, "--pin", str(trained_on)])
+    assert refused.exit_code == 1
+    assert f"items [{trained_on}] are not in the validation split" in refused.stderr
+    assert JobPool().list_jobs() == []
+
+    pins = [str(m.index) for m in members[:2]]
+    trained = runner.invoke(app, [*command, "--pin", pins[0], "--pin", pins[1]])
+    assert trained.exit_code == 0, trained.output
+    assert "epoch 1/2: val_accuracy" in trained.output and "best epoch" in trained.output
+    (job,) = JobPool().list_jobs()
+    assert job.spec["pinned"] == [int(p) for p in pins]
+
+    forked = runner.invoke(
+        app, ["jobs", "fork", str(job.id), "--checkpoint", "last", "--epochs", "1", "--learning-rate", "0.01",
+              "--wait"],
+    )  # fmt: skip
+    assert forked.exit_code == 0, forked.output
+    assert f"starts from job {job.id}'s last checkpoint" in forked.output
+    child = JobPool().list_jobs()[0]
+    assert child.spec["fork_from"] == {"job": job.id, "checkpoint": "last"}
+    assert child.spec["hyper"]["learning_rate"] == 0.01 and child.spec["hyper"]["epochs"] == 1
