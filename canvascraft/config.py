@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a cancelled job gets to stop after SIGTERM before it is killed with SIGKILL.",
     )
+    optuna_storage_url: str | None = Field(
+        default=None,
+        description="Optuna RDB storage of tuning studies (default: SQLite file in the workspace).",
+    )
     pool_tick_s: float = Field(
         default=1.0,
         ge=0,
@@ -75,6 +79,11 @@ class Settings(BaseSettings):
     @property
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{self.workspace / 'mlflow.db'}"
+
+    @property
+    def optuna_url(self) -> str:
+        """A third database beside ours and MLflow's: each keeps its own Alembic history."""
+        return self.optuna_storage_url or f"sqlite:///{self.workspace / 'optuna.db'}"
 
     @property
     def artifact_root(self) -> Path:

@@ -3,7 +3,10 @@
 Spec: ``dataset``, ``dataset_version``, ``recipe``, ``recipe_version``, ``trainer``, ``hyper``,
 ``val_fraction``, ``seed``, optional ``max_items``, ``pinned`` (validation items whose predictions are
 kept each epoch), ``resume_from`` (the job whose checkpoints and MLflow run this one continues) and
-``fork_from`` (``{"job": id, "checkpoint": "best"|"last"}``: start from those weights in a new run).
+``fork_from`` (``{"job": id, "checkpoint": "best"|"last"}``: start from those weights in a new run),
+``recipe_overrides`` (searched brush parameters, ``brush.<step>.<brush>.<param>``) and ``study`` (this
+job is a tuning trial: it reports each epoch to Optuna, runs as a child of the study's MLflow run, and
+ends early, still succeeding, when the pruner stops it).
 SIGTERM (cancel) closes the MLflow run as KILLED, then the process ends and the pool records the job
 as cancelled.
 """
@@ -16,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import optuna
 import torch
 from torch.utils.data import Dataset
 
@@ -30,6 +34,7 @@ from canvascraft.jobs.runtime import (
     stop_on_sigterm,
 )
 from canvascraft.recipe.io import to_yaml
+from canvascraft.recipe.spec import validate_recipe
 from canvascraft.services.recipes import load_recipe
 from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
@@ -39,6 +44,8 @@ from canvascraft.training.data import validation_members
 from canvascraft.training.loop import LAST, resolve_device
 from canvascraft.training.pinned import PinnedProbe
 from canvascraft.training.progress import TrainingProgress
+from canvascraft.tuning.space import apply_overrides
+from canvascraft.tuning.trial import TrialReporter
 
 REPORT_EVERY_S = 1.0
 """Step progress is written at most this often: a database write per batch would slow small batches."""
@@ -106,6 +113,11 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
     reporter = Reporter(job_id, TrainingProgress(epochs=epochs))
     reporter.write()
     recipe = load_recipe(spec["recipe"], spec.get("recipe_version"))
+    overrides = spec.get("recipe_overrides") or {}
+    if overrides:
+        recipe = validate_recipe(apply_overrides(recipe.model_dump(mode="json"), overrides))
+    study = spec.get("study")
+    reporter_trial = TrialReporter(study) if study else None
     val_fraction, seed = float(spec.get("val_fraction", 0.2)), int(spec.get("seed", 0))
     version, max_items = spec.get("dataset_version"), spec.get("max_items")
     split = load_split(spec["dataset"], recipe, val_fraction, seed, version=version, max_items=max_items)
@@ -140,8 +152,11 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             "split_seed": seed,
             "max_items": max_items,
             "classes": ",".join(split.classes),
+            **overrides,
         }
         tags = {"canvascraft.job_id": str(job_id), "canvascraft.modality": split.modality}
+        if study:
+            tags |= {"canvascraft.study": study["name"], "canvascraft.trial": str(study["number"])}
         if fork:
             path, info = _start_weights(model, fork)
             parent_run = _run_of_chain(int(fork["job"]))
@@ -150,8 +165,16 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             tags |= {"canvascraft.forked_from_run": parent_run or "", "canvascraft.forked_from": path.stem}
             print(f"job {job_id}: starting from job {fork['job']}'s {path.stem} checkpoint "
                   f"(epoch {info.get('epoch')})", flush=True)  # fmt: skip
+        name = (
+            f"trial-{study['number']}-{study['name']}"
+            if study
+            else f"job-{job_id}-{trainer.name}-{spec['dataset']}"
+        )
         training = TrainingRun.start(
-            run_name=f"job-{job_id}-{trainer.name}-{spec['dataset']}", params=params, tags=tags
+            run_name=name,
+            params=params,
+            tags=tags,
+            parent_run_id=study.get("parent_run_id") if study else None,
         )
     set_run_id(job_id, training.run_id)
     print(f"job {job_id}: MLflow run {training.run_id}", flush=True)
@@ -177,6 +200,8 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             print(f"epoch {result.epoch}/{epochs}: train_loss {result.train_loss:.4f} "
                   f"val_loss {result.val_loss:.4f} val_accuracy {result.val_accuracy:.4f} "
                   f"({result.seconds:.1f}s)", flush=True)  # fmt: skip
+            if reporter_trial is not None:
+                reporter_trial.report(result.epoch, asdict(result))  # raises TrialPruned to stop here
 
         device = spec.get("device")
         progress.device = str(resolve_device(device))
@@ -200,6 +225,12 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         best = result.best
         print(f"job {job_id}: done on {result.device}, best epoch {best.epoch} "
               f"val_accuracy {best.val_accuracy:.4f}; model {uri}", flush=True)  # fmt: skip
+    except optuna.TrialPruned as pruned:
+        print(f"job {job_id}: {pruned}", flush=True)
+        training.set_tag("canvascraft.pruned", "true")
+        training.finish("KILLED")
+        reporter.phase("pruned")
+        return
     except Cancelled:
         training.finish("KILLED")
         raise

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from canvascraft.config import get_settings
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
@@ -120,8 +121,21 @@ class JobPool:
 
     # --- user actions --------------------------------------------------------------------------
 
-    def submit(self, kind: str, spec: dict[str, Any], *, resume_from: int | None = None) -> int:
-        """Queue a job; it starts on a later ``tick()`` when a slot is free."""
+    def submit(
+        self,
+        kind: str,
+        spec: dict[str, Any],
+        *,
+        resume_from: int | None = None,
+        lane: str | None = None,
+        lane_limit: int | None = None,
+    ) -> int:
+        """Queue a job; it starts on a later ``tick()`` when a slot is free.
+
+        A job in a ``lane`` waits for a free slot among that lane's ``lane_limit`` instead of the
+        pool's own: a study running trials two at a time gets two slots whatever the pool's limit."""
+        if lane is not None and (lane_limit is None or lane_limit < 1):
+            raise JobError(f"Lane {lane!r} needs a limit of at least 1, got {lane_limit}.")
         if not KIND_PATTERN.match(kind):
             raise JobError(
                 f"Job kind {kind!r} is not a job entry point name; use lower-case letters, digits and _."
@@ -134,6 +148,8 @@ class JobPool:
                     state=JobState.QUEUED.value,
                     created_at=utcnow(),
                     resume_from=resume_from,
+                    lane=lane,
+                    lane_limit=lane_limit,
                 )
             )
             job_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
@@ -146,7 +162,10 @@ class JobPool:
         old = self.get_job(job_id)
         if JobState(old.state) not in TERMINAL:
             raise JobError(f"Job {job_id} is still {old.state}; cancel it or wait for it before resuming.")
-        return self.submit(old.kind, {**old.spec, "resume_from": job_id}, resume_from=job_id)
+        return self.submit(
+            old.kind, {**old.spec, "resume_from": job_id}, resume_from=job_id, lane=old.lane,
+            lane_limit=old.lane_limit,
+        )  # fmt: skip
 
     def cancel(self, job_id: int) -> None:
         """Cancel a queued job at once; ask a running one to stop (SIGTERM, SIGKILL after the grace).
@@ -215,19 +234,18 @@ class JobPool:
         claimed: list[tuple[int, str, str]] = []
         with engine_for(self.url).begin() as connection:
             _lock_claims(connection)
-            running = connection.execute(
-                select(func.count()).select_from(Job).where(Job.state == JobState.RUNNING.value)
-            ).scalar_one()
-            free = self.max_concurrent - running
-            if free <= 0:
-                return claimed
+            running = Counter(
+                connection.execute(select(Job.lane).where(Job.state == JobState.RUNNING.value)).scalars()
+            )
             queued = connection.execute(
-                select(Job.id, Job.kind)
+                select(Job.id, Job.kind, Job.lane, Job.lane_limit)
                 .where(Job.state == JobState.QUEUED.value)
                 .order_by(Job.id)
-                .limit(free)
             ).all()
-            for job_id, kind in queued:
+            for job_id, kind, lane, lane_limit in queued:
+                limit = self.max_concurrent if lane is None else lane_limit or 1
+                if running[lane] >= limit:
+                    continue
                 log_path = str(self.jobs_dir / f"{job_id}.log")
                 result = connection.execute(
                     update(Job)
@@ -236,6 +254,7 @@ class JobPool:
                 )
                 if result.rowcount == 1:
                     claimed.append((job_id, kind, log_path))
+                    running[lane] += 1
         return claimed
 
     def _launch(self, job_id: int, kind: str, log_path: Path) -> None:

@@ -144,3 +144,6 @@ class Job(Base):
     resume_from: Mapped[int | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    #: Jobs in a lane (a study's trials) count against ``lane_limit`` instead of the pool's own limit.
+    lane: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)
+    lane_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)

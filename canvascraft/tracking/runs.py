@@ -11,10 +11,10 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
 from mlflow.entities import LoggedModelOutput, Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model, infer_signature
@@ -24,13 +24,17 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_PARAMS_TAGS_PER_BATCH
 
 from canvascraft.config import get_settings
-from canvascraft.training.loop import EpochResult
+
+if TYPE_CHECKING:  # torch is imported only to log a model, so a study driver starts without it
+    import torch
+
+    from canvascraft.training.loop import EpochResult
 
 DEFAULT_EXPERIMENT = "canvascraft"
 TRUNCATED_NOTE = " …[truncated]"
 # Kept small and explicit: letting MLflow infer requirements imports the model in a subprocess
 # and takes seconds; the studio's own environment is what serves these models anyway.
-PIP_REQUIREMENTS = [f"torch=={torch.__version__.split('+')[0]}"]
+PIP_REQUIREMENTS = [f"torch=={version('torch').split('+')[0]}"]
 
 
 def tracking_client() -> MlflowClient:
@@ -140,6 +144,19 @@ class TrainingRun:
         metrics = [Metric(key, float(value), stamp, result.epoch) for key, value in values.items()]
         self._client.log_batch(self.run_id, metrics=metrics, synchronous=True)
 
+    def log_summary(self, metrics: Mapping[str, float], params: Mapping[str, Any]) -> None:
+        """Final figures of a parent run (a study's best value and parameters), in one round trip."""
+        stamp = _now_ms()
+        self._client.log_batch(
+            self.run_id,
+            metrics=[Metric(key, float(value), stamp, 0) for key, value in metrics.items()],
+            params=[Param(str(key), _param_value(value)) for key, value in params.items()],
+            synchronous=True,
+        )
+
+    def set_tag(self, key: str, value: str) -> None:
+        self._client.set_tag(self.run_id, key, value)
+
     def log_text(self, text: str, artifact_file: str) -> None:
         """A text artifact beside the run (the recipe YAML, a fitted table state as JSON)."""
         self._client.log_text(self.run_id, text, artifact_file)
@@ -153,6 +170,7 @@ class TrainingRun:
         tracking URI and active experiment.
         """
         import mlflow.pytorch
+        import torch
 
         was_training = model.training
         model.eval()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PHASES = ("preparing", "training", "saving", "done")
+PHASES = ("preparing", "training", "saving", "done", "pruned")
 
 
 @dataclass(frozen=True)
