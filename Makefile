@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) bench/import_bench.py
+	set -e; for script in bench/*_bench.py; do echo "== $$script"; $(PY) $$script; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -29,8 +29,8 @@ ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 
 
 def pool() -> JobPool:
-    """The studio's job pool: a job that ends without closing its MLflow run gets it closed."""
-    return JobPool(on_finish=_close_abandoned_run)
+    """The studio's job pool, with the bookkeeping a job that died cannot do for itself (``_after_job``)."""
+    return JobPool(on_finish=_after_job)
 
 
 def tick() -> None:
@@ -38,19 +38,34 @@ def tick() -> None:
     pool().tick()
 
 
-def _close_abandoned_run(job_id: int, state: JobState) -> None:
-    """A killed or lost job could not close its MLflow run; close it so no run stays RUNNING."""
+def _after_job(job_id: int, state: JobState) -> None:
+    """What a killed or lost job could not do: close its MLflow run; fail its Optuna trial; and for a
+    study's driver, cancel the trials it left in flight. Each step is idempotent: a job that ended on
+    its own has done it already."""
     if state == JobState.SUCCEEDED:
         return
     job = pool().get_job(job_id)
-    if not job.mlflow_run_id:
-        return
+    if job.mlflow_run_id:
+        _close_run(job.mlflow_run_id, "KILLED" if state == JobState.CANCELLED else "FAILED")
+    if job.kind == "train" and job.spec.get("study"):
+        from canvascraft.tuning.studies import fail_trial
+
+        fail_trial(job.spec["study"]["name"], int(job.spec["study"]["number"]))
+    if job.kind == "tune":
+        from canvascraft.tuning.studies import lane
+
+        jobs = pool()
+        for trial_job in jobs.list_jobs(states={JobState.QUEUED, JobState.RUNNING}):
+            if trial_job.lane == lane(job.spec["study"]):
+                jobs.cancel(trial_job.id)
+
+
+def _close_run(run_id: str, status: str) -> None:
     from canvascraft.tracking.runs import tracking_client
 
     client = tracking_client()
-    if client.get_run(job.mlflow_run_id).info.status == "RUNNING":
-        status = "KILLED" if state == JobState.CANCELLED else "FAILED"
-        client.set_terminated(job.mlflow_run_id, status=status)
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_terminated(run_id, status=status)
 
 
 @dataclass(frozen=True)
@@ -92,12 +107,19 @@ def training_view(job_id: int) -> TrainingJobView:
     )
 
 
-def list_training_jobs(limit: int | None = 100) -> list[TrainingJobView]:
-    """Training jobs, newest first, without checkpoint details (cheap enough for every refresh)."""
+def list_training_jobs(limit: int | None = 100, *, trials: bool = True) -> list[TrainingJobView]:
+    """Training jobs, newest first, without checkpoint details (cheap enough for every refresh).
+
+    ``trials=False`` leaves out the jobs that run a study's trials: a study makes many, and the Train page
+    lists studies on their own."""
+    jobs = [
+        job
+        for job in pool().list_jobs(limit=limit if trials else None)
+        if job.kind == "train" and (trials or not job.spec.get("study"))
+    ]
     return [
         TrainingJobView(job, TrainingProgress.from_dict(job.progress), explain_ending(job), [])
-        for job in pool().list_jobs(limit=limit)
-        if job.kind == "train"
+        for job in jobs[:limit]
     ]
 
 

@@ -181,3 +181,35 @@ def apply_overrides(recipe: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
             raise TrainingError(f"{name}: step {index} of recipe {recipe['name']!r} is not {brush}")
         steps[index]["params"][param] = value
     return {**recipe, "brushes": steps}
+
+
+def parse_search(texts: Sequence[str], candidates: Sequence[SearchParam]) -> list[SearchParam]:
+    """``--search`` values from the command line: ``NAME`` (its default range), ``NAME=LOW:HIGH``
+    (``:log`` appended for a log scale) or ``NAME=A,B,C`` (choices). Unknown names list the known ones."""
+    known = {c.name: c for c in candidates}
+    chosen: list[SearchParam] = []
+    for text in texts:
+        name, _, value = text.partition("=")
+        candidate = known.get(name.strip())
+        if candidate is None:
+            raise TrainingError(f"--search {name!r}: not searchable here; choose from {', '.join(known)}")
+        if not value:
+            chosen.append(replace(candidate, enabled=True))
+        elif candidate.kind == "choice":
+            options = [_typed(part, candidate.choices or ()) for part in value.split(",")]
+            chosen.append(replace(candidate, choices=tuple(options), enabled=True))
+        else:
+            parts = value.split(":")
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
+                raise TrainingError(f"--search {text!r}: write {name}=LOW:HIGH or {name}=LOW:HIGH:log")
+            try:
+                low, high = float(parts[0]), float(parts[1])
+            except ValueError:
+                raise TrainingError(f"--search {text!r}: LOW and HIGH must be numbers") from None
+            chosen.append(replace(candidate, low=low, high=high, log=len(parts) == 3, enabled=True))
+    return chosen
+
+
+def _typed(text: str, choices: Sequence[Any]) -> Any:
+    """A choice typed on the command line back in the type the parameter declares."""
+    return next((c for c in choices if str(c).lower() == text.strip().lower()), text.strip())

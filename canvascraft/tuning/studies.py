@@ -95,6 +95,12 @@ def create(name: str, metric: str, sampler: str, attrs: dict[str, Any]) -> optun
     return load(name)
 
 
+def fail_trial(name: str, number: int) -> None:
+    """Record a trial whose job ended badly as failed (nothing happens if it was already told)."""
+    study = optuna.load_study(study_name=name, storage=storage())
+    study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+
+
 @dataclass(frozen=True)
 class TrialRow:
     number: int
