@@ -82,6 +82,10 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
         facts.append(f"forked from job #{fork['job']} ({fork['checkpoint']} checkpoint)")
     if job.resume_from:
         facts.append(f"resumes job #{job.resume_from}")
+    if study := job.spec.get("study"):
+        facts.append(f"trial {study['number']} of study {study['name']}")
+    if origin := job.spec.get("from_study"):
+        facts.append(f"the best settings of study {origin['name']} (trial {origin['trial']})")
     st.caption(" · ".join(facts))
     if job.state == "queued":
         st.info(
@@ -90,6 +94,11 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
         )
     elif job.state == "running":
         st.progress(progress.fraction if progress else 0.0, text=progress_text(progress))
+    elif job.state == "succeeded" and progress is not None and progress.phase == "pruned":
+        st.info(
+            f"Stopped early by the study's pruner after epoch {progress.epoch}: it trailed the other trials.",
+            icon=":material/content_cut:",
+        )
     elif job.state == "succeeded" and progress is not None and progress.history:
         best = min(progress.history, key=lambda r: r["val_loss"])
         st.success(

@@ -23,6 +23,7 @@ import optuna
 import torch
 from torch.utils.data import Dataset
 
+from canvascraft.data.preview import thumbnail_png, waveform_png
 from canvascraft.errors import TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
 from canvascraft.jobs.runtime import (
@@ -35,15 +36,17 @@ from canvascraft.jobs.runtime import (
 )
 from canvascraft.recipe.io import to_yaml
 from canvascraft.recipe.spec import validate_recipe
+from canvascraft.services.datasets import item_bytes
 from canvascraft.services.recipes import load_recipe
 from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
 from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training import EpochResult, get_trainer, load_checkpoint, load_split, train
-from canvascraft.training.data import validation_members
+from canvascraft.training.data import Member, SplitData, validation_members
+from canvascraft.training.evaluate import CARD, EMBEDDINGS, PREDICTIONS, card_png, validation_report
 from canvascraft.training.loop import LAST, resolve_device
 from canvascraft.training.pinned import PinnedProbe
-from canvascraft.training.progress import TrainingProgress
+from canvascraft.training.progress import PinnedItem, TrainingProgress
 from canvascraft.tuning.space import apply_overrides
 from canvascraft.tuning.trial import TrialReporter
 
@@ -221,6 +224,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         model.to("cpu")
         if result.best_path.exists():
             load_checkpoint(model, result.best_path)  # the model that is logged is the best epoch's
+        _log_validation(training, model, split, members)
         uri = training.log_model(model, _example(split.val))
         best = result.best
         print(f"job {job_id}: done on {result.device}, best epoch {best.epoch} "
@@ -239,6 +243,25 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         raise
     training.finish("FINISHED")
     reporter.phase("done")
+
+
+def _log_validation(
+    training: TrainingRun, model: torch.nn.Module, split: SplitData, members: list[Member]
+) -> None:
+    """The best model's predictions and embeddings on every validation item, and the run's card."""
+    items = [PinnedItem(m.index, m.name, m.label, m.sha256) for m in members]
+    report = validation_report(model, split.val, items, split.classes)
+    training.log_text(report.predictions_json(), PREDICTIONS)
+    training.log_bytes(report.embeddings_npy(), EMBEDDINGS)
+    pictures: list[bytes | None] = []
+    for member in members[:4]:
+        if member.sha256 is None:
+            pictures.append(None)
+        elif split.modality == "image":
+            pictures.append(thumbnail_png(item_bytes(member.sha256), 96))
+        else:
+            pictures.append(waveform_png(item_bytes(member.sha256), 96, 96))
+    training.log_bytes(card_png(report, pictures), CARD)
 
 
 def _filmstrip(progress: TrainingProgress) -> dict[str, Any]:

@@ -157,6 +157,14 @@ class TrainingRun:
     def set_tag(self, key: str, value: str) -> None:
         self._client.set_tag(self.run_id, key, value)
 
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        """A binary artifact (a picture, a NumPy array) at ``artifact_file`` inside the run."""
+        folder, _, name = artifact_file.rpartition("/")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            self._client.log_artifact(self.run_id, str(path), folder or None)
+
     def log_text(self, text: str, artifact_file: str) -> None:
         """A text artifact beside the run (the recipe YAML, a fitted table state as JSON)."""
         self._client.log_text(self.run_id, text, artifact_file)

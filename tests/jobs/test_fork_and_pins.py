@@ -7,7 +7,9 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from canvascraft.errors import JobError, TrainingError
 from canvascraft.jobs.checkpoints import list_checkpoints
@@ -46,6 +48,18 @@ def test_image_job_records_progress_and_the_pinned_items_each_epoch(sample_works
     logged = json.loads(Path(path).read_text())
     assert [item["index"] for item in logged["items"]] == pins and len(logged["epochs"]) == 2
     assert [c.name for c in view.checkpoints] == ["best", "last"]
+
+    # The best model's view of every validation item, for the gallery and drift checks.
+    folder = Path(client.download_artifacts(job.mlflow_run_id, "validation", str(sample_workspace / "v")))
+    report = json.loads((folder / "predictions.json").read_text())
+    assert [item["index"] for item in report["items"]] == [m.index for m in members]
+    assert all(abs(sum(item["probabilities"]) - 1) < 1e-4 for item in report["items"])
+    assert all(item["predicted"] == report["classes"][max(range(5), key=item["probabilities"].__getitem__)]
+               for item in report["items"])  # fmt: skip
+    embeddings = np.load(folder / "embeddings.npy", allow_pickle=False)
+    assert embeddings.shape == (len(members), 32)  # width 8 → 32 channels before the classifier
+    card = client.download_artifacts(job.mlflow_run_id, "card.png", str(sample_workspace / "c"))
+    assert Image.open(card).size == (196, 196)
 
 
 def test_fork_starts_from_a_checkpoint_with_another_recipe(sample_workspace: Path) -> None:
