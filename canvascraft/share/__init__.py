@@ -1,0 +1,1 @@
+"""Share links: view state ⇄ URL query parameters (ids and filter values only, never paths)."""

@@ -1,0 +1,48 @@
+"""Share links: round trips, and tampered values reported instead of failing."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from canvascraft.share.links import GalleryState, link, parse, to_params
+
+RUN_A, RUN_B = "a" * 32, "0123456789abcdef" * 2
+
+
+def test_a_comparison_link_round_trips() -> None:
+    state = GalleryState(view="compare", runs=(RUN_A, RUN_B), dataset="sample-images", metric="val_accuracy",
+                         low=0.5, sort="val_f1", page=3)  # fmt: skip
+    url = link("http://localhost:8501/", state)
+    assert url.startswith("http://localhost:8501/gallery?view=compare&runs=")
+    again = parse(dict(parse_qsl(urlsplit(url).query)))
+    assert again == state and again.problems == ()
+
+
+def test_tampered_values_are_dropped_and_explained() -> None:
+    state = parse({"view": "run", "run": "../../etc/passwd", "page": "-4", "dataset": "x' OR '1'='1"})
+    assert state.view == "runs" and state.run is None and state.page == 1 and state.dataset is None
+    assert "the link's run is not a valid run id; it was ignored" in state.problems
+    assert any("page" in p for p in state.problems) and any("dataset" in p for p in state.problems)
+    assert parse({"view": "compare", "runs": RUN_A}).problems[-1] == (
+        "a comparison needs at least two runs; showing all runs"
+    )
+    assert parse({"view": "nonsense"}).view == "runs"
+
+
+def test_paths_never_survive_into_a_state() -> None:
+    state = parse({"item": "/etc/passwd", "model": "../m", "version": "1; drop"})
+    assert (state.item, state.model, state.version) == (None, None, None) and len(state.problems) == 3
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["view", "run", "runs", "page", "low", "model", "item", "tag"]), st.text()
+    )
+)
+def test_any_query_parses_to_a_showable_state(params: dict[str, str]) -> None:
+    state = parse(params)
+    assert state.view in ("runs", "run", "compare", "models", "try")
+    assert parse(to_params(state)) == state  # what a page writes back reads the same
