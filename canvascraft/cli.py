@@ -767,13 +767,22 @@ def _modality(value: str | None) -> Modality | None:
 
 @app.command("init")
 @clean_errors
-def init() -> None:
-    """Prepare the workspace: migrations, and the sample data when it holds no dataset yet."""
-    from canvascraft.services.workspace import prepare
+def init(
+    sample_runs: Annotated[
+        bool,
+        typer.Option(help="On a workspace without jobs, queue one short training run per sample dataset."),
+    ] = True,
+) -> None:
+    """Prepare the workspace: migrations, the sample data when it holds no dataset yet, sample runs."""
+    from canvascraft.services.workspace import prepare, queue_sample_runs
 
     reports = prepare()
     for report in reports:
         typer.echo(f"imported {report.dataset} v{report.version}: {report.item_count} items")
+    if sample_runs and (queued := queue_sample_runs()):
+        typer.echo(
+            f"queued sample training jobs {', '.join(map(str, queued))}: the studio runs them one by one"
+        )
     typer.echo(f"workspace ready: {get_settings().workspace}")
 
 

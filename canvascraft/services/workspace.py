@@ -44,6 +44,29 @@ def prepare(with_samples: bool = True) -> list[ImportReport]:
     return import_samples()
 
 
+SAMPLE_RUNS = (
+    ("sample-images", "image-starter", "image-cnn", 8),
+    ("sample-audio", "audio-starter", "audio-cnn", 8),
+    ("sample-table", "table-starter", "table-mlp", 15),
+)
+"""(dataset, recipe, trainer, epochs) of the runs a new workspace starts with, so the Train page and the
+gallery have something to show within a minute or two of the first start."""
+
+
+def queue_sample_runs() -> list[int]:
+    """Queue one short training job per sample dataset, once: only while the workspace has no job."""
+    from canvascraft.services.jobs import launch_training, list_jobs
+
+    if list_jobs(limit=1):
+        return []
+    present = {d.name for d in overview().datasets}
+    return [
+        launch_training(dataset, recipe, trainer, epochs=epochs)
+        for dataset, recipe, trainer, epochs in SAMPLE_RUNS
+        if dataset in present
+    ]
+
+
 def import_samples(seed: int = 0) -> list[ImportReport]:
     """Write the sample datasets into the workspace and import each one."""
     folders = write_sample_data(get_settings().sample_dir, seed=seed)

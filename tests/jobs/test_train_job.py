@@ -101,3 +101,17 @@ def test_pins_and_fork_from_the_cli(sample_workspace: Path) -> None:
     child = JobPool().list_jobs()[0]
     assert child.spec["fork_from"] == {"job": job.id, "checkpoint": "last"}
     assert child.spec["hyper"]["learning_rate"] == 0.01 and child.spec["hyper"]["epochs"] == 1
+
+
+def test_init_queues_the_sample_runs_once(sample_workspace: Path) -> None:
+    assert runner.invoke(app, ["init", "--no-sample-runs"]).exit_code == 0
+    assert JobPool().list_jobs() == []
+    first = runner.invoke(app, ["init"])
+    assert first.exit_code == 0 and "queued sample training jobs 1, 2, 3" in first.output
+    jobs = JobPool().list_jobs()
+    assert sorted((j.spec["dataset"], j.spec["trainer"]) for j in jobs) == [
+        ("sample-audio", "audio-cnn"), ("sample-images", "image-cnn"), ("sample-table", "table-mlp"),
+    ]  # fmt: skip
+    assert all(j.state == "queued" for j in jobs)
+    again = runner.invoke(app, ["init"])
+    assert "queued" not in again.output and len(JobPool().list_jobs()) == 3
