@@ -6,13 +6,20 @@ dataset chosen, so the form must react as the user picks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import list_datasets
-from canvascraft.services.jobs import DEVICES, launch_training, trainer_catalog, validation_items
+from canvascraft.services.jobs import (
+    DEVICES,
+    TrainerInfo,
+    launch_training,
+    trainer_catalog,
+    validation_items,
+)
 from canvascraft.services.recipes import list_recipes
 from canvascraft.training.pinned import MAX_PINNED
 from components.params import param_widget, seed_param
@@ -21,13 +28,24 @@ PREFIX = "train_"
 LOOP_FIRST = ("epochs", "batch_size", "learning_rate")
 
 
-def launch_form() -> int | None:
-    """Draw the form; returns the new job's id when the user launched one."""
+@dataclass(frozen=True)
+class Setup:
+    """What a training job or a study runs on: the dataset, a recipe and a trainer of its modality."""
+
+    dataset: str
+    modality: str
+    recipe: str
+    trainer: TrainerInfo
+
+
+def pick_setup(prefix: str) -> Setup | None:
+    """Dataset, recipe and trainer pickers (recipes and trainers follow the dataset's modality); shared
+    by the launch and tune forms, each with its own key ``prefix``. ``None`` when nothing can be picked."""
     datasets = list_datasets()
     if not datasets:
         st.info("Import a dataset on the Data page first.")
         return None
-    dataset = st.selectbox("Dataset", [d.name for d in datasets], key=f"{PREFIX}dataset")
+    dataset = st.selectbox("Dataset", [d.name for d in datasets], key=f"{prefix}dataset")
     modality = next(d.modality for d in datasets if d.name == dataset)
     recipes = [r.name for r in list_recipes() if r.modality == modality]
     trainers = {t.name: t for t in trainer_catalog(modality)}
@@ -35,15 +53,24 @@ def launch_form() -> int | None:
         st.warning(f"No {modality} recipe yet: make one on the Brushes page.")
         return None
     recipe = st.selectbox(
-        "Recipe", recipes, key=f"{PREFIX}recipe_{modality}", help="Its latest saved version is used."
+        "Recipe", recipes, key=f"{prefix}recipe_{modality}", help="Its latest saved version is used."
     )
     trainer = st.selectbox(
         "Trainer",
         list(trainers),
-        key=f"{PREFIX}trainer_{modality}",
+        key=f"{prefix}trainer_{modality}",
         format_func=lambda name: f"{name} — {trainers[name].summary}",
     )
-    info = trainers[trainer]
+    return Setup(dataset, modality, recipe, trainers[trainer])
+
+
+def launch_form() -> int | None:
+    """Draw the form; returns the new job's id when the user launched one."""
+    setup = pick_setup(PREFIX)
+    if setup is None:
+        return None
+    dataset, recipe, info = setup.dataset, setup.recipe, setup.trainer
+    trainer = info.name
     by_name = {p.name: p for p in info.params}
     main = [by_name[name] for name in LOOP_FIRST]
     more = [p for p in info.params if p.name not in LOOP_FIRST]

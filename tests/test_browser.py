@@ -158,3 +158,30 @@ def test_train_page_launches_a_job_and_watches_it_finish(studio_url: str) -> Non
         page.goto(f"{studio_url}/train?job=1")
         wait_for_app(page)
         page.get_by_text("#1 · table-mlp on sample-table · table-starter").first.wait_for()
+
+
+def test_tune_mode_starts_a_study_and_shows_its_plots(studio_url: str) -> None:
+    """A small study from the Tune form: the served scheduler starts its driver, the driver its trials,
+    and the study's view follows them until Optuna's optimization history is drawn."""
+    with chromium_page(height=2400) as page:
+        page.goto(f"{studio_url}/train?mode=Tune")
+        wait_for_app(page)
+        page.get_by_text("New study").wait_for()
+        page.get_by_role("combobox", name="Dataset").click()
+        page.keyboard.type("sample-table")
+        page.keyboard.press("Enter")
+        wait_for_app(page)
+        page.get_by_text("Search space").wait_for()
+        for label, value in (("trials", "2"), ("epochs", "2")):
+            field = page.get_by_role("spinbutton", name=label)
+            field.fill(value)
+            field.press("Enter")
+            wait_for_app(page)
+        screenshot(page, "tune-form")
+        page.get_by_role("button", name="Start study").click()
+        page.get_by_role("heading", name="Study table-starter-table-mlp-1").wait_for()
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=180_000)
+        page.get_by_text("Optimization History Plot").first.wait_for()
+        page.get_by_text("Finished: 2 of 2 trials finished", exact=False).wait_for(timeout=120_000)
+        page.get_by_role("button", name="Train the best").wait_for()
+        screenshot(page, "tune-study")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from canvascraft.errors import TrainingError
+from canvascraft.errors import JobError, TrainingError
 from canvascraft.jobs import TERMINAL, JobState
 from canvascraft.services.jobs import _training_spec, cancel_job, get_job, pool
 from canvascraft.store.models import Job
@@ -132,9 +132,7 @@ def _driver(summary: studies.StudySummary) -> Job | None:
         return None
     try:
         return get_job(int(job_id))
-    except TrainingError:
-        return None
-    except Exception:  # a study made in another workspace database: show it without its driver
+    except JobError:  # a study made against another studio database: show it without its driver
         return None
 
 
