@@ -155,6 +155,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             "split_seed": seed,
             "max_items": max_items,
             "classes": ",".join(split.classes),
+            "input_shape": "x".join(map(str, split.input_shape)),
             **overrides,
         }
         tags = {"canvascraft.job_id": str(job_id), "canvascraft.modality": split.modality}
@@ -182,14 +183,16 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
     set_run_id(job_id, training.run_id)
     print(f"job {job_id}: MLflow run {training.run_id}", flush=True)
     try:
-        training.log_text(to_yaml(recipe), "recipe.yaml")
+        model_files = {"recipe.yaml": to_yaml(recipe), "classes.json": json.dumps(split.classes)}
+        training.log_text(model_files["recipe.yaml"], "recipe.yaml")
         if split.table_state is not None:
             table = {
                 "state": split.table_state,
                 "feature_names": split.feature_names,
                 "classes": split.classes,
             }
-            training.log_text(json.dumps(table, indent=2), "table_state.json")
+            model_files["table_state.json"] = json.dumps(table, indent=2)
+            training.log_text(model_files["table_state.json"], "table_state.json")
 
         def on_epoch(result: EpochResult) -> None:
             predictions = probe.predict(model)
@@ -225,8 +228,14 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         if result.best_path.exists():
             load_checkpoint(model, result.best_path)  # the model that is logged is the best epoch's
         _log_validation(training, model, split, members)
-        uri = training.log_model(model, _example(split.val))
+        uri = training.log_model(model, _example(split.val), extra_files=model_files)
         best = result.best
+        # The run's per-epoch metrics end at the last epoch; these describe the model that was logged.
+        training.log_summary(
+            {"best_epoch": best.epoch, "best_val_loss": best.val_loss, "best_val_accuracy": best.val_accuracy,
+             "best_val_f1": best.val_f1},
+            {},
+        )  # fmt: skip
         print(f"job {job_id}: done on {result.device}, best epoch {best.epoch} "
               f"val_accuracy {best.val_accuracy:.4f}; model {uri}", flush=True)  # fmt: skip
     except optuna.TrialPruned as pruned:

@@ -169,8 +169,17 @@ class TrainingRun:
         """A text artifact beside the run (the recipe YAML, a fitted table state as JSON)."""
         self._client.log_text(self.run_id, text, artifact_file)
 
-    def log_model(self, model: torch.nn.Module, input_example: torch.Tensor, name: str = "model") -> str:
+    def log_model(
+        self,
+        model: torch.nn.Module,
+        input_example: torch.Tensor,
+        name: str = "model",
+        extra_files: Mapping[str, str] | None = None,
+    ) -> str:
         """Log ``model`` as an MLflow 3 logged model in ``pt2`` format; returns ``models:/<id>``.
+
+        ``extra_files`` (name → text) are written into the model's folder beside ``MLmodel``: the
+        recipe and fitted table state travel with a downloaded or served model.
 
         ``pt2`` is a ``torch.export`` graph: loading it runs no pickled code, unlike the pickle
         format. Give an example with a batch of 2 or more, or the batch size is exported as fixed.
@@ -213,6 +222,8 @@ class TrainingRun:
                         pip_requirements=PIP_REQUIREMENTS,
                         serialization_format="pt2",
                     )
+                    for file_name, text in (extra_files or {}).items():
+                        (local / file_name).write_text(text)
                     self._client.log_model_artifacts(logged.model_id, str(local))
             except BaseException:
                 self._client.finalize_logged_model(logged.model_id, "FAILED")

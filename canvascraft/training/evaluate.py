@@ -42,6 +42,9 @@ def evaluate(model: nn.Module, dataset: Dataset[Any], batch_size: int = 64) -> t
     model.eval()
     device = next(model.parameters()).device
     body, head = penultimate(model), model[-1]  # type: ignore[index]
+    if getattr(dataset, "collate_fn", None) is not None:
+        # Padded batches (audio of varied length) would make an item's result depend on its batch.
+        batch_size = 1
     loader = DataLoader(
         dataset, batch_size=batch_size, shuffle=False, collate_fn=getattr(dataset, "collate_fn", None)
     )
