@@ -703,6 +703,20 @@ def studies_best(
     _start_or_follow(job_id, wait)
 
 
+@studies_app.command("dashboard")
+@clean_errors
+def studies_dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; 0.0.0.0 opens it, and its delete buttons, to the LAN.")
+    ] = "127.0.0.1",
+) -> None:
+    """Open the studies in optuna-dashboard (the same storage, live); Ctrl+C stops it."""
+    from canvascraft.tuning.dashboard import serve_dashboard
+
+    raise typer.Exit(serve_dashboard(host, port))
+
+
 @studies_app.command("space")
 @clean_errors
 def studies_space(
@@ -723,23 +737,89 @@ def studies_space(
 
 @runs_app.command("list")
 @clean_errors
-def runs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List training runs with their final metrics."""
-    from canvascraft.services.jobs import list_runs
+def runs_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Only runs on this dataset.")] = None,
+    sort: Annotated[
+        str | None, typer.Option("--sort", help="Order by this metric's final value, best first (val_loss).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs at most.")] = 100,
+) -> None:
+    """List training runs with their final metrics, newest first or by a metric."""
+    from canvascraft.gallery.runs import RunFilter, lower_is_better, search_runs
 
-    runs = list_runs()
+    descending = not (sort and lower_is_better(sort))
+    page = search_runs(RunFilter(dataset=dataset), sort_metric=sort, descending=descending, page_size=limit)
+    runs = [
+        {
+            "run_id": c.run_id, "name": c.name, "status": c.status, "job_id": c.job_id and str(c.job_id),
+            "dataset": c.dataset, "recipe": c.recipe, "recipe_version": c.recipe_version,
+            "trainer": c.trainer, "metrics": c.metrics,
+        }
+        for c in page.cards
+    ]  # fmt: skip
     if as_json:
         typer.echo(json.dumps(runs, indent=2))
         return
     if not runs:
-        typer.echo("no runs yet: start one with `canvascraft train`")
+        typer.echo("no runs match" if dataset else "no runs yet: start one with `canvascraft train`")
         return
-    typer.echo(f"{'run id':<32} {'status':<9} {'dataset':<16} {'recipe':<16} {'trainer':<10} {'val_acc':>7}")
+    shown_metric = sort or "val_accuracy"
+    heading = shown_metric if len(shown_metric) <= 12 else shown_metric[:11] + "…"
+    typer.echo(f"{'run id':<32} {'status':<9} {'dataset':<16} {'recipe':<16} {'trainer':<10} {heading:>12}")
     for r in runs:
-        acc = r["metrics"].get("val_accuracy")
-        shown = "" if acc is None else f"{acc:.4f}"
+        value = r["metrics"].get(shown_metric)
+        shown = "" if value is None else f"{value:.4f}"
         typer.echo(f"{r['run_id']:<32} {r['status']:<9} {r['dataset'] or '':<16} {r['recipe'] or '':<16} "
-                   f"{r['trainer'] or '':<10} {shown:>7}")  # fmt: skip
+                   f"{r['trainer'] or '':<10} {shown:>12}")  # fmt: skip
+
+
+@runs_app.command("compare")
+@clean_errors
+def runs_compare(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids (see `canvascraft runs list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare runs: final and best metrics, the parameters that differ, and the recipe changes."""
+    from dataclasses import asdict
+
+    from canvascraft.gallery.compare import compare_runs
+    from canvascraft.gallery.runs import best_of
+
+    comparison = compare_runs(run_ids)
+    metrics = {
+        key: {
+            run_id: {"final": history[-1][1], "best": (best := best_of(key, history)) and best.value,
+                     "best_epoch": best and best.step, "epochs": len(history)}
+            for run_id, history in per_run.items() if history
+        }
+        for key, per_run in comparison.curves.items()
+    }  # fmt: skip
+    if as_json:
+        payload = {
+            "runs": [{"run_id": c.run_id, "name": c.name, "status": c.status, "dataset": c.dataset,
+                      "recipe": c.recipe, "trainer": c.trainer} for c in comparison.runs],
+            "metrics": metrics,
+            "params": [asdict(row) for row in comparison.params],
+            "recipe_diff": [asdict(change) for change in comparison.recipe_diff],
+        }  # fmt: skip
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    names = {c.run_id: c.name for c in comparison.runs}
+    for card in comparison.runs:
+        typer.echo(f"{card.run_id}  {card.name}  ({card.status})")
+    typer.echo("\nmetrics (final / best @ epoch):")
+    for key, per_run in metrics.items():
+        cells = ", ".join(f"{names[r]} {m['final']:.4f} / {m['best']:.4f} @ {m['best_epoch']}"
+                          for r, m in per_run.items() if m["best"] is not None)  # fmt: skip
+        typer.echo(f"  {key}: {cells}")
+    differing = comparison.differing_params
+    typer.echo(f"\nparameters that differ ({len(differing)} of {len(comparison.params)}):")
+    for row in differing:
+        typer.echo(f"  {row.key}: " + ", ".join(f"{names[r]}={v}" for r, v in row.values.items()))
+    typer.echo(f"\nrecipe changes ({len(comparison.recipe_diff)}):")
+    for change in comparison.recipe_diff:
+        typer.echo(f"  {change.describe(names)}")
 
 
 @app.command("mlflow-ui")
@@ -804,6 +884,105 @@ def studio(
     ]  # fmt: skip
     env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(settings.workspace)}
     raise typer.Exit(subprocess.call(command, cwd=APP_FILE.parent, env=env))
+
+
+# --- Models: the registry, predictions and serving (canvascraft.gallery) ------------------------------
+
+models_app = typer.Typer(
+    help="Registered models: register runs, list versions, move aliases.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("register")
+@clean_errors
+def models_register(
+    run_id: Annotated[str, typer.Argument(help="The training run whose model to register.")],
+    name: Annotated[str, typer.Option("--name", help="Registered model name.")],
+    alias: Annotated[str | None, typer.Option("--alias", help="Point this alias at the new version.")] = None,
+) -> None:
+    """Register a run's model as a new version of a named model."""
+    from canvascraft.gallery.registry import register
+
+    info = register(run_id, name, alias)
+    shown = f" ({', '.join('@' + a for a in info.aliases)})" if info.aliases else ""
+    typer.echo(f"registered {info.ref}{shown} from run {run_id}")
+
+
+@models_app.command("list")
+@clean_errors
+def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List registered models with their version count and aliases."""
+    from dataclasses import asdict
+
+    from canvascraft.gallery.registry import list_models
+
+    models = list_models()
+    if as_json:
+        typer.echo(json.dumps([asdict(m) for m in models], indent=2))
+        return
+    if not models:
+        typer.echo("no registered models yet: `canvascraft models register RUN_ID --name NAME`")
+        return
+    typer.echo(f"{'name':<24} {'versions':>8} {'latest':>6}  aliases")
+    for m in models:
+        aliases = ", ".join(f"{a}→{v}" for a, v in m.aliases.items())
+        typer.echo(f"{m.name:<24} {m.versions:>8} {m.latest or '':>6}  {aliases}")
+
+
+@models_app.command("alias")
+@clean_errors
+def models_alias(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    alias: Annotated[str, typer.Argument(help="Alias to set or move, e.g. champion.")],
+    version: Annotated[int, typer.Argument(help="Version the alias points at.")],
+) -> None:
+    """Point ALIAS of model NAME at VERSION (moving it if it pointed elsewhere)."""
+    from canvascraft.gallery.registry import set_alias
+
+    set_alias(name, alias, version)
+    typer.echo(f"{name}@{alias} → version {version}")
+
+
+@app.command("predict")
+@clean_errors
+def predict_command(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
+    files: Annotated[list[Path], typer.Argument(help="Files (or folders) to predict.")],
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the predictions as CSV.")] = None,
+) -> None:
+    """Predict files with a registered model, through its run's recipe."""
+    from canvascraft.gallery.predict import Predictor, folder_files, predictions_csv
+
+    predictor = Predictor.from_ref(model)
+    paths = [p for f in files for p in (folder_files(f) if f.is_dir() else [f])]
+    table = predictor.predict_folder(paths)
+    for row in table.itertuples(index=False):
+        if row.error:
+            typer.echo(f"{row.file}: error: {row.error}")
+        else:
+            typer.echo(f"{row.file}: {row.predicted} ({row.probability:.3f})")
+    if csv_out is not None:
+        csv_out.write_bytes(predictions_csv(table))
+        typer.echo(f"wrote {len(table)} prediction(s) to {csv_out}")
+    if (table["error"] != "").any():
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+@clean_errors
+def serve(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5001,
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 opens it to the LAN.")] = "127.0.0.1",
+) -> None:
+    """Serve a model as an HTTP scoring endpoint (MLflow's model server; POST /invocations)."""
+    from canvascraft.gallery.serve import serve_command, serve_env
+    from canvascraft.tracking.ui import ui_url
+
+    command = serve_command(model, host, port)
+    typer.echo(f"serving {model} at {ui_url(host, port)}/invocations  (Ctrl+C stops it)")
+    raise typer.Exit(subprocess.call(command, env=serve_env()))
 
 
 if __name__ == "__main__":

@@ -102,4 +102,8 @@ def run_job(main: Callable[[int], int]) -> NoReturn:
         temporary = exit_file(log_path).with_suffix(".exit.tmp")
         temporary.write_text(str(code))
         temporary.replace(exit_file(log_path))
-    sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is written and closed by now; tearing down torch's and MLflow's modules would take
+    # seconds that the next queued job would wait for.
+    os._exit(code)
