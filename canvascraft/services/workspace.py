@@ -45,12 +45,13 @@ def prepare(with_samples: bool = True) -> list[ImportReport]:
 
 
 SAMPLE_RUNS = (
-    ("sample-images", "image-starter", "image-cnn", 8),
-    ("sample-audio", "audio-starter", "audio-cnn", 8),
-    ("sample-table", "table-starter", "table-mlp", 15),
+    ("sample-images", "image-starter", "image-cnn", {"epochs": 12, "batch_size": 16, "patience": 6}),
+    ("sample-audio", "audio-starter", "audio-cnn", {"epochs": 10, "batch_size": 16, "patience": 6}),
+    ("sample-table", "table-starter", "table-mlp", {"epochs": 15}),
 )
-"""(dataset, recipe, trainer, epochs) of the runs a new workspace starts with, so the Train page and the
-gallery have something to show within a minute or two of the first start."""
+"""(dataset, recipe, trainer, hyperparameters) of the runs a new workspace starts with, so the Train page
+and the gallery have something to show within a minute or two of the first start. The sample sets are
+small, so smaller batches (more steps per epoch) and more patience let the models learn something."""
 
 
 def queue_sample_runs() -> list[int]:
@@ -61,8 +62,8 @@ def queue_sample_runs() -> list[int]:
         return []
     present = {d.name for d in overview().datasets}
     return [
-        launch_training(dataset, recipe, trainer, epochs=epochs)
-        for dataset, recipe, trainer, epochs in SAMPLE_RUNS
+        launch_training(dataset, recipe, trainer, hyper=hyper)
+        for dataset, recipe, trainer, hyper in SAMPLE_RUNS
         if dataset in present
     ]
 

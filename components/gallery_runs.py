@@ -1,0 +1,303 @@
+"""Gallery views of runs: the filtered grid of cards, and one run in detail.
+
+Every view is drawn from a ``GalleryState`` (what the URL says) and changes it only through ``go``, so
+what the user sees is always what a shared link reopens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from canvascraft.errors import CanvasCraftError
+from canvascraft.gallery.detail import (
+    RunDetail,
+    ValidationItem,
+    confusion_figure,
+    embedding_figure,
+    items_in_cell,
+    metric_curves_figure,
+    run_detail,
+)
+from canvascraft.gallery.paging import token_for_page
+from canvascraft.gallery.registry import register
+from canvascraft.gallery.runs import RunCard, RunFilter, run_facets, search_runs
+from canvascraft.share.links import MAX_COMPARED, GalleryState
+from components.gallery_nav import go
+from components.media import cached_thumbnail, cached_waveform
+
+PAGE_SIZE = 12
+COLUMNS = 4
+ANY = "(any)"
+STATUS_COLOURS = {"FINISHED": "green", "RUNNING": "blue", "FAILED": "red", "KILLED": "orange"}
+PICKED = "gallery_picked"
+
+
+def runs_grid(state: GalleryState) -> None:
+    """Filters, a page of run cards, paging, and picking runs to compare."""
+    facets = run_facets()
+    with st.form("gallery_filters", border=False):
+        columns = st.columns([2, 2, 2, 2, 1.4, 1.4, 2], vertical_alignment="bottom")
+        dataset = columns[0].selectbox(
+            "dataset", [ANY, *facets.datasets], index=_index(facets.datasets, state.dataset)
+        )
+        trainer = columns[1].selectbox(
+            "trainer", [ANY, *facets.trainers], index=_index(facets.trainers, state.trainer)
+        )
+        status = columns[2].selectbox(
+            "status", [ANY, *facets.statuses], index=_index(facets.statuses, state.status)
+        )
+        metrics = facets.metrics or ["val_accuracy"]
+        shown = state.metric or "val_accuracy"
+        metric = columns[3].selectbox(
+            "metric", metrics, index=metrics.index(shown) if shown in metrics else 0,
+            help="The metric of the range filter, the sort and the cards.",
+        )  # fmt: skip
+        low = columns[4].number_input("from", value=state.low, format="%g", placeholder="any")
+        high = columns[5].number_input("to", value=state.high, format="%g", placeholder="any")
+        tag = columns[6].text_input("tag", value=state.tag or "", placeholder="key or key=value")
+        sort = st.toggle("sort by the metric (best first)", value=state.sort is not None)
+        if st.form_submit_button("Apply filters", icon=":material/filter_alt:"):
+            go(
+                replace(
+                    state,
+                    view="runs",
+                    dataset=_chosen(dataset),
+                    trainer=_chosen(trainer),
+                    status=_chosen(status),
+                    metric=metric,
+                    low=low,
+                    high=high,
+                    tag=tag.strip() or None,
+                    sort=metric if sort else None,
+                    page=1,
+                )
+            )
+    run_filter = RunFilter(
+        dataset=state.dataset, trainer=state.trainer, status=state.status, tag=state.tag,
+        metric=state.metric, metric_min=state.low, metric_max=state.high,
+    )  # fmt: skip
+    try:
+        page = search_runs(
+            run_filter,
+            sort_metric=state.sort,
+            descending=not (state.sort or "").endswith("loss"),
+            page_size=PAGE_SIZE,
+            page_token=token_for_page(state.page, PAGE_SIZE),
+        )
+    except CanvasCraftError as error:
+        st.error(f"{error}. Change the filters above.", icon=":material/error:")
+        return
+    if not page.cards:
+        if state.page > 1:
+            st.info("No runs on this page.", icon=":material/info:")
+            st.button("First page", on_click=go, args=(replace(state, page=1),))
+        elif state.dataset or state.trainer or state.status or state.tag or state.low is not None:
+            st.info("No run matches these filters.", icon=":material/filter_alt_off:")
+        else:
+            st.info("No runs yet: train a model on the Train page.", icon=":material/model_training:")
+        return
+    picked: list[str] = st.session_state.setdefault(PICKED, [])
+    for start in range(0, len(page.cards), COLUMNS):
+        row = st.columns(COLUMNS)
+        for column, card in zip(row, page.cards[start : start + COLUMNS], strict=False):
+            with column, st.container(border=True):
+                _card(card, state, picked)
+    left, middle, right = st.columns([1, 2, 1], vertical_alignment="center")
+    if state.page > 1:
+        left.button("← Previous", on_click=go, args=(replace(state, page=state.page - 1),))
+    middle.caption(f"Page {state.page}")
+    if page.next_page_token:
+        right.button("Next →", on_click=go, args=(replace(state, page=state.page + 1),))
+    _compare_bar(state, picked)
+
+
+def _index(options: list[str], value: str | None) -> int:
+    return options.index(value) + 1 if value in options else 0
+
+
+def _chosen(value: str) -> str | None:
+    return None if value == ANY else value
+
+
+def _card(card: RunCard, state: GalleryState, picked: list[str]) -> None:
+    if card.thumbnail is not None and card.thumbnail.exists():
+        st.image(str(card.thumbnail), width="stretch")
+    st.markdown(f"**{card.name}**")
+    st.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
+    best = card.best_metric
+    facts = [f"{card.dataset} · {card.trainer}", card.recipe or ""]
+    if best is not None:
+        facts.append(f"best {best.name} **{best.value:.3f}** (epoch {best.step})")
+    if card.study:
+        facts.append(f"trial {card.trial} of study {card.study}")
+    st.markdown("  \n".join(f for f in facts if f))
+    open_column, pick_column = st.columns(2, vertical_alignment="center")
+    open_column.button(
+        "Open", key=f"gallery_open_{card.run_id}", on_click=go,
+        args=(GalleryState(view="run", run=card.run_id),), icon=":material/open_in_full:",
+    )  # fmt: skip
+    chosen = pick_column.checkbox("compare", value=card.run_id in picked, key=f"gallery_pick_{card.run_id}")
+    if chosen and card.run_id not in picked:
+        picked.append(card.run_id)
+    elif not chosen and card.run_id in picked:
+        picked.remove(card.run_id)
+
+
+def _compare_bar(state: GalleryState, picked: list[str]) -> None:
+    if not picked:
+        st.caption("Tick **compare** on two or more cards to compare their runs.")
+        return
+    runs = tuple(picked[:MAX_COMPARED])
+    text = f"{len(runs)} run(s) picked" + (" (compare needs two)" if len(runs) < 2 else "")
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.markdown(text)
+    right.button(
+        "Compare", type="primary", disabled=len(runs) < 2, icon=":material/compare_arrows:",
+        on_click=go, args=(GalleryState(view="compare", runs=runs),),
+    )  # fmt: skip
+
+
+def run_view(state: GalleryState) -> None:
+    """One run: lineage, parameters, curves, per-class metrics, confusion matrix, embedding map,
+    checkpoints, artifacts, and registering its model."""
+    assert state.run is not None
+    try:
+        detail = run_detail(state.run)
+    except CanvasCraftError as error:
+        st.error(f"{error}", icon=":material/error:")
+        st.button("Back to all runs", on_click=go, args=(GalleryState(),))
+        return
+    card = detail.card
+    st.button("← All runs", on_click=go, args=(GalleryState(),), type="tertiary")
+    head, badge = st.columns([6, 1], vertical_alignment="center")
+    head.subheader(card.name)
+    badge.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
+    _lineage(detail)
+    st.plotly_chart(metric_curves_figure(detail), key="gallery_curves")
+    if detail.has_validation:
+        _validation(detail, state)
+    else:
+        st.info("This run saved no validation predictions (it ended before its model was logged).")
+    with st.expander("Parameters", icon=":material/tune:"):
+        st.dataframe(
+            pd.DataFrame(sorted(detail.params.items()), columns=["parameter", "value"]), hide_index=True
+        )
+    with st.expander("Checkpoints and artifacts", icon=":material/inventory_2:"):
+        if detail.checkpoints:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "checkpoint": c.name,
+                            "epoch": c.epoch,
+                            **{k: c.metrics.get(k) for k in ("val_loss", "val_accuracy", "val_f1")},
+                        }
+                        for c in detail.checkpoints
+                    ]
+                ),
+                hide_index=True,
+            )
+        st.dataframe(
+            pd.DataFrame([{"artifact": a.path, "bytes": a.size} for a in detail.artifacts]), hide_index=True
+        )
+    if card.status == "FINISHED" and detail.model_uris:
+        _register_form(detail)
+
+
+def _lineage(detail: RunDetail) -> None:
+    lineage = detail.lineage
+    facts = [
+        f"dataset **{lineage.dataset}** v{lineage.dataset_version}",
+        f"recipe **{lineage.recipe}** v{lineage.recipe_version}",
+        f"trainer **{detail.card.trainer}**",
+    ]
+    if lineage.study:
+        facts.append(f"trial {lineage.trial} of study **{lineage.study}**")
+    if lineage.forked_from_job:
+        facts.append(
+            f"forked from job #{lineage.forked_from_job}'s {lineage.forked_from_checkpoint} checkpoint"
+        )
+    if detail.card.job_id:
+        facts.append(f"job #{detail.card.job_id}")
+    st.markdown(" · ".join(facts))
+
+
+def _validation(detail: RunDetail, state: GalleryState) -> None:
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Confusion matrix** · click a cell to see its items")
+        chosen = st.plotly_chart(
+            confusion_figure(detail), key="gallery_confusion", on_select="rerun", selection_mode="points"
+        )
+        st.dataframe(
+            pd.DataFrame([vars(m) for m in detail.per_class]).rename(columns={"label": "class"}),
+            hide_index=True,
+            column_config={
+                k: st.column_config.NumberColumn(format="%.2f") for k in ("precision", "recall", "f1")
+            },
+        )
+    with right:
+        st.markdown("**Embedding map** · validation items, coloured by label; click one to open it")
+        picked = st.plotly_chart(
+            embedding_figure(detail), key="gallery_embedding", on_select="rerun", selection_mode="points"
+        )
+    cell = _selected_point(chosen)
+    if cell is not None:
+        true_label, predicted = str(cell.get("y")), str(cell.get("x"))
+        items = items_in_cell(detail, true_label, predicted)
+        st.markdown(f"**{len(items)} item(s) labelled {true_label}, predicted {predicted}**")
+        _items(items, detail.card.modality)
+    point = _selected_point(picked)
+    if point is not None and point.get("customdata") is not None:
+        index = int(point["customdata"][0] if isinstance(point["customdata"], list) else point["customdata"])
+        chosen_items = [i for i in detail.items if i.index == index]
+        _items(chosen_items, detail.card.modality)
+
+
+def _selected_point(event: object) -> dict | None:
+    selection = getattr(event, "selection", None) or (
+        event.get("selection") if isinstance(event, dict) else None
+    )
+    points = (selection or {}).get("points") or []
+    return points[0] if points else None
+
+
+def _items(items: list[ValidationItem], modality: str | None) -> None:
+    if not items:
+        st.caption("No items here.")
+        return
+    row = st.columns(6)
+    for position, item in enumerate(items[:24]):
+        with row[position % 6]:
+            mark = "✓" if item.correct else "✗"
+            caption = f"{mark} {item.label} → {item.predicted} ({item.confidence:.0%})"
+            if item.sha256 and modality == "image":
+                st.image(cached_thumbnail(item.sha256, 128), caption=caption)
+            elif item.sha256 and modality == "audio":
+                st.image(cached_waveform(item.sha256), caption=caption)
+            else:
+                st.caption(f"{item.name or f'row {item.index + 1}'}: {caption}")
+
+
+def _register_form(detail: RunDetail) -> None:
+    with (
+        st.expander("Register this model", icon=":material/bookmark_add:"),
+        st.form("gallery_register", border=False),
+    ):
+        left, right = st.columns(2)
+        name = left.text_input("model name", value=f"{detail.card.dataset}-{detail.card.trainer}")
+        alias = right.text_input("alias (optional)", placeholder="champion")
+        if st.form_submit_button("Register", icon=":material/bookmark_add:"):
+            try:
+                info = register(detail.card.run_id, name.strip(), alias.strip() or None)
+            except CanvasCraftError as error:
+                st.error(str(error), icon=":material/error:")
+                return
+            st.success(f"Registered as {info.name} version {info.version}.", icon=":material/check_circle:")
+            st.button(
+                    "Open the model", on_click=go,
+                    args=(GalleryState(view="models", model=info.name, version=str(info.version)),),
+                )  # fmt: skip
