@@ -41,6 +41,14 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def cwd(tmp_path: Path) -> Path:
+    """An empty folder to start a server in, so a stray file it writes there (``mlruns``) would show."""
+    path = tmp_path / "cwd"
+    path.mkdir()
+    return path
+
+
 def reset_postgres(url: str) -> None:
     """Drop everything in the test database, so each test starts from an empty schema."""
     with engine_for(url).begin() as connection:

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,57 +15,15 @@ from canvascraft.gallery.serve import predictions_from_response, scoring_payload
 from canvascraft.services.datasets import item_bytes
 from canvascraft.store.models import Job
 from canvascraft.tracking.runs import tracking_client
+from tests.local_servers import HOST, free_port, post_json, started, wait_answering
 
-HOST = "127.0.0.1"
 START_S = 180.0
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""MLflow's model server loads the model before it answers; bounded, but generous on a busy machine."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """The server and its uvicorn workers (its own session), politely first."""
-    for signum, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_S
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the model server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with OPENER.open(f"{url}/ping", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"the model server did not answer in {START_S:g} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-
-
-def post(url: str, body: dict[str, Any]) -> Any:
-    request = urllib.request.Request(
-        f"{url}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with OPENER.open(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
-def test_serve_answers_invocations_like_the_predictor(trained: Callable[[str], Job], tmp_path: Path) -> None:
+def test_serve_answers_invocations_like_the_predictor(
+    trained: Callable[[str], Job], cwd: Path, tmp_path: Path
+) -> None:
     job = trained("image")
     register(job.mlflow_run_id, "served", alias="champion")
     predictor = Predictor.from_ref("served@champion")
@@ -87,18 +38,11 @@ def test_serve_answers_invocations_like_the_predictor(trained: Callable[[str], J
     command = serve_command("served@champion", HOST, port)
     assert command[-8:] == ["--env-manager", "local", "-h", HOST, "-p", str(port), "-w", "1"]
     assert "models:/served@champion" in command
-    cwd, log = tmp_path / "cwd", tmp_path / "serve.log"
-    cwd.mkdir()
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            command, cwd=cwd, env=serve_env(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
+    log = tmp_path / "serve.log"
+    with started(command, cwd, log, env=serve_env()) as server:
         url = f"http://{HOST}:{port}"
-        wait_ready(url, server, log)
-        answer = post(url, body)
-    finally:
-        stop(server)
+        wait_answering(url, server, log, path="/ping", timeout=START_S)
+        answer = post_json(url, "/invocations", body)
 
     served = predictions_from_response(predictor, answer)
     local = [predictor.predict_item(item["sha256"]) for item in items]

@@ -8,18 +8,8 @@ stays on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,86 +19,10 @@ from canvascraft.services.jobs import launch_training, wait_for
 from canvascraft.services.recipes import export_recipe
 from canvascraft.store.models import Job
 from canvascraft.tracking.ui import ui_command, ui_env, ui_url
+from tests.local_servers import HOST, free_port, get, get_json, post_json, started, wait_answering
 
-HOST = "127.0.0.1"
 START_S = 180.0
 """MLflow's server imports a lot before it answers; bounded, but generous on a busy machine."""
-# No proxy from the environment: every request goes straight to the loopback server.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def get(url: str, endpoint: str, **query: str) -> bytes:
-    address = f"{url}{endpoint}?{urllib.parse.urlencode(query)}" if query else f"{url}{endpoint}"
-    with OPENER.open(address, timeout=30) as response:
-        return bytes(response.read())
-
-
-def get_json(url: str, endpoint: str, **query: str) -> Any:
-    return json.loads(get(url, endpoint, **query))
-
-
-def post_json(url: str, endpoint: str, body: dict[str, Any]) -> Any:
-    request = urllib.request.Request(
-        f"{url}{endpoint}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with OPENER.open(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Until ``/health`` answers; fails at once with the server's output if the server exits."""
-    deadline = time.monotonic() + START_S
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the MLflow server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if get(url, "/health") == b"OK":
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"the MLflow server did not answer in {START_S:g} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """The server and every worker it started (its own session), politely first."""
-    for signum, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@contextmanager
-def started(command: list[str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=ui_env(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    """An empty folder to start the server in, so a stray ``mlruns`` or ``mlartifacts`` would show."""
-    path = tmp_path / "cwd"
-    path.mkdir()
-    return path
 
 
 @pytest.fixture
@@ -125,8 +39,9 @@ def test_mlflow_ui_serves_the_runs_params_metrics_and_artifacts(
     port = free_port()
     url = ui_url(HOST, port)
     assert url == f"http://127.0.0.1:{port}"
-    with started(ui_command(HOST, port), cwd, tmp_path / "server.log") as server:
-        wait_healthy(url, server, tmp_path / "server.log")
+    log = tmp_path / "server.log"
+    with started(ui_command(HOST, port), cwd, log, env=ui_env()) as server:
+        wait_answering(url, server, log, path="/health", timeout=START_S)
 
         experiment = get_json(url, "/api/2.0/mlflow/experiments/get-by-name", experiment_name="canvascraft")
         experiment_id = experiment["experiment"]["experiment_id"]
@@ -170,9 +85,9 @@ def test_the_cli_prints_the_url_first_and_serves_a_fresh_workspace(
     port = free_port()
     log = tmp_path / "cli.log"
     command = [sys.executable, "-m", "canvascraft.cli", "mlflow-ui", "--port", str(port), "--host", HOST]
-    with started(command, cwd, log) as cli:
+    with started(command, cwd, log, env=ui_env()) as cli:
         url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, cli, log)
+        wait_answering(url, cli, log, path="/health", timeout=START_S)
         experiment = get_json(url, "/api/2.0/mlflow/experiments/get-by-name", experiment_name="canvascraft")
 
     first_line = log.read_text().splitlines()[0]

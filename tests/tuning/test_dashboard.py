@@ -8,18 +8,9 @@ the dashboard's own pages call. All traffic stays on 127.0.0.1.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from optuna.distributions import FloatDistribution
@@ -28,74 +19,11 @@ from optuna.trial import TrialState
 from canvascraft.config import get_settings
 from canvascraft.tuning import studies
 from canvascraft.tuning.dashboard import dashboard_command, dashboard_url
+from tests.local_servers import HOST, free_port, get_json, started, stop, wait_answering
 
-HOST = "127.0.0.1"
 START_S = 60.0
 """The dashboard imports Optuna and starts gunicorn; bounded, but generous on a busy machine."""
-# No proxy from the environment: every request goes straight to the loopback server.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 VALUES = (0.61, 0.74, 0.68)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def get_json(url: str, endpoint: str) -> Any:
-    with OPENER.open(f"{url}{endpoint}", timeout=30) as response:
-        return json.loads(response.read())
-
-
-def wait_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Until ``/api/meta`` answers; fails at once with the server's output if the server exits."""
-    deadline = time.monotonic() + START_S
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the dashboard exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            get_json(url, "/api/meta")
-            return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"the dashboard did not answer in {START_S:g} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
-
-
-def stop(process: subprocess.Popen[bytes], first: signal.Signals = signal.SIGTERM) -> None:
-    """The server and every worker it started (its own session), politely first."""
-    for signum, grace in ((first, 15), (signal.SIGKILL, 15)):
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@contextmanager
-def started(command: list[str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    """An empty folder to start the server in, so a stray file written there would show."""
-    path = tmp_path / "cwd"
-    path.mkdir()
-    return path
 
 
 @pytest.fixture
@@ -126,7 +54,7 @@ def test_the_dashboard_serves_the_study_its_trials_and_values(study: str, cwd: P
     assert get_settings().optuna_url in command and command[-4:] == ["--host", HOST, "--port", str(port)]
     log = tmp_path / "dashboard.log"
     with started(command, cwd, log) as server:
-        wait_answering(url, server, log)
+        wait_answering(url, server, log, path="/api/meta", timeout=START_S)
         listed = get_json(url, "/api/studies")["study_summaries"]
         (summary,) = listed
         detail = get_json(url, f"/api/studies/{summary['study_id']}")
@@ -158,7 +86,7 @@ def test_serve_dashboard_prints_the_url_first_serves_a_fresh_workspace_and_stops
     )
     with started([sys.executable, "-c", code], cwd, log) as server:
         url = f"http://127.0.0.1:{port}"
-        wait_answering(url, server, log)
+        wait_answering(url, server, log, path="/api/meta", timeout=START_S)
         listed = get_json(url, "/api/studies")["study_summaries"]
         stop(server, signal.SIGINT)  # what Ctrl+C in a terminal sends to the whole group
         assert server.returncode == 0, log.read_text()[-3000:]
