@@ -33,6 +33,7 @@ navigation = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/photo_library:", url_path="data"),
         st.Page("pages/brushes.py", title="Brushes", icon=":material/brush:", url_path="brushes"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+        st.Page("pages/gallery.py", title="Gallery", icon=":material/collections:", url_path="gallery"),
     ]
 )
 navigation.run()

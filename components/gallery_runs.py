@@ -23,7 +23,7 @@ from canvascraft.gallery.detail import (
 )
 from canvascraft.gallery.paging import token_for_page
 from canvascraft.gallery.registry import register
-from canvascraft.gallery.runs import RunCard, RunFilter, run_facets, search_runs
+from canvascraft.gallery.runs import DEFAULT_METRIC, RunCard, RunFilter, run_facets, search_runs
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.gallery_nav import go
 from components.media import cached_thumbnail, cached_waveform
@@ -33,6 +33,8 @@ COLUMNS = 4
 ANY = "(any)"
 STATUS_COLOURS = {"FINISHED": "green", "RUNNING": "blue", "FAILED": "red", "KILLED": "orange"}
 PICKED = "gallery_picked"
+SUMMARY_METRICS = {"epoch_seconds"}
+"""Metrics that are not per-epoch learning curves (``best_*`` summaries are left out too)."""
 
 
 def runs_grid(state: GalleryState) -> None:
@@ -127,13 +129,16 @@ def _card(card: RunCard, state: GalleryState, picked: list[str]) -> None:
         st.image(str(card.thumbnail), width="stretch")
     st.markdown(f"**{card.name}**")
     st.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
-    best = card.best_metric
-    facts = [f"{card.dataset} · {card.trainer}", card.recipe or ""]
-    if best is not None:
-        facts.append(f"best {best.name} **{best.value:.3f}** (epoch {best.step})")
+    recipe = f"recipe {card.recipe} v{card.recipe_version}" if card.recipe else None
+    st.caption(" · ".join(f for f in (card.dataset, card.trainer, recipe) if f))
+    st.markdown(_card_metric(card, state.metric or DEFAULT_METRIC))
+    notes = []
     if card.study:
-        facts.append(f"trial {card.trial} of study {card.study}")
-    st.markdown("  \n".join(f for f in facts if f))
+        notes.append(f"trial {card.trial} of study {card.study}")
+    if card.start_time is not None:
+        notes.append(f"started {card.start_time:%Y-%m-%d %H:%M} UTC")
+    if notes:
+        st.caption(" · ".join(notes))
     open_column, pick_column = st.columns(2, vertical_alignment="center")
     open_column.button(
         "Open", key=f"gallery_open_{card.run_id}", on_click=go,
@@ -144,6 +149,18 @@ def _card(card: RunCard, state: GalleryState, picked: list[str]) -> None:
         picked.append(card.run_id)
     elif not chosen and card.run_id in picked:
         picked.remove(card.run_id)
+
+
+def _card_metric(card: RunCard, metric: str) -> str:
+    """The chosen metric: its best epoch when the store gave one, else its last value (what sorting uses)."""
+    best = card.best_metric
+    if best is not None and best.name == metric:
+        last = card.metrics.get(metric)
+        tail = f" · last {last:.3f}" if last is not None and abs(last - best.value) > 5e-4 else ""
+        return f"{metric} **{best.value:.3f}** (best, epoch {best.step}){tail}"
+    if metric in card.metrics:
+        return f"{metric} **{card.metrics[metric]:.3f}** (last epoch)"
+    return f"{metric}: not logged"
 
 
 def _compare_bar(state: GalleryState, picked: list[str]) -> None:
@@ -167,8 +184,8 @@ def run_view(state: GalleryState) -> None:
     try:
         detail = run_detail(state.run)
     except CanvasCraftError as error:
-        st.error(f"{error}", icon=":material/error:")
-        st.button("Back to all runs", on_click=go, args=(GalleryState(),))
+        st.error(f"This run cannot be shown: {error}. Here are all runs.", icon=":material/error:")
+        runs_grid(GalleryState())
         return
     card = detail.card
     st.button("← All runs", on_click=go, args=(GalleryState(),), type="tertiary")
@@ -176,7 +193,10 @@ def run_view(state: GalleryState) -> None:
     head.subheader(card.name)
     badge.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
     _lineage(detail)
-    st.plotly_chart(metric_curves_figure(detail), key="gallery_curves")
+    curves = [
+        name for name in detail.metric_history if name not in SUMMARY_METRICS and not name.startswith("best_")
+    ]
+    st.plotly_chart(metric_curves_figure(detail, curves), key="gallery_curves")
     if detail.has_validation:
         _validation(detail, state)
     else:
@@ -240,21 +260,47 @@ def _validation(detail: RunDetail, state: GalleryState) -> None:
             },
         )
     with right:
-        st.markdown("**Embedding map** · validation items, coloured by label; click one to open it")
+        st.markdown("**Embedding map** · validation items, coloured by label (✕ wrong); click one to see it")
         picked = st.plotly_chart(
             embedding_figure(detail), key="gallery_embedding", on_select="rerun", selection_mode="points"
         )
-    cell = _selected_point(chosen)
-    if cell is not None:
-        true_label, predicted = str(cell.get("y")), str(cell.get("x"))
-        items = items_in_cell(detail, true_label, predicted)
-        st.markdown(f"**{len(items)} item(s) labelled {true_label}, predicted {predicted}**")
-        _items(items, detail.card.modality)
-    point = _selected_point(picked)
-    if point is not None and point.get("customdata") is not None:
-        index = int(point["customdata"][0] if isinstance(point["customdata"], list) else point["customdata"])
-        chosen_items = [i for i in detail.items if i.index == index]
-        _items(chosen_items, detail.card.modality)
+        point = _selected_point(picked)
+        if point is not None and point.get("customdata") is not None:
+            custom = point["customdata"]
+            index = int(custom[0] if isinstance(custom, list) else custom)
+            _items([i for i in detail.items if i.index == index], detail.card.modality)
+    _cell_items(detail, _selected_point(chosen))
+
+
+def _cell_items(detail: RunDetail, clicked: dict | None) -> None:
+    """The items behind one confusion cell. The two pickers follow a click on the matrix and also work
+    alone (keyboard, or where the chart's selection cannot be used)."""
+    run = detail.card.run_id
+    true_key, guess_key, seen_key = (f"gallery_cell_{part}_{run}" for part in ("true", "guess", "seen"))
+    classes = detail.classes
+    if clicked is not None:
+        cell = (str(clicked.get("y")), str(clicked.get("x")))
+        if cell != st.session_state.get(seen_key) and all(c in classes for c in cell):
+            st.session_state[seen_key] = cell
+            st.session_state[true_key], st.session_state[guess_key] = cell
+    if true_key not in st.session_state:
+        st.session_state[true_key], st.session_state[guess_key] = _most_confused(detail)
+    st.markdown("**Items in a cell**")
+    left, right, _ = st.columns([1, 1, 2])
+    true_label = left.selectbox("label", classes, key=true_key)
+    predicted = right.selectbox("predicted as", classes, key=guess_key)
+    items = items_in_cell(detail, true_label, predicted)
+    what = "correct" if true_label == predicted else "wrong"
+    st.caption(f"{len(items)} item(s) labelled {true_label}, predicted {predicted} ({what})")
+    _items(items, detail.card.modality)
+
+
+def _most_confused(detail: RunDetail) -> tuple[str, str]:
+    """The cell worth opening first: the largest mistake, or the first class's correct items."""
+    classes, matrix = detail.classes, detail.confusion
+    mistakes = [(matrix[i][j], i, j) for i in range(len(classes)) for j in range(len(classes)) if i != j]
+    count, i, j = max(mistakes, default=(0, 0, 0))
+    return (classes[i], classes[j]) if count else (classes[0], classes[0])
 
 
 def _selected_point(event: object) -> dict | None:
@@ -283,21 +329,27 @@ def _items(items: list[ValidationItem], modality: str | None) -> None:
 
 
 def _register_form(detail: RunDetail) -> None:
-    with (
-        st.expander("Register this model", icon=":material/bookmark_add:"),
-        st.form("gallery_register", border=False),
+    done_key = f"gallery_registered_{detail.card.run_id}"
+    with st.expander(
+        "Register this model", icon=":material/bookmark_add:", expanded=done_key in st.session_state
     ):
-        left, right = st.columns(2)
-        name = left.text_input("model name", value=f"{detail.card.dataset}-{detail.card.trainer}")
-        alias = right.text_input("alias (optional)", placeholder="champion")
-        if st.form_submit_button("Register", icon=":material/bookmark_add:"):
+        with st.form("gallery_register", border=False):
+            left, right = st.columns(2)
+            name = left.text_input("model name", value=f"{detail.card.dataset}-{detail.card.trainer}")
+            alias = right.text_input("alias (optional)", placeholder="champion")
+            submitted = st.form_submit_button("Register", icon=":material/bookmark_add:")
+        if submitted:
             try:
                 info = register(detail.card.run_id, name.strip(), alias.strip() or None)
             except CanvasCraftError as error:
                 st.error(str(error), icon=":material/error:")
-                return
-            st.success(f"Registered as {info.name} version {info.version}.", icon=":material/check_circle:")
+            else:
+                st.session_state[done_key] = (info.name, info.version, alias.strip())
+        if done_key in st.session_state:
+            model, version, given = st.session_state[done_key]
+            aliased = f" with alias {given}" if given else ""
+            st.success(f"Registered as {model} version {version}{aliased}.", icon=":material/check_circle:")
             st.button(
-                    "Open the model", on_click=go,
-                    args=(GalleryState(view="models", model=info.name, version=str(info.version)),),
-                )  # fmt: skip
+                "Open the model", on_click=go, icon=":material/arrow_forward:",
+                args=(GalleryState(view="models", model=model, version=str(version)),),
+            )  # fmt: skip

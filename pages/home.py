@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from canvascraft.services.jobs import list_training_jobs
 from canvascraft.services.workspace import overview
 from components.media import card_preview
 
@@ -11,8 +12,8 @@ MODALITY_ICONS = {"image": ":material/image:", "audio": ":material/graphic_eq:",
 
 st.title("CanvasCraft ML Studio")
 st.markdown(
-    "Train your own models on your own images, sounds and tables. Look at your data, then stack "
-    "brushes into a recipe and watch what they do to it."
+    "Train your own models on your own images, sounds and tables. Look at your data, stack brushes "
+    "into a recipe and watch what they do to it, train and tune models, then compare and try them."
 )
 
 summary = overview()
@@ -53,4 +54,22 @@ for row_start in range(0, len(summary.datasets), 3):
                 icon=":material/brush:",
                 query_params={"dataset": dataset.name},
             )
+st.subheader("Training")
+recent = list_training_jobs(limit=3, trials=False)
+if not recent:
+    st.info("No training job yet.", icon=":material/model_training:")
+for view in recent:
+    progress = view.progress
+    best = max((r["val_accuracy"] for r in progress.history), default=None) if progress else None
+    line = f"{view.title} · **{view.job.state}**" + (
+        f" · best validation accuracy {best:.0%}" if best else ""
+    )
+    st.page_link(
+        "pages/train.py", label=line, icon=":material/model_training:", query_params={"job": view.job.id}
+    )
+links = st.columns(2)
+links[0].page_link("pages/train.py", label="Train or tune a model", icon=":material/rocket_launch:")
+links[1].page_link(
+    "pages/gallery.py", label="Browse runs and models in the Gallery", icon=":material/collections:"
+)
 st.caption(f"Workspace folder: `{summary.workspace}`")

@@ -1,0 +1,221 @@
+"""Registered models (versions, aliases, download) and trying a model on new files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import plotly.graph_objects as go_figure
+import streamlit as st
+
+from canvascraft.errors import CanvasCraftError
+from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
+from canvascraft.gallery.registry import download_zip, list_models, model_versions, resolve, set_alias
+from canvascraft.services.datasets import item_bytes, list_datasets, open_version
+from canvascraft.share.links import GalleryState
+from components.gallery_nav import go
+from components.media import cached_thumbnail, cached_waveform
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def loaded(ref: str, source: str) -> Predictor:
+    """One loaded model per version across sessions: loading takes a second, a prediction milliseconds.
+
+    ``source`` (the version's files) is part of the key, so a model deleted and registered again under
+    the same name and number, or another workspace, never gets a stale model."""
+    return Predictor.from_ref(ref)
+
+
+def models_view(state: GalleryState) -> None:
+    """A model's versions with their aliases, metrics and lineage; move an alias, download, try."""
+    models = list_models()
+    names = [m.name for m in models]
+    if state.model is not None and state.model not in names:
+        st.warning(
+            f"There is no model {state.model!r} (deleted or renamed?)"
+            + ("; showing the others." if names else "."),
+            icon=":material/link_off:",
+        )
+    if not models:
+        st.info(
+            "No registered models yet: open a finished run and register its model.", icon=":material/info:"
+        )
+        return
+    current = state.model if state.model in names else names[0]
+    chosen = st.selectbox("model", names, index=names.index(current))
+    if chosen != current:
+        go(replace(state, model=chosen, version=None))
+    versions = model_versions(current)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "version": v.version,
+                    "aliases": ", ".join(v.aliases),
+                    "val_accuracy": v.metrics.get("val_accuracy"),
+                    "val_f1": v.metrics.get("val_f1"),
+                    "dataset": v.lineage.dataset if v.lineage else None,
+                    "recipe": f"{v.lineage.recipe} v{v.lineage.recipe_version}" if v.lineage else None,
+                    "trainer": v.lineage.trainer if v.lineage else None,
+                    "created": v.created,
+                    "run": v.run_id,
+                }
+                for v in versions
+            ]
+        ),
+        hide_index=True,
+        column_config={
+            "val_accuracy": st.column_config.NumberColumn(format="percent"),
+            "val_f1": st.column_config.NumberColumn(format="%.2f"),
+            "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    numbers = [v.version for v in versions]
+    left, middle, right = st.columns(3, vertical_alignment="bottom")
+    with left.form("gallery_alias", border=False):
+        alias = st.text_input("alias", value="champion")
+        version = st.selectbox("version", numbers)
+        if st.form_submit_button("Set alias", icon=":material/sell:"):
+            try:
+                set_alias(current, alias.strip(), version)
+            except CanvasCraftError as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                st.success(f"{alias} → version {version}", icon=":material/check_circle:")
+    shown = middle.selectbox("download version", numbers, key="gallery_download_version")
+    middle.download_button(
+        "Download as zip", data=lambda: download_zip(current, shown), file_name=f"{current}-v{shown}.zip",
+        mime="application/zip", icon=":material/download:",
+    )  # fmt: skip
+    right.button(
+        "Try this model", type="primary", icon=":material/science:", on_click=go,
+        args=(GalleryState(view="try", model=current, version=str(shown)),),
+    )  # fmt: skip
+
+
+def try_view(state: GalleryState) -> None:
+    """Pick a model version or alias, then a sample item or files of one's own; see the top guesses."""
+    models = list_models()
+    known = {m.name for m in models}
+    if not models:
+        if state.model is not None:
+            st.warning(
+                f"There is no model {state.model!r} (deleted or renamed?).", icon=":material/link_off:"
+            )
+        st.info("Register a model first (open a finished run in Runs).", icon=":material/info:")
+        return
+    refs = [f"{m.name}@{alias}" for m in models for alias in m.aliases] + [
+        f"{m.name}/{v}" for m in models for v in range(m.versions, 0, -1)
+    ]
+    asked = f"{state.model}@{state.version}" if state.version and not state.version.isdigit() else (
+        f"{state.model}/{state.version}" if state.model and state.version else None
+    )  # fmt: skip
+    ref = st.selectbox("model", refs, index=refs.index(asked) if asked in refs else 0)
+    name, _, tail = ref.replace("@", "/").partition("/")
+    if asked != ref:
+        notice = None
+        if state.model is not None and state.model not in known:
+            notice = f"There is no model {state.model!r} (deleted or renamed?); showing {ref}."
+        elif asked is not None and asked != ref and state.model in known and asked not in refs:
+            notice = f"There is no model version {asked}; showing {ref}."
+        go(replace(state, model=name, version=tail, item=None), notice=notice)
+    try:
+        version = resolve(ref)
+        predictor = loaded(version.ref, version.source)
+    except CanvasCraftError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.caption(f"{predictor.modality} model · classes: {', '.join(predictor.classes)}")
+    sample, own = st.tabs(["A sample item", "Your own files"])
+    with sample:
+        _sample_item(state, predictor)
+    with own:
+        _own_files(predictor)
+
+
+def _sample_item(state: GalleryState, predictor: Predictor) -> None:
+    datasets = [d.name for d in list_datasets() if d.modality == predictor.modality]
+    if not datasets or predictor.modality == "table":
+        st.caption("Upload rows under “Your own files” to try a table model.")
+        return
+    trained_on = predictor.context.params.get("dataset")
+    view = open_version(trained_on if trained_on in datasets else datasets[0])
+    items = {item.sha256: item for item in view.items[:60]}
+    picked = st.selectbox(
+        "item", list(items), index=list(items).index(state.item) if state.item in items else 0,
+        format_func=lambda sha: f"{items[sha].name} ({items[sha].label})",
+    )  # fmt: skip
+    if picked != state.item:
+        gone = state.item is not None and state.item not in items
+        notice = (
+            f"The linked item is not among {view.dataset}'s sample items; showing another." if gone else None
+        )
+        go(replace(state, item=picked), notice=notice)
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    if predictor.modality == "image":
+        left.image(cached_thumbnail(picked, 160))
+    elif predictor.modality == "audio":
+        left.image(cached_waveform(picked))
+        left.audio(item_bytes(picked))
+    try:
+        result = predictor.predict_item(picked)
+    except CanvasCraftError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    with right:
+        prediction_chart(result, key="gallery_try_sample_chart", truth=items[picked].label)
+
+
+def _own_files(predictor: Predictor) -> None:
+    kinds = {"image": ["png", "jpg", "jpeg", "webp", "bmp"], "audio": ["wav", "flac", "ogg", "mp3"],
+             "table": ["csv", "parquet"]}  # fmt: skip
+    files = st.file_uploader(
+        "files (several at once for a folder)",
+        type=kinds.get(predictor.modality),
+        accept_multiple_files=True,
+        key="gallery_try_files",
+    )
+    if not files:
+        return
+    if len(files) == 1 and predictor.modality != "table":
+        try:
+            prediction_chart(
+                predictor.predict_file(files[0].getvalue(), files[0].name), key="gallery_try_file_chart"
+            )
+        except CanvasCraftError as error:
+            st.error(str(error), icon=":material/error:")
+        return
+    table = predictor.predict_many((f.name, f.getvalue()) for f in files)
+    bad = table[table["error"] != ""]
+    if len(bad):
+        st.warning(
+            f"{len(bad)} file(s) could not be read; their reasons are in the table.",
+            icon=":material/warning:",
+        )
+    st.dataframe(
+        table, hide_index=True, column_config={"probability": st.column_config.NumberColumn(format="percent")}
+    )
+    st.download_button(
+        "Download predictions (CSV)", predictions_csv(table), file_name="predictions.csv", mime="text/csv",
+        icon=":material/download:",
+    )  # fmt: skip
+
+
+def prediction_chart(result: Prediction, key: str, truth: str | None = None) -> None:
+    """The top classes as horizontal bars, the winner first (``key``: one chart per place on the page)."""
+    labels = [label for label, _ in result.top][::-1]
+    values = [value for _, value in result.top][::-1]
+    figure = go_figure.Figure(
+        go_figure.Bar(
+            x=values, y=labels, orientation="h", marker_color="#7c3aed", text=[f"{v:.0%}" for v in values]
+        )
+    )
+    figure.update_layout(height=60 + 36 * len(labels), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         xaxis={"range": [0, 1], "tickformat": ".0%"})  # fmt: skip
+    verdict = (
+        "" if truth is None
+        else " · :green[right]" if result.label == truth
+        else f" · :red[wrong: it is labelled {truth}]"
+    )  # fmt: skip
+    st.markdown(f"Top prediction: **{result.label}** ({result.probability:.0%}){verdict}")
+    st.plotly_chart(figure, key=key)

@@ -1,0 +1,50 @@
+"""Moving between gallery views: the URL is the state, so every move goes through the query string."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from canvascraft.share.links import GalleryState, link, to_params
+
+NOTICES = "gallery_notices"
+
+
+def go(state: GalleryState, notice: str | None = None) -> None:
+    """Show ``state``: write it to the URL and rerun (from a widget callback, Streamlit folds the rerun
+    into the one the click already makes). ``notice`` is shown on the next run, so a message about a
+    link that was replaced (a model that is gone) is not lost with the rerun."""
+    if notice:
+        notify(notice)
+    st.query_params.clear()
+    st.query_params.update(to_params(state))
+    st.rerun()
+
+
+def share_box(state: GalleryState) -> None:
+    """The view's link, with a copy button: it carries ids and filter values, never paths."""
+    address = urlsplit(st.context.url or "http://localhost:8501/gallery")
+    # Everything before the page's own path segment, so a studio served under a prefix keeps it.
+    base = f"{address.scheme}://{address.netloc}{address.path.rpartition('/')[0]}"
+    with st.popover("Copy link", icon=":material/link:"):
+        st.caption("Anyone with access to this studio opens exactly this view with it.")
+        st.code(link(base, state), language=None, wrap_lines=True)
+
+
+def notify(notice: str) -> None:
+    """Keep a message about the link until a run of the page completes: a view that rewrites the URL
+    on its first run (picking a default model or item) reruns before the user could read it."""
+    notices: list[str] = st.session_state.setdefault(NOTICES, [])
+    if notice not in notices:
+        notices.append(notice)
+
+
+def show_notices() -> None:
+    """The messages kept by ``notify``; ``clear_notices`` ends their life when the page run completes."""
+    for notice in st.session_state.get(NOTICES, []):
+        st.warning(notice, icon=":material/link_off:")
+
+
+def clear_notices() -> None:
+    st.session_state.pop(NOTICES, None)
