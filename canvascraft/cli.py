@@ -845,6 +845,56 @@ def _modality(value: str | None) -> Modality | None:
     return value  # type: ignore[return-value]
 
 
+link_app = typer.Typer(
+    help="Print share links to gallery views (ids only, never paths).", no_args_is_help=True
+)
+app.add_typer(link_app, name="link")
+
+
+def _print_link(state: Any) -> None:
+    from canvascraft.share.links import link
+
+    typer.echo(link(get_settings().studio_url, state))
+
+
+@link_app.command("run")
+@clean_errors
+def link_run(run_id: Annotated[str, typer.Argument(help="MLflow run id.")]) -> None:
+    """The link of one run's gallery page."""
+    from canvascraft.gallery.runs import check_run_id
+    from canvascraft.share.links import GalleryState
+
+    _print_link(GalleryState(view="run", run=check_run_id(run_id)))
+
+
+@link_app.command("compare")
+@clean_errors
+def link_compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more MLflow run ids.")]) -> None:
+    """The link of a comparison of runs."""
+    from canvascraft.gallery.runs import GalleryError, check_run_id
+    from canvascraft.share.links import GalleryState
+
+    if len(run_ids) < 2:
+        raise GalleryError("a comparison needs at least two run ids")
+    _print_link(GalleryState(view="compare", runs=tuple(check_run_id(r) for r in run_ids)))
+
+
+@link_app.command("model")
+@clean_errors
+def link_model(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    version: Annotated[str | None, typer.Option(help="A version number or an alias.")] = None,
+) -> None:
+    """The link of a registered model's page."""
+    from canvascraft.gallery.runs import GalleryError
+    from canvascraft.share.links import parse
+
+    state = parse({"view": "models", "model": name, "version": version or ""})
+    if state.problems:
+        raise GalleryError("; ".join(state.problems))
+    _print_link(state)
+
+
 @app.command("init")
 @clean_errors
 def init(

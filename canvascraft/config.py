@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default=None,
         description="Optuna RDB storage of tuning studies (default: SQLite file in the workspace).",
     )
+    studio_url: str = Field(
+        default="http://localhost:8501",
+        description="The studio's address as others reach it; share links printed by the CLI start with it.",
+    )
     pool_tick_s: float = Field(
         default=1.0,
         ge=0,
