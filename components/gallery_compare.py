@@ -35,7 +35,7 @@ def compare_view(state: GalleryState) -> None:
         )
     )
     _curves(comparison)
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns(2, gap="large")
     with left:
         _params(comparison, names)
     with right:

@@ -23,7 +23,14 @@ from canvascraft.gallery.detail import (
 )
 from canvascraft.gallery.paging import token_for_page
 from canvascraft.gallery.registry import register
-from canvascraft.gallery.runs import DEFAULT_METRIC, RunCard, RunFilter, run_facets, search_runs
+from canvascraft.gallery.runs import (
+    DEFAULT_METRIC,
+    RunCard,
+    RunFilter,
+    lower_is_better,
+    run_facets,
+    search_runs,
+)
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.gallery_nav import go
 from components.media import cached_thumbnail, cached_waveform
@@ -85,13 +92,15 @@ def runs_grid(state: GalleryState) -> None:
         page = search_runs(
             run_filter,
             sort_metric=state.sort,
-            descending=not (state.sort or "").endswith("loss"),
+            descending=not lower_is_better(state.sort or ""),
             page_size=PAGE_SIZE,
             page_token=token_for_page(state.page, PAGE_SIZE),
         )
     except CanvasCraftError as error:
-        st.error(f"{error}. Change the filters above.", icon=":material/error:")
-        return
+        # The filters cannot run as given (a link typed by hand): say why, and show every run instead.
+        st.error(f"{error}. Showing all runs; change the filters above.", icon=":material/error:")
+        state = GalleryState()
+        page = search_runs(page_size=PAGE_SIZE)
     if not page.cards:
         if state.page > 1:
             st.info("No runs on this page.", icon=":material/info:")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.studio_server import chromium_page, screenshot, serve_studio
+from tests.studio_server import chromium_browser, chromium_page, screenshot, serve_studio
 
 pytestmark = pytest.mark.browser
 
@@ -185,3 +185,53 @@ def test_tune_mode_starts_a_study_and_shows_its_plots(studio_url: str) -> None:
         page.get_by_text("Finished: 2 of 2 trials finished", exact=False).wait_for(timeout=120_000)
         page.get_by_role("button", name="Train the best").wait_for()
         screenshot(page, "tune-study")
+
+
+@pytest.fixture
+def studio_with_runs(sample_workspace: Path, tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    """A served studio whose gallery holds two finished table runs (trained before serving)."""
+    from canvascraft.gallery.runs import search_runs
+    from canvascraft.services.jobs import launch_training, wait_for
+
+    jobs = [launch_training("sample-table", "table-starter", "table-mlp", epochs=e) for e in (2, 3)]
+    assert all(wait_for(job, timeout_s=240).state == "succeeded" for job in jobs)
+    names = [card.name for card in search_runs().cards]
+    with serve_studio(sample_workspace, tmp_path / "studio.log") as url:
+        yield url, names
+
+
+def test_gallery_share_link_reopens_the_comparison_in_a_fresh_browser(
+    studio_with_runs: tuple[str, list[str]],
+) -> None:
+    url, names = studio_with_runs
+    with chromium_browser() as browser:
+        first = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
+        first.set_default_timeout(30_000)
+        first.goto(f"{url}/gallery")
+        wait_for_app(first)
+        for position in range(2):
+            first.locator('[data-testid="stCheckbox"]').filter(has_text="compare").nth(position).click()
+            wait_for_app(first)
+        first.get_by_role("button", name="Compare").click()
+        first.get_by_role("heading", name="Comparing 2 runs").wait_for()
+        first.get_by_role("button", name="Copy link").click()
+        shared = first.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text().strip()
+        assert shared.startswith(f"{url}/gallery?view=compare&runs=") and "/tmp" not in shared
+
+        # Someone else opens the link: a new context shares no cookies, storage or session.
+        other = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
+        other.set_default_timeout(30_000)
+        other.goto(shared)
+        wait_for_app(other)
+        other.get_by_role("heading", name="Comparing 2 runs").wait_for()
+        for name in names:
+            other.get_by_text(name).first.wait_for()
+        other.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+        screenshot(other, "gallery-compare-shared")
+
+        tampered = shared.replace("runs=", "runs=abc")
+        other.goto(tampered)
+        wait_for_app(other)
+        other.get_by_text("This link was changed or is out of date").first.wait_for()
+        other.get_by_role("button", name="Apply filters").wait_for()  # and the gallery is there
+        screenshot(other, "gallery-tampered-link")
