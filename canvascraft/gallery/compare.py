@@ -77,7 +77,8 @@ class RecipeChange:
         """One line for the CLI: ``step 1 gaussian_blur.sigma: a=1.0, b=2.0``."""
         names = names or {}
         shown = ", ".join(f"{names.get(run, run[:8])}={value!r}" for run, value in self.values.items())
-        where = f"step {self.step} {self.brush}" if self.step is not None else "recipe"
+        # Counted from 1, as the recipe editor numbers its cards.
+        where = f"step {self.step + 1} {self.brush}" if self.step is not None else "recipe"
         if self.kind in ("param", "enabled"):
             return f"{where}.{self.param}: {shown}"
         if self.kind == "recipe":
@@ -127,7 +128,8 @@ def compare_runs(run_ids: list[str]) -> Comparison:
     rows = metric_rows(ids, None, client)
     curves: dict[str, dict[str, History]] = {}
     for (run_id, key), history in sorted(rows.items()):
-        curves.setdefault(key, {})[run_id] = history
+        if not key.startswith("best_"):  # one summary value per run, not a curve
+            curves.setdefault(key, {})[run_id] = history
     for key in curves:
         curves[key] = {run_id: curves[key][run_id] for run_id in ids if run_id in curves[key]}
     cards = []
@@ -234,7 +236,7 @@ def curves_figure(comparison: Comparison, metric: str) -> go.Figure:
     figure = go.Figure()
     for run_id, history in comparison.curves[metric].items():
         figure.add_trace(
-            go.Scatter(x=[s for s, _ in history], y=[v for _, v in history], mode="lines",
+            go.Scatter(x=[s for s, _ in history], y=[v for _, v in history], mode="lines+markers",
                        name=names.get(run_id, run_id), customdata=[run_id] * len(history))
         )  # fmt: skip
     figure.update_layout(

@@ -295,9 +295,14 @@ def item_at(detail: RunDetail, index: int) -> ValidationItem:
 SCORE_METRICS = ("accuracy", "f1")
 
 
+def is_curve(metric: str) -> bool:
+    """Per-epoch metrics draw as curves; ``best_*`` summaries (one value) and timings do not."""
+    return metric != "epoch_seconds" and not metric.startswith("best_")
+
+
 def metric_curves_figure(detail: RunDetail, metrics: list[str] | None = None) -> go.Figure:
     """Loss curves on the left axis and scores (accuracy, F1) on a 0–1 right axis, per epoch."""
-    names = metrics or [name for name in detail.metric_history if name != "epoch_seconds"]
+    names = metrics or [name for name in detail.metric_history if is_curve(name)]
     figure = go.Figure()
     for name in names:
         steps = detail.metric_history.get(name, [])
