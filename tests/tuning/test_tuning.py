@@ -146,7 +146,8 @@ def test_a_killed_trial_fails_and_the_study_goes_on(sample_workspace: Path) -> N
     states = {t.job_id: t.state for t in view.trials}
     assert states[victim.id] == "FAIL"
     assert sorted(states.values()) == ["COMPLETE", "COMPLETE", "FAIL"]
-    assert "trial 0: failed (job" in (sample_workspace / "jobs" / f"{driver}.log").read_text()
+    # Whichever pool saw the kill first failed the trial; the driver then asked for the next one.
+    assert "trial 2: job" in (sample_workspace / "jobs" / f"{driver}.log").read_text()
 
 
 def test_hyperband_prunes_weak_trials(sample_workspace: Path) -> None:
