@@ -11,7 +11,9 @@ import streamlit as st
 from canvascraft.errors import CanvasCraftError
 from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
 from canvascraft.gallery.registry import download_zip, list_models, model_versions, resolve, set_alias
+from canvascraft.jobs.checkpoints import list_checkpoints
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version
+from canvascraft.services.jobs import list_training_jobs
 from canvascraft.share.links import GalleryState
 from components.gallery_nav import go
 from components.media import cached_thumbnail, cached_waveform
@@ -94,7 +96,25 @@ def models_view(state: GalleryState) -> None:
 
 
 def try_view(state: GalleryState) -> None:
-    """Pick a model version or alias, then a sample item or files of one's own; see the top guesses."""
+    """Pick a model version, alias or training checkpoint, then a sample item or files of one's own;
+    see the top guesses."""
+    sources = ["Registered model", "Training checkpoint"]
+    current = sources[1] if state.checkpoint else sources[0]
+    source = st.segmented_control("Try", sources, default=current, key="gallery_try_source")
+    if source is not None and source != current:
+        go(replace(state, checkpoint=_first_checkpoint() if source == sources[1] else None, item=None))
+    predictor = _checkpoint_predictor(state) if state.checkpoint else _registered_predictor(state)
+    if predictor is None:
+        return
+    st.caption(f"{predictor.modality} model · classes: {', '.join(predictor.classes)}")
+    sample, own = st.tabs(["A sample item", "Your own files"])
+    with sample:
+        _sample_item(state, predictor)
+    with own:
+        _own_files(predictor)
+
+
+def _registered_predictor(state: GalleryState) -> Predictor | None:
     models = list_models()
     known = {m.name for m in models}
     if not models:
@@ -102,8 +122,11 @@ def try_view(state: GalleryState) -> None:
             st.warning(
                 f"There is no model {state.model!r} (deleted or renamed?).", icon=":material/link_off:"
             )
-        st.info("Register a model first (open a finished run in Runs).", icon=":material/info:")
-        return
+        st.info(
+            "Register a model first (open a finished run in Runs), or try a training checkpoint.",
+            icon=":material/info:",
+        )
+        return None
     refs = [f"{m.name}@{alias}" for m in models for alias in m.aliases] + [
         f"{m.name}/{v}" for m in models for v in range(m.versions, 0, -1)
     ]
@@ -121,16 +144,60 @@ def try_view(state: GalleryState) -> None:
         go(replace(state, model=name, version=tail, item=None), notice=notice)
     try:
         version = resolve(ref)
-        predictor = loaded(version.ref, version.source)
+        return loaded(version.ref, version.source)
     except CanvasCraftError as error:
         st.error(str(error), icon=":material/error:")
-        return
-    st.caption(f"{predictor.modality} model · classes: {', '.join(predictor.classes)}")
-    sample, own = st.tabs(["A sample item", "Your own files"])
-    with sample:
-        _sample_item(state, predictor)
-    with own:
-        _own_files(predictor)
+        return None
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint…")
+def loaded_checkpoint(job_id: int, which: str, saved_at: float) -> Predictor:
+    """``saved_at`` (the file's time) is in the key: a running job's ``last`` checkpoint changes."""
+    return Predictor.from_checkpoint(job_id, which)
+
+
+def _checkpoints() -> dict[str, str]:
+    """``<job>:<best|last>`` → a label, for every training job that saved checkpoints, newest first."""
+    found: dict[str, str] = {}
+    for view in list_training_jobs(limit=50, trials=False):
+        for checkpoint in list_checkpoints(view.job.id):
+            found[f"{view.job.id}:{checkpoint.name}"] = (
+                f"{view.title} · {checkpoint.name} (epoch {checkpoint.epoch}, "
+                f"val accuracy {checkpoint.metrics.get('val_accuracy', 0):.0%})"
+            )
+    return found
+
+
+def _first_checkpoint() -> str | None:
+    return next(iter(_checkpoints()), None)
+
+
+def _checkpoint_predictor(state: GalleryState) -> Predictor | None:
+    options = _checkpoints()
+    if not options:
+        st.info("No training job has saved a checkpoint yet.", icon=":material/info:")
+        return None
+    keys = list(options)
+    chosen = st.selectbox(
+        "checkpoint",
+        keys,
+        index=keys.index(state.checkpoint) if state.checkpoint in options else 0,
+        format_func=options.get,
+        key="gallery_try_checkpoint",
+    )
+    if chosen != state.checkpoint:
+        missing = state.checkpoint is not None and state.checkpoint not in options
+        notice = (
+            f"There is no checkpoint {state.checkpoint} (job deleted?); showing another." if missing else None
+        )
+        go(replace(state, checkpoint=chosen, item=None), notice=notice)
+    job, _, which = chosen.partition(":")
+    path = next(c.path for c in list_checkpoints(int(job)) if c.name == which)
+    try:
+        return loaded_checkpoint(int(job), which, path.stat().st_mtime)
+    except CanvasCraftError as error:
+        st.error(str(error), icon=":material/error:")
+        return None
 
 
 def _sample_item(state: GalleryState, predictor: Predictor) -> None:

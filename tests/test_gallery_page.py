@@ -353,3 +353,18 @@ def test_a_link_to_a_deleted_run_names_it_and_shows_the_others(runs: Runs) -> No
     app = open_gallery(view="run", run=runs["audio"])
     assert f"run {runs['audio']} does not exist (deleted?)" in app.error[0].value
     assert len(cards(app)) == 3
+
+
+def test_try_a_training_checkpoint_without_registering(runs: Runs) -> None:
+    from canvascraft.services.jobs import list_training_jobs
+
+    image_job = next(v.job.id for v in list_training_jobs() if v.job.spec["dataset"] == "sample-images")
+    app = open_gallery(view="try", checkpoint=f"{image_job}:best")
+    item = query(app)["item"]
+    expected = Predictor.from_checkpoint(image_job, "best").predict_item(item)
+    assert f"Top prediction: **{expected.label}**" in texts(app)
+    assert query(app)["checkpoint"] == f"{image_job}:best"
+    assert shared_link(app) == link(BASE, GalleryState(view="try", checkpoint=f"{image_job}:best", item=item))
+    gone = open_gallery(view="try", checkpoint="999:best")
+    assert any("There is no checkpoint 999:best" in w.value for w in gone.warning)
+    assert query(gone)["checkpoint"] != "999:best"

@@ -19,6 +19,7 @@ ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 METRIC = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 TEXT = re.compile(r"^[^\x00-\x1f\"'\\]{0,120}$")
 """Free filter text: printable, no quotes or backslashes (they would end an MLflow filter string)."""
+CHECKPOINT = re.compile(r"^[1-9]\d{0,9}:(best|last)$")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
 MAX_COMPARED = 10
 
@@ -43,6 +44,8 @@ class GalleryState:
     page: int = 1
     #: A stored item (sha256) tried on a model: a Try result on a sample item can be shared.
     item: str | None = None
+    #: A training job's checkpoint tried instead of a registered model: ``<job id>:best`` or ``:last``.
+    checkpoint: str | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -88,6 +91,9 @@ def parse(params: Mapping[str, str | list[str]]) -> GalleryState:
         sort=one("sort", METRIC, "metric name"),
         page=int(page_text) if page_text else 1,
         item=one("item", re.compile(r"^[0-9a-f]{64}$"), "item id"),
+        checkpoint=one(
+            "checkpoint", re.compile(r"^[1-9]\d{0,9}:(best|last)$"), "checkpoint (JOB:best or JOB:last)"
+        ),
     )
     if state.view == "run" and state.run is None:
         problems.append("the link opens a run but names none; showing all runs")
@@ -116,6 +122,7 @@ def to_params(state: GalleryState) -> dict[str, str]:
         "sort": state.sort,
         "page": state.page if state.page != 1 else None,
         "item": state.item,
+        "checkpoint": state.checkpoint,
     }
     return {
         key: f"{value:g}" if isinstance(value, float) else str(value)
