@@ -23,7 +23,7 @@ import optuna
 import torch
 from torch.utils.data import Dataset
 
-from canvascraft.data.preview import thumbnail_png, waveform_png
+from canvascraft.data.preview import thumbnail_png
 from canvascraft.errors import TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
 from canvascraft.jobs.runtime import (
@@ -35,6 +35,7 @@ from canvascraft.jobs.runtime import (
     stop_on_sigterm,
 )
 from canvascraft.recipe.io import to_yaml
+from canvascraft.recipe.preview import spectrogram_png
 from canvascraft.recipe.spec import validate_recipe
 from canvascraft.services.datasets import item_bytes
 from canvascraft.services.recipes import load_recipe
@@ -269,7 +270,7 @@ def _log_validation(
         elif split.modality == "image":
             pictures.append(thumbnail_png(item_bytes(member.sha256), 96))
         else:
-            pictures.append(waveform_png(item_bytes(member.sha256), 96, 96))
+            pictures.append(spectrogram_png(item_bytes(member.sha256)))
     training.log_bytes(card_png(report, pictures), CARD)
 
 

@@ -167,6 +167,14 @@ def _audio_variant(clip: Clip, features: Features | None) -> AudioVariant:
     return AudioVariant(wav.getvalue(), spectrogram_image(features.values, features.kind), features.kind)
 
 
+def spectrogram_png(data: bytes) -> bytes:
+    """A clip's mel spectrogram as a PNG (the previews' palette), e.g. for a run's card picture."""
+    picture = _audio_variant(load_clip(data), None).spectrogram
+    out = io.BytesIO()
+    Image.fromarray(picture).save(out, format="PNG")
+    return out.getvalue()
+
+
 def preview_audio(recipe: Recipe, name: str, data: bytes, n_variants: int, seed: int) -> AudioPreview:
     clip = load_clip(data)
     original = _audio_variant(*_trace_audio(compose(recipe, "eval"), clip, seed))
