@@ -37,6 +37,11 @@ class DatasetError(CanvasCraftError):
     """A dataset operation cannot go ahead (unknown name, nothing importable, wrong modality)."""
 
 
+class DriftError(CanvasCraftError):
+    """A drift check cannot be computed as asked (a column with no usable values, mismatched shapes, an
+    unknown metric or a threshold out of range); the message names the column or setting to fix."""
+
+
 class CorruptItemError(DatasetError):
     """One file cannot be imported; the import skips it and lists this message as the reason."""
 
