@@ -37,7 +37,7 @@ def show_job_instead() -> None:
 
 # The tune form's search-space table needs more room than the launch form: read the mode before the
 # columns exist (the switch itself sits in the form's box; a click is in session state, a link in the URL).
-tuning = st.session_state.get("mode", st.query_params.get("mode")) == "Tune"
+tuning = (st.session_state.get("mode") or st.query_params.get("mode")) == "Tune"
 form_column, list_column = st.columns([1, 1] if tuning else [4, 7], gap="large")
 with form_column, st.container(border=True):
     mode = st.segmented_control(
