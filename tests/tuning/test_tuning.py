@@ -187,14 +187,17 @@ def test_stop_a_study_from_the_cli(sample_workspace: Path) -> None:
     for job_id in trial_jobs:
         wait_for(job_id, timeout_s=60)
     view = study_view("long")
-    assert {t.state for t in view.trials} == {"FAIL"} and len(view.trials) < 20
-    assert all(get_job(t.job_id).state == "cancelled" for t in view.trials)
+    # Early stopping may have ended a trial or two on its own before the stop; the one in flight failed.
+    assert "FAIL" in {t.state for t in view.trials} and len(view.trials) < 20
+    for trial in view.trials:
+        assert (trial.state, get_job(trial.job_id).state) in {
+            ("FAIL", "cancelled"),
+            ("COMPLETE", "succeeded"),
+        }
     listed = runner.invoke(app, ["studies", "list"])
     assert "long" in listed.output and "cancelled" in listed.output
     with pytest.raises(TrainingError, match="is not running"):
         stop_study("long")
-    with pytest.raises(TrainingError, match="no completed trial"):
-        train_best("long")
 
 
 def test_bad_study_settings_are_refused_before_anything_runs(sample_workspace: Path) -> None:
@@ -209,3 +212,6 @@ def test_bad_study_settings_are_refused_before_anything_runs(sample_workspace: P
     )  # fmt: skip
     assert result.exit_code == 1 and "hyper.dropout: must stay within 0..0.9" in result.stderr
     assert list_jobs() == []
+    name, _ = start_study("sample-table", "table-starter", "table-mlp", trials=1, epochs=1)
+    with pytest.raises(TrainingError, match="no completed trial"):
+        train_best(name)  # nothing has run yet
