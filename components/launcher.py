@@ -4,7 +4,8 @@ Streamlit treats a ``pages/`` folder beside the entrypoint as a legacy multipage
 calls ``st.navigation``. On a freshly started server, a share link such as ``/data?dataset=x`` opened
 first would run ``pages/data.py`` on its own, without the app frame (set-up, navigation, layout).
 Switching the legacy mode off before the server starts closes that gap; everything else is
-Streamlit's own command line.
+Streamlit's own command line. The studio's background scheduler starts here too, with the server, so
+the job queue moves on before (and without) any browser session.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from streamlit.web.cli import main
 
 
 def run() -> None:
+    from canvascraft.scheduler import start_background
+
     PagesManager.uses_pages_directory = False
+    start_background()
     sys.argv[0] = "streamlit"
     sys.exit(main())
 

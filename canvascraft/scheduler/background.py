@@ -8,6 +8,7 @@ run one; the pool's conditional updates make their ticks safe to overlap.
 from __future__ import annotations
 
 import logging
+import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -16,6 +17,8 @@ from canvascraft.config import get_settings
 log = logging.getLogger(__name__)
 POOL_TICK_ID = "job-pool-tick"
 BACKGROUND_JOBS = (POOL_TICK_ID,)
+_running: BackgroundScheduler | None = None
+_lock = threading.Lock()
 
 
 def tick_job_pool() -> None:
@@ -29,8 +32,17 @@ def tick_job_pool() -> None:
 
 
 def start_background(pool_tick_s: float | None = None) -> BackgroundScheduler:
-    """Start the scheduler with the pool tick (skipped when the interval is 0) and return it."""
-    interval = get_settings().pool_tick_s if pool_tick_s is None else pool_tick_s
+    """Start this process's scheduler with the pool tick (skipped when the interval is 0) and return
+    it; a second call returns the running one. The launcher calls it as the server starts, so queued
+    jobs start before anyone opens a page."""
+    global _running
+    with _lock:
+        if _running is None or not _running.running:
+            _running = _start(get_settings().pool_tick_s if pool_tick_s is None else pool_tick_s)
+        return _running
+
+
+def _start(interval: float) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(daemon=True)
     if interval > 0:
         # One tick at a time; ticks missed while one ran long are dropped, not queued up.
