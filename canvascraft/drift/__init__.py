@@ -18,6 +18,13 @@ from canvascraft.drift.metrics import (
     wasserstein,
     wasserstein_distance,
 )
+from canvascraft.drift.profile import (
+    Profile,
+    build_profile,
+    feature_table,
+    plain_sentences,
+    signal_features,
+)
 
 __all__ = [
     "EPSILON",
@@ -25,15 +32,20 @@ __all__ = [
     "MetricResult",
     "MetricSpec",
     "NumericReference",
+    "Profile",
+    "build_profile",
     "category_counts",
     "chi_square",
+    "feature_table",
     "jensen_shannon",
     "ks",
     "mmd",
     "numeric_drift",
+    "plain_sentences",
     "prediction_drift",
     "psi",
     "resolve_thresholds",
+    "signal_features",
     "wasserstein",
     "wasserstein_distance",
 ]
