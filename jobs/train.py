@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from canvascraft.data.preview import thumbnail_png
+from canvascraft.drift.profile import build_profile, feature_table
 from canvascraft.errors import TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
 from canvascraft.jobs.runtime import (
@@ -37,14 +39,14 @@ from canvascraft.jobs.runtime import (
 from canvascraft.recipe.io import to_yaml
 from canvascraft.recipe.preview import spectrogram_png
 from canvascraft.recipe.spec import validate_recipe
-from canvascraft.services.datasets import item_bytes
+from canvascraft.services.datasets import item_bytes, open_version, table_rows
 from canvascraft.services.recipes import load_recipe
 from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
 from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training import EpochResult, get_trainer, load_checkpoint, load_split, train
 from canvascraft.training.data import Member, SplitData, validation_members
-from canvascraft.training.evaluate import CARD, EMBEDDINGS, PREDICTIONS, card_png, validation_report
+from canvascraft.training.evaluate import CARD, EMBEDDINGS, PREDICTIONS, PROFILE, card_png, validation_report
 from canvascraft.training.loop import LAST, resolve_device
 from canvascraft.training.pinned import PinnedProbe
 from canvascraft.training.progress import PinnedItem, TrainingProgress
@@ -228,7 +230,8 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         model.to("cpu")
         if result.best_path.exists():
             load_checkpoint(model, result.best_path)  # the model that is logged is the best epoch's
-        _log_validation(training, model, split, members)
+        predicted = _log_validation(training, model, split, members)
+        _log_profile(training, spec, split, predicted)
         uri = training.log_model(model, _example(split.val), extra_files=model_files)
         best = result.best
         # The run's per-epoch metrics end at the last epoch; these describe the model that was logged.
@@ -255,6 +258,24 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
     reporter.phase("done")
 
 
+PROFILE_ITEMS = 2000
+"""At most this many training items are profiled (evenly spread): enough for stable statistics."""
+
+
+def _log_profile(training: TrainingRun, spec: dict[str, Any], split: SplitData, predicted: list[str]) -> None:
+    """The reference profile drift checks compare new data with: the training data's signal statistics
+    (per-column statistics for tables) and the distribution of the model's validation predictions."""
+    view = open_version(spec["dataset"], spec.get("dataset_version"))
+    if split.modality == "table":
+        frame = table_rows(view).drop(columns=[view.version.label_column], errors="ignore")
+    else:
+        step = max(1, len(split.train_indices) // PROFILE_ITEMS)
+        chosen = split.train_indices[::step][:PROFILE_ITEMS]
+        frame = feature_table(split.modality, (item_bytes(view.items[i].sha256) for i in chosen))
+    profile = build_profile(split.modality, frame, Counter(predicted))
+    training.log_text(profile.to_json(), PROFILE)
+
+
 def _log_validation(
     training: TrainingRun, model: torch.nn.Module, split: SplitData, members: list[Member]
 ) -> None:
@@ -272,6 +293,7 @@ def _log_validation(
         else:
             pictures.append(spectrogram_png(item_bytes(member.sha256)))
     training.log_bytes(card_png(report, pictures), CARD)
+    return [str(item["predicted"]) for item in report.items]
 
 
 def _filmstrip(progress: TrainingProgress) -> dict[str, Any]:

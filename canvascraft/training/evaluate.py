@@ -26,6 +26,8 @@ from canvascraft.training.progress import PinnedItem
 PREDICTIONS = "validation/predictions.json"
 EMBEDDINGS = "validation/embeddings.npy"
 CARD = "card.png"
+PROFILE = "drift/profile.json"
+"""The training data's reference profile (``canvascraft.drift.profile``), for drift checks."""
 
 
 def penultimate(model: nn.Module) -> nn.Module:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from canvascraft.drift.profile import Profile
 from canvascraft.errors import JobError, TrainingError
 from canvascraft.jobs.checkpoints import list_checkpoints
 from canvascraft.recipe.spec import validate_recipe
@@ -60,6 +61,15 @@ def test_image_job_records_progress_and_the_pinned_items_each_epoch(sample_works
     assert embeddings.shape == (len(members), 32)  # width 8 → 32 channels before the classifier
     card = client.download_artifacts(job.mlflow_run_id, "card.png", str(sample_workspace / "c"))
     assert Image.open(card).size == (196, 196)
+
+    # The reference profile drift checks will compare new photos with.
+    profile_file = client.download_artifacts(
+        job.mlflow_run_id, "drift/profile.json", str(sample_workspace / "p")
+    )
+    profile = Profile.from_json(Path(profile_file).read_text())
+    assert profile.modality == "image" and 0 < profile.columns["brightness"]["mean"] < 1
+    assert profile.columns["brightness"]["count"] == trained
+    assert sum(profile.label_counts.values()) == len(members)
 
 
 def test_fork_starts_from_a_checkpoint_with_another_recipe(sample_workspace: Path) -> None:
