@@ -1035,5 +1035,44 @@ def serve(
     raise typer.Exit(subprocess.call(command, env=serve_env()))
 
 
+# --- Drift: is a model's current data still like its training data? (canvascraft.drift) ----------------
+
+drift_app = typer.Typer(help="Check a model's current data against its training data.", no_args_is_help=True)
+app.add_typer(drift_app, name="drift")
+
+
+@drift_app.command("check")
+@clean_errors
+def drift_check(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
+    current: Annotated[
+        str, typer.Option("--current", help="A folder of files, or a dataset name (latest version).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare current data with the model's training data; exits 0 whether or not drift is found."""
+    from canvascraft.drift.checks import run_check
+
+    result = run_check(model, current)
+    if as_json:
+        typer.echo(result.to_json())
+        return
+    verdict = "DRIFT" if result.drifted else "no drift"
+    typer.echo(f"{verdict}: {result.model_ref} (run {result.run_id}) on {result.current}: "
+               f"{result.n_current} current vs {result.n_reference} reference item(s)")  # fmt: skip
+    for feature in result.drifted_features:
+        flagged = ", ".join(
+            f"{r.name} {r.value:.3g}" + (f" (p={r.p_value:.2g})" if r.p_value is not None else "")
+            for r in result.results[feature].values()
+            if r.drifted
+        )
+        typer.echo(f"  drifted: {feature}: {flagged}")
+    if result.prediction is not None and result.prediction.drifted:
+        typer.echo(f"  drifted: predictions: JS distance {result.prediction.value:.3g}")
+    for sentence in result.sentences:
+        typer.echo(f"  - {sentence}")
+    _print_skipped([Skipped(name, reason) for name, reason in result.skipped])
+
+
 if __name__ == "__main__":
     app()

@@ -1,5 +1,6 @@
 """Drift checks: how far a model's current data and predictions have moved from its reference data."""
 
+from canvascraft.drift.checks import DriftCheckResult, run_check
 from canvascraft.drift.metrics import (
     EPSILON,
     METRICS,
@@ -29,6 +30,7 @@ from canvascraft.drift.profile import (
 __all__ = [
     "EPSILON",
     "METRICS",
+    "DriftCheckResult",
     "MetricResult",
     "MetricSpec",
     "NumericReference",
@@ -45,6 +47,7 @@ __all__ = [
     "prediction_drift",
     "psi",
     "resolve_thresholds",
+    "run_check",
     "signal_features",
     "wasserstein",
     "wasserstein_distance",
