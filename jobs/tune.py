@@ -7,14 +7,12 @@ MLflow run as KILLED.
 
 from __future__ import annotations
 
-from canvascraft.jobs.runtime import begin_job, run_job, stop_on_sigterm
+from canvascraft.jobs.runtime import begin_job, run_job
 from canvascraft.tuning.driver import drive
 
 
 def main(job_id: int) -> int:
-    spec = begin_job(job_id)
-    stop_on_sigterm()
-    drive(job_id, spec)
+    drive(job_id, begin_job(job_id))  # the driver handles SIGTERM itself, between ticks
     return 0
 
 

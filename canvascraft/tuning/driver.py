@@ -8,6 +8,7 @@ and their jobs are all in databases, so a new driver picks up where the old one 
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any
 
@@ -53,13 +54,22 @@ class Driver:
         self.metric = str(self.attrs["metric"])
         self.maximize = studies.METRICS[self.metric] == "maximize"
         self.pool = pool()
+        self._stop_requested = False
+
+    def _request_stop(self, signum: int, frame: object) -> None:
+        """SIGTERM only sets a flag: the loop stops between ticks, never halfway through starting a
+        trial's process (which would leave a running trial the pool has no handle for)."""
+        self._stop_requested = True
 
     def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._request_stop)
         parent = self._parent_run()
         print(f"study {self.study.study_name}: {self.planned} trials, {self.parallel} at a time, "
               f"{self.attrs['sampler']}, {self.metric}", flush=True)  # fmt: skip
         try:
             while True:
+                if self._stop_requested:
+                    raise Cancelled()
                 self.pool.tick()
                 active = self.reconcile()
                 asked = len(self.study.get_trials(deepcopy=False))
