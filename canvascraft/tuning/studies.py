@@ -68,19 +68,17 @@ def lane(study_name: str) -> str:
 def load(name: str) -> optuna.Study:
     """The study called ``name`` with the sampler and pruner it was created with."""
     try:
-        summary = optuna.load_study(study_name=name, storage=storage())
+        study = optuna.load_study(study_name=name, storage=storage())
     except KeyError:
         raise TrainingError(
             f"no study named {name!r}; list studies with `canvascraft studies list`"
         ) from None
-    attrs = summary.user_attrs
+    # One load: the sampler and pruner come from the study's own attributes, so they are set after.
+    attrs = study.user_attrs
     sampler = attrs.get("sampler", "tpe")
-    return optuna.load_study(
-        study_name=name,
-        storage=storage(),
-        sampler=make_sampler(sampler, int(attrs.get("seed", 0))),
-        pruner=make_pruner(sampler, int(attrs.get("epochs", 2))),
-    )
+    study.sampler = make_sampler(sampler, int(attrs.get("seed", 0)))
+    study.pruner = make_pruner(sampler, int(attrs.get("epochs", 2)))
+    return study
 
 
 def create(name: str, metric: str, sampler: str, attrs: dict[str, Any]) -> optuna.Study:
