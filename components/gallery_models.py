@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go_figure
@@ -156,14 +157,16 @@ def loaded_checkpoint(job_id: int, which: str, saved_at: float) -> Predictor:
     return Predictor.from_checkpoint(job_id, which)
 
 
-def _checkpoints() -> dict[str, str]:
-    """``<job>:<best|last>`` → a label, for every training job that saved checkpoints, newest first."""
-    found: dict[str, str] = {}
+def _checkpoints() -> dict[str, tuple[str, Path]]:
+    """``<job>:<best|last>`` → (a label, its file), for every training job that saved checkpoints,
+    newest first."""
+    found: dict[str, tuple[str, Path]] = {}
     for view in list_training_jobs(limit=50, trials=False):
         for checkpoint in list_checkpoints(view.job.id):
             found[f"{view.job.id}:{checkpoint.name}"] = (
                 f"{view.title} · {checkpoint.name} (epoch {checkpoint.epoch}, "
-                f"val accuracy {checkpoint.metrics.get('val_accuracy', 0):.0%})"
+                f"val accuracy {checkpoint.metrics.get('val_accuracy', 0):.0%})",
+                checkpoint.path,
             )
     return found
 
@@ -182,7 +185,7 @@ def _checkpoint_predictor(state: GalleryState) -> Predictor | None:
         "checkpoint",
         keys,
         index=keys.index(state.checkpoint) if state.checkpoint in options else 0,
-        format_func=options.get,
+        format_func=lambda key: options[key][0],
         key="gallery_try_checkpoint",
     )
     if chosen != state.checkpoint:
@@ -192,9 +195,8 @@ def _checkpoint_predictor(state: GalleryState) -> Predictor | None:
         )
         go(replace(state, checkpoint=chosen, item=None), notice=notice)
     job, _, which = chosen.partition(":")
-    path = next(c.path for c in list_checkpoints(int(job)) if c.name == which)
     try:
-        return loaded_checkpoint(int(job), which, path.stat().st_mtime)
+        return loaded_checkpoint(int(job), which, options[chosen][1].stat().st_mtime)
     except CanvasCraftError as error:
         st.error(str(error), icon=":material/error:")
         return None
