@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -147,3 +158,106 @@ class Job(Base):
     #: Jobs in a lane (a study's trials) count against ``lane_limit`` instead of the pool's own limit.
     lane: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)
     lane_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DriftMonitor(Base):
+    """A model under watch: which version to check (``alias``), on what data, how often, and its limits.
+
+    The schedule itself lives in APScheduler's job store in this database (``canvascraft.scheduler.drift``);
+    ``every_s``/``cron`` are the spec it was built from, kept here so pages and the CLI can show and edit
+    it. ``claimed_slot`` (epoch seconds of the last scheduled tick a studio took) makes a tick run once
+    when several studios share the workspace.
+    """
+
+    __tablename__ = "drift_monitors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200), unique=True)
+    alias: Mapped[str] = mapped_column(String(120))
+    #: ``folder`` (the watched folder), ``sent`` (files sent to Try) or ``dataset`` (its latest version).
+    source_kind: Mapped[str] = mapped_column(String(16))
+    #: The dataset's name for ``dataset``; empty otherwise.
+    source: Mapped[str] = mapped_column(String(500), default="")
+    #: Folder name under ``workspace/watch`` (a safe slug of the model name, never a user path).
+    folder: Mapped[str] = mapped_column(String(200), unique=True)
+    every_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cron: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    claimed_slot: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DriftCheck(Base):
+    """One drift check, queued, running or done: what was compared with what, and the verdict.
+
+    ``detail`` holds what the drill-down draws (binned histograms of both sides, the embedding
+    projection, the farthest items) so a check reopens exactly as it was, even after the files moved.
+    """
+
+    __tablename__ = "drift_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drift_monitors.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    model_ref: Mapped[str] = mapped_column(String(330))
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: What the current data was, in words: ``3 new files in the watched folder``, ``dataset shapes v2``.
+    current: Mapped[str] = mapped_column(Text, default="")
+    #: ``schedule``, ``manual`` (Run now on the page) or ``cli``.
+    trigger: Mapped[str] = mapped_column(String(16))
+    #: ``queued``, ``running``, ``done``, ``no_data`` (nothing new to read) or ``failed``.
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    drifted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    n_reference: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n_current: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sentences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skipped: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    metrics: Mapped[list[DriftMetric]] = relationship(
+        back_populates="check", cascade="all, delete-orphan", order_by="DriftMetric.id"
+    )
+
+
+class DriftMetric(Base):
+    """One metric of one feature in one check: a point of the drift time series."""
+
+    __tablename__ = "drift_metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("drift_checks.id", ondelete="CASCADE"), index=True)
+    #: A feature (column or signal statistic), ``embedding`` or ``prediction``.
+    feature: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+
+    check: Mapped[DriftCheck] = relationship(back_populates="metrics")
+
+
+class DriftSeenFile(Base):
+    """A file of a monitor's folder that a check has read already, so the next check reads only new ones.
+    A file counts as new again when its size or modification time changes."""
+
+    __tablename__ = "drift_seen_files"
+    __table_args__ = (UniqueConstraint("monitor_id", "name", "size", "mtime_ns"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("drift_monitors.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    check_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drift_checks.id", ondelete="SET NULL"), nullable=True
+    )
