@@ -34,6 +34,7 @@ navigation = st.navigation(
         st.Page("pages/brushes.py", title="Brushes", icon=":material/brush:", url_path="brushes"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
         st.Page("pages/gallery.py", title="Gallery", icon=":material/collections:", url_path="gallery"),
+        st.Page("pages/drift.py", title="Drift", icon=":material/monitoring:", url_path="drift"),
     ]
 )
 navigation.run()

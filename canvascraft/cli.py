@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 
 from canvascraft.config import get_settings
-from canvascraft.errors import CanvasCraftError, NothingImportedError, RecipeError, Skipped
+from canvascraft.errors import CanvasCraftError, DriftError, NothingImportedError, RecipeError, Skipped
 
 if TYPE_CHECKING:
     from canvascraft.brushes.base import Modality
@@ -1041,6 +1041,40 @@ drift_app = typer.Typer(help="Check a model's current data against its training 
 app.add_typer(drift_app, name="drift")
 
 
+def _print_check(detail: Any, link_url: str) -> None:
+    from canvascraft.services.drift import check_link
+
+    check = detail.summary
+    if check.state != "done":
+        typer.echo(f"check {check.id}: {check.verdict} ({check.current})" +
+                   (f": {check.error}" if check.error else ""))  # fmt: skip
+        return
+    verdict = "DRIFT" if check.drifted else "no drift"
+    typer.echo(
+        f"{verdict}: {check.model_ref} (version {check.model_version}, run {check.run_id}) on "
+        f"{check.current}: {check.n_current} current vs {check.n_reference} reference item(s)"
+    )
+
+    for point in detail.metrics:
+        if point.drifted:
+            p_value = f" (p={point.p_value:.2g})" if point.p_value is not None else ""
+            value = f"{point.value:.3g}" if point.value is not None else "n/a"
+            typer.echo(f"  drifted: {point.feature}: {point.metric} {value}{p_value}")
+    for sentence in check.sentences:
+        typer.echo(f"  - {sentence}")
+    _print_skipped([Skipped(name, reason) for name, reason in detail.skipped])
+    typer.echo(f"check {check.id}: {link_url or check_link(check)}")
+
+
+def _write_report(check_id: int, out: Path) -> None:
+    from canvascraft.drift.report import report_html
+    from canvascraft.services.drift import check_series, get_check
+
+    detail = get_check(check_id)
+    out.write_text(report_html(detail, check_series(detail.summary.model_name)), encoding="utf-8")
+    typer.echo(f"report: {out}")
+
+
 @drift_app.command("check")
 @clean_errors
 def drift_check(
@@ -1049,29 +1083,369 @@ def drift_check(
         str, typer.Option("--current", help="A folder of files, or a dataset name (latest version).")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the check as one standalone HTML file.")
+    ] = None,
 ) -> None:
-    """Compare current data with the model's training data; exits 0 whether or not drift is found."""
-    from canvascraft.drift.checks import run_check
+    """Compare current data with the model's training data and store the check; exits 0 whether or not
+    drift is found."""
+    from canvascraft.services.drift import check_once
 
-    result = run_check(model, current)
+    detail = check_once(model, current)
     if as_json:
-        typer.echo(result.to_json())
+        typer.echo(_check_json(detail))
+    else:
+        _print_check(detail, "")
+    if report is not None:
+        _write_report(detail.summary.id, report)
+
+
+def _check_json(detail: Any) -> str:
+    from dataclasses import asdict
+
+    from canvascraft.drift.checks import jsonable
+
+    check = detail.summary
+    payload = {
+        **asdict(check),
+        "verdict": check.verdict,
+        "metrics": [asdict(point) for point in detail.metrics],
+        "skipped": [{"name": name, "reason": reason} for name, reason in detail.skipped],
+        "farthest": [{"name": item.name, "score": item.score} for item in detail.farthest],
+    }
+    return json.dumps(jsonable(payload), indent=2, ensure_ascii=False, default=str)
+
+
+def _thresholds(values: list[str] | None) -> dict[str, float] | None:
+    if not values:
+        return None
+    out: dict[str, float] = {}
+    for value in values:
+        name, _, number = value.partition("=")
+        try:
+            out[name.strip()] = float(number)
+        except ValueError:
+            raise DriftError(f"--threshold {value!r} is not NAME=NUMBER, e.g. psi=0.3") from None
+    return out
+
+
+@drift_app.command("schedule")
+@clean_errors
+def drift_schedule(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS (or MODEL/VERSION) to watch.")],
+    every: Annotated[str | None, typer.Option("--every", help="Interval: 90s, 15min, 1h, 1d.")] = None,
+    cron: Annotated[str | None, typer.Option("--cron", help='Crontab line, e.g. "0 * * * *".')] = None,
+    source: Annotated[
+        str,
+        typer.Option("--source", help="folder (the watched folder), sent (files sent to Try) or dataset."),
+    ] = "folder",
+    dataset: Annotated[str, typer.Option("--dataset", help="The dataset, with --source dataset.")] = "",
+    threshold: Annotated[
+        list[str] | None, typer.Option("--threshold", help="A metric's limit for this model: psi=0.3.")
+    ] = None,
+) -> None:
+    """Watch a model: check it on a schedule (or only by hand, with neither --every nor --cron).
+    Running it again changes the schedule; the studio runs the checks."""
+    from canvascraft.gallery.registry import parse_ref
+    from canvascraft.services.drift import get_monitor, save_monitor
+
+    name, alias, version = parse_ref(model)
+    limits = _thresholds(threshold)
+    if limits is None:
+        try:
+            limits = get_monitor(name).custom_thresholds
+        except DriftError:
+            limits = None
+    monitor = save_monitor(
+        name, alias=alias or str(version), source_kind=source, source=dataset, every=every, cron=cron,
+        thresholds=limits,
+    )  # fmt: skip
+    typer.echo(f"watching {monitor.ref}: {monitor.schedule_label}, on {monitor.source_label}")
+    if monitor.source_kind == "folder":
+        typer.echo(f"drop new files into {monitor.folder}")
+    if monitor.next_run is not None:
+        typer.echo(f"next check: {monitor.next_run:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@drift_app.command("list")
+@clean_errors
+def drift_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Watched models with their schedule, next check and latest verdict."""
+    from canvascraft.services.drift import list_checks, list_monitors
+
+    rows = []
+    for monitor in list_monitors():
+        latest = next(iter(list_checks(monitor.model_name, limit=1)), None)
+        when = f"{latest.created_at:%Y-%m-%d %H:%M}" if latest else ""
+        rows.append({
+            "model": monitor.ref,
+            "schedule": monitor.schedule_label,
+            "next_check": monitor.next_run.isoformat() if monitor.next_run else None,
+            "data": monitor.source_label,
+            "latest": f"{latest.verdict} (check {latest.id}, {when})" if latest else "",
+        })  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
         return
-    verdict = "DRIFT" if result.drifted else "no drift"
-    typer.echo(f"{verdict}: {result.model_ref} (run {result.run_id}) on {result.current}: "
-               f"{result.n_current} current vs {result.n_reference} reference item(s)")  # fmt: skip
-    for feature in result.drifted_features:
-        flagged = ", ".join(
-            f"{r.name} {r.value:.3g}" + (f" (p={r.p_value:.2g})" if r.p_value is not None else "")
-            for r in result.results[feature].values()
-            if r.drifted
+    if not rows:
+        typer.echo("no model is watched; start with `canvascraft drift schedule MODEL@ALIAS --every 1h`")
+        return
+    for row in rows:
+        typer.echo(f"{row['model']}: {row['schedule']}; next {row['next_check'] or '-'}; {row['data']}; "
+                   f"latest: {row['latest'] or 'none yet'}")  # fmt: skip
+
+
+@drift_app.command("pause")
+@clean_errors
+def drift_pause(model: Annotated[str, typer.Argument(help="The watched model's name.")]) -> None:
+    """Pause a model's schedule (its settings and checks stay)."""
+    from canvascraft.services.drift import set_paused
+
+    typer.echo(f"{model}: {set_paused(model, True).schedule_label}")
+
+
+@drift_app.command("resume")
+@clean_errors
+def drift_resume(model: Annotated[str, typer.Argument(help="The watched model's name.")]) -> None:
+    """Resume a paused schedule."""
+    from canvascraft.services.drift import set_paused
+
+    typer.echo(f"{model}: {set_paused(model, False).schedule_label}")
+
+
+@drift_app.command("unwatch")
+@clean_errors
+def drift_unwatch(model: Annotated[str, typer.Argument(help="The watched model's name.")]) -> None:
+    """Stop watching a model: its schedule is removed, its past checks stay."""
+    from canvascraft.services.drift import remove_monitor
+
+    remove_monitor(model)
+    typer.echo(f"{model} is no longer watched")
+
+
+@drift_app.command("run")
+@clean_errors
+def drift_run(
+    model: Annotated[str, typer.Argument(help="The watched model's name.")],
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML report.")] = None,
+) -> None:
+    """Check a watched model now, on its own data source (the watched folder's new files, ...)."""
+    from canvascraft.services.drift import run_check_now
+
+    detail = run_check_now(model)
+    if detail.summary.state == "failed":
+        raise DriftError(detail.summary.error or "the check failed")
+    _print_check(detail, "")
+    if report is not None and detail.summary.state == "done":
+        _write_report(detail.summary.id, report)
+
+
+@drift_app.command("report")
+@clean_errors
+def drift_report(
+    check_id: Annotated[int, typer.Argument(help="A check id (`canvascraft drift list` shows the latest).")],
+    out: Annotated[Path, typer.Argument(help="The HTML file to write.")],
+) -> None:
+    """Write a stored check as one standalone HTML file (opens offline)."""
+    _write_report(check_id, out)
+
+
+# --- Alerts: who hears about drift and training, and the alert log (canvascraft.events) -----------------
+
+alerts_app = typer.Typer(help="Alerts: settings per model, the alert log, deliveries.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+def _print_alert_settings(view: Any) -> None:
+    typer.echo(f"alert settings for {view.model_name or 'studio'}" + ("" if view.saved else " (defaults)"))
+    webhook = view.webhook_url or "(none)"
+    typer.echo(
+        f"  webhook:      {webhook}" + (" (Slack format)" if view.webhook_url and view.slack_format else "")
+    )
+    typer.echo(f"  email:        {', '.join(view.emails) or '(none)'}")
+    typer.echo(f"  events:       {', '.join(view.events) or '(none)'}")
+    retrain = "on, asks first" if view.ask_first else "on, starts at once"
+    typer.echo(f"  auto-retrain: {retrain if view.auto_retrain else 'off'}")
+    typer.echo(f"  cool-down:    {view.cooldown_s} s")
+
+
+@alerts_app.command("list")
+@clean_errors
+def alerts_list(
+    model: Annotated[
+        str | None, typer.Option("--model", help="Only this model's alerts ('studio': none).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The alert log, newest first, with each delivery's state."""
+    from canvascraft.services.alerts import list_alerts
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    alerts = list_alerts(model, limit)
+    if as_json:
+        typer.echo(json.dumps([alert.to_dict() for alert in alerts], indent=2))
+        return
+    if not alerts:
+        typer.echo("no alerts yet")
+        return
+    for alert in alerts:
+        seen = " (acknowledged)" if alert.acknowledged else ""
+        typer.echo(
+            f"#{alert.id} {alert.created_at:%Y-%m-%d %H:%M:%S} [{alert.model_label}] {alert.title}{seen}"
         )
-        typer.echo(f"  drifted: {feature}: {flagged}")
-    if result.prediction is not None and result.prediction.drifted:
-        typer.echo(f"  drifted: predictions: JS distance {result.prediction.value:.3g}")
-    for sentence in result.sentences:
-        typer.echo(f"  - {sentence}")
-    _print_skipped([Skipped(name, reason) for name, reason in result.skipped])
+        for delivery in alert.deliveries:
+            typer.echo(f"    {delivery.channel} {delivery.target}: {delivery.describe()}")
+
+
+@alerts_app.command("settings")
+@clean_errors
+def alerts_settings(
+    model: Annotated[str, typer.Argument(help="The registered model ('studio': runs with no model).")],
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help="http(s) URL to POST alerts to; '' removes it.")
+    ] = None,
+    slack: Annotated[bool | None, typer.Option("--slack/--no-slack", help="Post Slack's format.")] = None,
+    email: Annotated[list[str] | None, typer.Option("--email", help="A recipient; repeat for more.")] = None,
+    no_email: Annotated[bool, typer.Option("--no-email", help="Remove every email recipient.")] = False,
+    events: Annotated[
+        str | None, typer.Option("--events", help="Comma-separated, e.g. drift_detected,training_failed.")
+    ] = None,
+    auto_retrain: Annotated[
+        bool | None, typer.Option("--auto-retrain/--no-auto-retrain", help="Retrain the model on drift.")
+    ] = None,
+    ask_first: Annotated[
+        bool | None, typer.Option("--ask-first/--no-ask-first", help="Ask a person before retraining.")
+    ] = None,
+    cooldown: Annotated[
+        str | None, typer.Option("--cooldown", help="Least time between retrains: 90s, 15m, 1h, 1d.")
+    ] = None,
+) -> None:
+    """Show a model's alert settings or change them (options not given keep their value)."""
+    from canvascraft.services.alerts import get_alert_settings, parse_duration, save_alert_settings
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    key = "" if model == "studio" else model
+    current = get_alert_settings(key)
+    given = (webhook, slack, email, events, auto_retrain, ask_first, cooldown)
+    if all(value is None for value in given) and not no_email:
+        _print_alert_settings(current)
+        return
+    saved = save_alert_settings(
+        key,
+        webhook_url=current.webhook_url if webhook is None else webhook,
+        slack_format=current.slack_format if slack is None else slack,
+        emails=() if no_email else (current.emails if email is None else email),
+        events=current.events if events is None else events.split(","),
+        auto_retrain=current.auto_retrain if auto_retrain is None else auto_retrain,
+        ask_first=current.ask_first if ask_first is None else ask_first,
+        cooldown_s=current.cooldown_s if cooldown is None else parse_duration(cooldown),
+    )
+    typer.echo("saved")
+    _print_alert_settings(saved)
+
+
+@alerts_app.command("ack")
+@clean_errors
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id (alerts list shows it).")],
+) -> None:
+    """Acknowledge an alert: it is marked as seen (its deliveries go on)."""
+    from canvascraft.services.alerts import acknowledge
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    alert = acknowledge(alert_id)
+    typer.echo(f"acknowledged alert #{alert.id}: {alert.title}")
+
+
+@alerts_app.command("deliver")
+@clean_errors
+def alerts_deliver() -> None:
+    """Send every alert delivery whose next try has come, now (the studio does this every few seconds)."""
+    from canvascraft.services.alerts import deliver_due, list_alerts
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    delivered = deliver_due()
+    waiting = sum(
+        1 for a in list_alerts(limit=1000) for d in a.deliveries if d.state in ("pending", "retrying")
+    )
+    typer.echo(f"delivered {delivered}; {waiting} still waiting for a retry")
+
+
+RETRAIN_ACTIONS = ("list", "approve", "reject")
+
+
+@app.command("retrain")
+@clean_errors
+def retrain_command(
+    target: Annotated[
+        str,
+        typer.Argument(help="MODEL@ALIAS to retrain, or one of: list, approve, reject.", show_default=False),
+    ],
+    value: Annotated[
+        str | None, typer.Argument(help="The retrain id (approve, reject) or a model name (list).")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Train here, then print the comparison and what was decided.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why, kept with the retrain.")] = "requested by hand",
+) -> None:
+    """Retrain a model on its dataset's latest version, as auto-retrain does after drift.
+
+    `canvascraft retrain shapes@champion` trains with the recipe, trainer and settings of the version the
+    alias points at, registers the result as a new version and compares both on the same validation
+    items: the alias moves only when the new version is more accurate, or, when the model's alerts are
+    set to ask first, the retrain waits for `canvascraft retrain approve ID` or `reject ID` (or the Drift
+    page). `canvascraft retrain list [MODEL]` lists retrains with their state."""
+    from canvascraft.services import retrain as retrains
+    from canvascraft.services.workspace import prepare
+
+    prepare(with_samples=False)
+    if target in RETRAIN_ACTIONS:
+        if target == "list":
+            for view in retrains.list_retrains(value):
+                typer.echo(
+                    f"#{view.id} {view.ref} v{view.base_version} → {_retrain_candidate(view)}: {view.words}"
+                )
+            return
+        if value is None or not value.isdigit():
+            raise retrains.RetrainError(f"give the retrain's id: canvascraft retrain {target} ID")
+        decided = retrains.approve(int(value)) if target == "approve" else retrains.reject(int(value))
+        typer.echo(f"retrain #{decided.id} of {decided.ref}: {decided.words}")
+        return
+    if value is not None:
+        raise retrains.RetrainError(f"unexpected {value!r}; write canvascraft retrain MODEL@ALIAS [--wait]")
+    retrain_id = retrains.request_retrain(target, reason, trigger="manual")
+    assert retrain_id is not None  # only a drift-triggered request is skipped
+    view = retrains.get_retrain(retrain_id)
+    typer.echo(f"retrain #{view.id} of {view.ref} (version {view.base_version}): training job {view.job_id}")
+    if not wait:
+        typer.echo(
+            f"follow it with `canvascraft jobs logs {view.job_id}`; "
+            "`canvascraft retrain list` shows the result"
+        )
+        return
+    view = retrains.wait_for_retrain(retrain_id)
+    if view.base_metric is not None and view.candidate_metric is not None:
+        typer.echo(
+            f"{view.metric} on the same {view.n_items} validation items: version {view.base_version} "
+            f"{view.base_metric:.3f}, version {view.candidate_version} {view.candidate_metric:.3f}"
+        )
+    typer.echo(f"retrain #{view.id}: {view.words}")
+    if view.pending:
+        typer.echo(
+            f"approve with `canvascraft retrain approve {view.id}` or reject with `... reject {view.id}`"
+        )
+    if view.state == retrains.FAILED:
+        raise typer.Exit(1)
+
+
+def _retrain_candidate(view: Any) -> str:
+    return f"v{view.candidate_version}" if view.candidate_version is not None else "(no candidate yet)"
 
 
 if __name__ == "__main__":

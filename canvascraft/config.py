@@ -70,6 +70,22 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the studio's scheduler records ended jobs and starts queued ones (0: never).",
     )
+    drift_schedules: bool = Field(
+        default=True,
+        description="Whether this studio process runs the drift checks scheduled in the workspace database.",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server that sends alert emails.")
+    smtp_port: int = Field(
+        default=25, ge=1, le=65535, description="Port of the SMTP server for alert emails."
+    )
+    smtp_from: str = Field(
+        default="studio@canvascraft.local", description="From address of the alert emails the studio sends."
+    )
+    alert_retry_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often the studio's scheduler retries alert deliveries that are due (0: never).",
+    )
 
     @field_validator("workspace", mode="after")
     @classmethod

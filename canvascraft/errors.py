@@ -42,6 +42,11 @@ class DriftError(CanvasCraftError):
     unknown metric or a threshold out of range); the message names the column or setting to fix."""
 
 
+class AlertError(CanvasCraftError):
+    """Alert settings or an alert action cannot be used as given (a bad webhook URL or email address, an
+    unknown event name, an unknown alert); the message names the field and what to change."""
+
+
 class CorruptItemError(DatasetError):
     """One file cannot be imported; the import skips it and lists this message as the reason."""
 

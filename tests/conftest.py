@@ -30,6 +30,8 @@ def no_background_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Page tests run app.py in this process; its scheduler must not tick other tests' pools.
     Tests drive ``tick()`` themselves; served studios (subprocesses) turn their scheduler back on."""
     monkeypatch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
+    monkeypatch.setenv("CANVASCRAFT_ALERT_RETRY_S", "0")
+    monkeypatch.setenv("CANVASCRAFT_DRIFT_SCHEDULES", "0")
 
 
 @pytest.fixture

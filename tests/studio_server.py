@@ -30,7 +30,12 @@ def serve_studio(workspace: Path, log_path: Path) -> Iterator[str]:
     """Start ``streamlit run app.py`` on a free port; yields its base URL, stops it afterwards."""
     port = free_port()
     # The served studio runs its own scheduler, as `canvascraft studio` does (tests turn it off in-process).
-    env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(workspace), "CANVASCRAFT_POOL_TICK_S": "1"}
+    env = {
+        **os.environ,
+        "CANVASCRAFT_WORKSPACE": str(workspace),
+        "CANVASCRAFT_POOL_TICK_S": "1",
+        "CANVASCRAFT_DRIFT_SCHEDULES": "1",
+    }
     command = [
         sys.executable, "-m", "components.launcher", "run", str(ROOT / "app.py"), f"--server.port={port}",
         "--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false",

@@ -235,3 +235,55 @@ def test_gallery_share_link_reopens_the_comparison_in_a_fresh_browser(
         other.get_by_text("This link was changed or is out of date").first.wait_for()
         other.get_by_role("button", name="Apply filters").wait_for()  # and the gallery is there
         screenshot(other, "gallery-tampered-link")
+
+
+@pytest.fixture
+def studio_with_drift(sample_workspace: Path, tmp_path: Path) -> Iterator[tuple[str, int, list[str]]]:
+    """A served studio watching a tiny table model every minute, with a check that found drift."""
+    from canvascraft.gallery.registry import register
+    from canvascraft.services.drift import run_check_now, save_monitor
+    from canvascraft.services.jobs import launch_training, wait_for
+    from tests.drift.test_drift_page import shifted_rows
+
+    job = wait_for(launch_training("sample-table", "table-starter", "table-mlp", epochs=2), timeout_s=240)
+    assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
+    register(job.mlflow_run_id, "paints", alias="champion")
+    save_monitor("paints", source_kind="dataset", source="sample-table")
+    run_check_now("paints", trigger="manual")
+    shifted_rows(save_monitor("paints", source_kind="folder", every="1min").folder)
+    drifted = run_check_now("paints", trigger="schedule").summary
+    assert drifted.drifted and drifted.sentences
+    with serve_studio(sample_workspace, tmp_path / "studio.log") as url:
+        yield url, drifted.id, drifted.sentences
+
+
+def test_drift_check_share_link_reopens_the_check_in_a_fresh_browser(
+    studio_with_drift: tuple[str, int, list[str]],
+) -> None:
+    from canvascraft.drift.report import as_sentence
+
+    url, check_id, sentences = studio_with_drift
+    with chromium_browser() as browser:
+        first = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
+        first.set_default_timeout(30_000)
+        first.goto(f"{url}/drift")
+        wait_for_app(first)
+        first.get_by_text("Drift found").first.wait_for()
+        first.get_by_role("button", name="Copy link").click()
+        shared = first.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text().strip()
+        assert shared == f"{url}/drift?model=paints&check={check_id}" and "/tmp" not in shared
+
+        # Someone else opens the link: a new context shares no cookies, storage or session.
+        other = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
+        other.set_default_timeout(30_000)
+        other.goto(shared)
+        wait_for_app(other)
+        other.get_by_text("Drift found").first.wait_for()
+        for sentence in sentences:
+            other.get_by_text(as_sentence(sentence)).first.wait_for()
+        other.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+        screenshot(other, "drift-check-shared")
+
+        other.goto(f"{url}/drift?model=paints&check=99999")
+        wait_for_app(other)
+        other.get_by_text("there is no drift check 99999").first.wait_for()

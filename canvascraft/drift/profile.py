@@ -281,6 +281,9 @@ def _current_mean(current: pd.DataFrame, column: str) -> float | None:
 def _sentence(reference: Profile, current: pd.DataFrame, column: str) -> str:
     summary = reference.columns.get(column)
     nouns = ITEM_NOUNS.get(reference.modality)
+    if column == "embedding":
+        things = nouns or "rows"
+        return f"new {things} look different to the model than the training {things}"
     if column == "prediction" or (summary is None and column not in current.columns):
         return "the model predicts a different mix of labels than it did on its training data"
     if summary is None or summary.get("kind") == "categorical":

@@ -148,6 +148,7 @@ class Predictor:
         #: What was loaded, for display: ``shapes/2`` or ``job 7 (best checkpoint)``.
         self.source = source
         self.pipeline: Pipeline = compose(context.recipe, "eval")
+        self._body: torch.nn.Module | bool | None = None  # the embedding model, cut on first use
         if context.table_state is not None:
             self.pipeline.load_state(context.table_state)
 
@@ -326,6 +327,21 @@ class Predictor:
         """Softmax of the model's output, ``(N, classes)`` float32."""
         logits = self.model(batch.float())
         return torch.softmax(logits.float(), dim=1).numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def embeddings(self, batch: torch.Tensor) -> np.ndarray | None:
+        """The model's penultimate-layer output ``(N, D)``, the same embedding validation logs; None when
+        the model has no linear head to cut off."""
+        if self._body is None:
+            from canvascraft.training.evaluate import penultimate
+
+            try:
+                self._body = penultimate(self.model)
+            except TypeError:
+                self._body = False
+        if self._body is False:
+            return None
+        return self._body(batch.float()).float().numpy().astype(np.float32)
 
     def prediction(self, row: np.ndarray, k: int = TOP_K) -> Prediction:
         """A row of probabilities (in class order) as a ``Prediction``."""

@@ -16,7 +16,12 @@ from canvascraft.config import get_settings
 
 log = logging.getLogger(__name__)
 POOL_TICK_ID = "job-pool-tick"
-BACKGROUND_JOBS = (POOL_TICK_ID,)
+WAKE_ID = "schedule-store-wake"
+WAKE_S = 5.0
+"""Without a faster pool tick, the scheduler still wakes this often to see schedules another process
+(the CLI, a second studio) wrote to the shared job store."""
+ALERT_OUTBOX_ID = "alert-outbox"
+BACKGROUND_JOBS = (POOL_TICK_ID, ALERT_OUTBOX_ID)
 _running: BackgroundScheduler | None = None
 _lock = threading.Lock()
 
@@ -31,19 +36,48 @@ def tick_job_pool() -> None:
         log.exception("job pool tick failed; retrying on the next tick")
 
 
+def deliver_alerts() -> None:
+    """Send alert deliveries whose next try has come, so an endpoint back up gets what it missed."""
+    from canvascraft.events.outbox import deliver_due
+
+    try:
+        deliver_due()
+    except Exception:
+        log.exception("alert outbox round failed; retrying on the next round")
+
+
 def start_background(pool_tick_s: float | None = None) -> BackgroundScheduler:
-    """Start this process's scheduler with the pool tick (skipped when the interval is 0) and return
-    it; a second call returns the running one. The launcher calls it as the server starts, so queued
-    jobs start before anyone opens a page."""
+    """Start this process's scheduler with the pool tick (skipped when the interval is 0) and, unless
+    ``drift_schedules`` is off, the workspace's drift schedules; return it. A second call returns the
+    running one. The launcher calls it as the server starts, so queued jobs start and scheduled checks
+    run before anyone opens a page."""
     global _running
     with _lock:
         if _running is None or not _running.running:
-            _running = _start(get_settings().pool_tick_s if pool_tick_s is None else pool_tick_s)
+            settings = get_settings()
+            _running = _start(
+                settings.pool_tick_s if pool_tick_s is None else pool_tick_s, settings.drift_schedules
+            )
         return _running
 
 
-def _start(interval: float) -> BackgroundScheduler:
+def running_scheduler() -> BackgroundScheduler | None:
+    """This process's background scheduler when it runs, else None."""
+    return _running if _running is not None and _running.running else None
+
+
+def _wake() -> None:
+    """Nothing to do: running at all makes the scheduler read the job stores again."""
+
+
+def _start(interval: float, drift_schedules: bool = True) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(daemon=True)
+    if drift_schedules:
+        from canvascraft.scheduler.drift import attach
+
+        attach(scheduler)
+        if not 0 < interval <= WAKE_S:
+            scheduler.add_job(_wake, "interval", seconds=WAKE_S, id=WAKE_ID, max_instances=1, coalesce=True)
     if interval > 0:
         # One tick at a time; ticks missed while one ran long are dropped, not queued up.
         scheduler.add_job(
@@ -51,6 +85,16 @@ def _start(interval: float) -> BackgroundScheduler:
             "interval",
             seconds=interval,
             id=POOL_TICK_ID,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+    if (alert_retry_s := get_settings().alert_retry_s) > 0:
+        scheduler.add_job(
+            deliver_alerts,
+            "interval",
+            seconds=alert_retry_s,
+            id=ALERT_OUTBOX_ID,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,

@@ -41,10 +41,13 @@ def tick() -> None:
 def _after_job(job_id: int, state: JobState) -> None:
     """What a killed or lost job could not do: close its MLflow run; fail its Optuna trial; and for a
     study's driver, cancel the trials it left in flight. Each step is idempotent: a job that ended on
-    its own has done it already."""
+    its own has done it already. Then, for a training job (not a study's trial), publish how it ended and
+    finish the retrain it was started for (see ``_after_training``)."""
+    job = pool().get_job(job_id)
+    if job.kind == "train" and not job.spec.get("study"):
+        _after_training(job, state)
     if state == JobState.SUCCEEDED:
         return
-    job = pool().get_job(job_id)
     if job.mlflow_run_id:
         _close_run(job.mlflow_run_id, "KILLED" if state == JobState.CANCELLED else "FAILED")
     if job.kind == "train" and job.spec.get("study"):
@@ -58,6 +61,47 @@ def _after_job(job_id: int, state: JobState) -> None:
         for trial_job in jobs.list_jobs(states={JobState.QUEUED, JobState.RUNNING}):
             if trial_job.lane == lane(job.spec["study"]):
                 jobs.cancel(trial_job.id)
+
+
+def _after_training(job: Job, state: JobState) -> None:
+    """Publish ``TrainingCompleted``/``TrainingFailed`` and finish the job's retrain (``retrain_id`` in
+    its spec). Each is guarded: an error is logged and never stalls the pool."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    spec = job.spec
+    common = {"dataset": str(spec.get("dataset")), "trainer": str(spec.get("trainer"))}
+    try:
+        from canvascraft.events import TrainingCompleted, TrainingFailed, publish
+
+        if state == JobState.SUCCEEDED:
+            publish(
+                TrainingCompleted(
+                    job_id=job.id, run_id=job.mlflow_run_id, metrics=_run_metrics(job), **common
+                )
+            )
+        else:
+            reason = explain_ending(job) or f"the job ended {state.value}"
+            publish(TrainingFailed(job_id=job.id, reason=reason, **common))
+    except Exception:
+        log.exception("could not publish the end of training job %s", job.id)
+    if spec.get("retrain_id") is not None:
+        try:
+            from canvascraft.services.retrain import finish_retrain
+
+            finish_retrain(int(spec["retrain_id"]), job_id=job.id)
+        except Exception:
+            log.exception("could not finish retrain %s after job %s", spec["retrain_id"], job.id)
+
+
+def _run_metrics(job: Job) -> tuple[tuple[str, float], ...]:
+    """The run's final metrics, by name; none when the job has no run or MLflow cannot be read."""
+    if not job.mlflow_run_id:
+        return ()
+    from canvascraft.tracking.runs import tracking_client
+
+    metrics = tracking_client().get_run(job.mlflow_run_id).data.metrics
+    return tuple(sorted((str(key), float(value)) for key, value in metrics.items()))
 
 
 def _close_run(run_id: str, status: str) -> None:
@@ -138,18 +182,24 @@ def launch_training(
     max_items: int | None = None,
     pinned: list[int] | None = None,
     device: str = "auto",
+    recipe_version: int | None = None,
+    retrain_id: int | None = None,
 ) -> int:
     """Validate the names and settings, then queue a ``train`` job; returns its id.
 
     ``pinned``: validation items to watch each epoch (default: a few from every class, see
-    ``validation_items``); ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``."""
+    ``validation_items``); ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``;
+    ``recipe_version``: default the latest; ``retrain_id``: the retrain this job trains a candidate for
+    (``canvascraft.services.retrain``), finished when the job ends."""
     from canvascraft.services.datasets import open_version
 
     view = open_version(dataset)
     spec = _training_spec(
         dataset, view.version.number, recipe, trainer, {**(hyper or {}), **_epochs(epochs)},
-        val_fraction, seed, max_items, pinned, device,
+        val_fraction, seed, max_items, pinned, device, recipe_version=recipe_version,
     )  # fmt: skip
+    if retrain_id is not None:
+        spec["retrain_id"] = retrain_id
     return pool().submit("train", spec)
 
 

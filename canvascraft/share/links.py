@@ -1,4 +1,4 @@
-"""View state ⇄ URL query parameters, so any gallery view can be shared as a link.
+"""View state ⇄ URL query parameters, so any gallery or drift view can be shared as a link.
 
 A link carries ids and filter values only, never paths. Everything read back from a URL is checked
 here: a tampered or malformed value is dropped and reported in plain words, so the page can say what
@@ -8,7 +8,7 @@ was wrong and show the gallery instead of failing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
@@ -21,6 +21,9 @@ TEXT = re.compile(r"^[^\x00-\x1f\"'\\]{0,120}$")
 """Free filter text: printable, no quotes or backslashes (they would end an MLflow filter string)."""
 CHECKPOINT = re.compile(r"^[1-9]\d{0,9}:(best|last)$")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
+CHECK_ID = re.compile(r"^[1-9]\d{0,9}$")
+FEATURE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+"""A column or signal name as a check stored it; only ever compared with the check's own features."""
 MAX_COMPARED = 10
 
 
@@ -49,9 +52,23 @@ class GalleryState:
     problems: tuple[str, ...] = field(default=(), compare=False)
 
 
-def parse(params: Mapping[str, str | list[str]]) -> GalleryState:
-    """The state a URL asks for; each bad value is left out and explained in ``problems``."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class DriftState:
+    """A Drift page view: a model, one of its checks, and the feature drilled into."""
+
+    model: str | None = None
+    check: int | None = None
+    feature: str | None = None
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+
+Reader = Callable[[str, re.Pattern[str], str], str | None]
+PAGES: dict[type, str] = {GalleryState: "gallery", DriftState: "drift"}
+"""Each state's page path in the studio."""
+
+
+def _reader(params: Mapping[str, str | list[str]], problems: list[str]) -> Reader:
+    """``one(key, pattern, what)``: the last value of ``key`` when it matches, else None and a problem."""
 
     def one(key: str, pattern: re.Pattern[str], what: str) -> str | None:
         raw = params.get(key)
@@ -62,6 +79,14 @@ def parse(params: Mapping[str, str | list[str]]) -> GalleryState:
             problems.append(f"the link's {key} is not a valid {what}; it was ignored")
             return None
         return value
+
+    return one
+
+
+def parse(params: Mapping[str, str | list[str]]) -> GalleryState:
+    """The state a URL asks for; each bad value is left out and explained in ``problems``."""
+    problems: list[str] = []
+    one = _reader(params, problems)
 
     view = one("view", re.compile(rf"^({'|'.join(VIEWS)})$"), "gallery view") or "runs"
     run = one("run", RUN_ID, "run id")
@@ -104,8 +129,27 @@ def parse(params: Mapping[str, str | list[str]]) -> GalleryState:
     return replace(state, problems=tuple(problems))
 
 
-def to_params(state: GalleryState) -> dict[str, str]:
+def parse_drift(params: Mapping[str, str | list[str]]) -> DriftState:
+    """The Drift view a URL asks for; each bad value is left out and explained in ``problems``.
+
+    Whether the model is watched and the check exists is the page's to say: here only the form is checked.
+    """
+    problems: list[str] = []
+    one = _reader(params, problems)
+    check = one("check", CHECK_ID, "check id")
+    return DriftState(
+        model=one("model", MODEL_NAME, "model name"),
+        check=int(check) if check is not None else None,
+        feature=one("feature", FEATURE, "feature name"),
+        problems=tuple(problems),
+    )
+
+
+def to_params(state: GalleryState | DriftState) -> dict[str, str]:
     """The query parameters of ``state``, leaving out defaults so links stay short."""
+    if isinstance(state, DriftState):
+        found = {"model": state.model, "check": state.check, "feature": state.feature}
+        return {key: str(value) for key, value in found.items() if value is not None}
     values: dict[str, object] = {
         "view": state.view if state.view != "runs" else None,
         "run": state.run,
@@ -131,7 +175,8 @@ def to_params(state: GalleryState) -> dict[str, str]:
     }
 
 
-def link(base_url: str, state: GalleryState, page: str = "gallery") -> str:
-    """The share link of ``state`` on the studio at ``base_url``."""
+def link(base_url: str, state: GalleryState | DriftState, page: str | None = None) -> str:
+    """The share link of ``state`` on the studio at ``base_url`` (on its own page unless ``page``)."""
+    page = page or PAGES[type(state)]
     query = urlencode(to_params(state))
     return f"{base_url.rstrip('/')}/{page}" + (f"?{query}" if query else "")

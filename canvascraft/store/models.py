@@ -261,3 +261,111 @@ class DriftSeenFile(Base):
     check_id: Mapped[int | None] = mapped_column(
         ForeignKey("drift_checks.id", ondelete="SET NULL"), nullable=True
     )
+
+
+DEFAULT_ALERT_EVENTS = ("drift_detected", "training_failed")
+"""What a model's people hear about when nobody chose: drift and failed training."""
+
+
+class AlertSettings(Base):
+    """Who hears about a model's events, and whether drift retrains it (read by the retrain observer)."""
+
+    __tablename__ = "alert_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The registered model's name; ``""`` holds the studio-wide settings (training runs with no model).
+    model_name: Mapped[str] = mapped_column(String(200), unique=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    #: Post Slack's ``{"text", "blocks"}`` body instead of the plain JSON alert.
+    slack_format: Mapped[bool] = mapped_column(Boolean, default=False)
+    emails: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Event names (``canvascraft.events.EVENT_TYPES``) that reach the webhook and the emails.
+    events: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_ALERT_EVENTS))
+    auto_retrain: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: With auto-retrain on: ask a person before queuing the job (True) or queue it at once.
+    ask_first: Mapped[bool] = mapped_column(Boolean, default=True)
+    cooldown_s: Mapped[int] = mapped_column(Integer, default=3600)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Alert(Base):
+    """One published event as the alert log recorded it; every event is logged, wanted or not."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(40), index=True)
+    #: ``""`` for events that concern no model (shown as "studio").
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    correlation_id: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    #: The event's ``to_dict()``: what webhooks receive, and enough to rebuild the event.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    deliveries: Mapped[list[AlertDelivery]] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", order_by="AlertDelivery.id"
+    )
+
+
+class AlertDelivery(Base):
+    """The outbox: one row per alert and channel target, kept until it is delivered or dead-lettered.
+
+    ``next_attempt_at`` doubles as a lease: a sender claims a due row by moving it ahead with a
+    conditional update on ``attempts``, so two processes never send the same delivery at once.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "channel", "target", name="uq_alert_delivery_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    #: ``webhook`` or ``email``.
+    channel: Mapped[str] = mapped_column(String(16))
+    #: The URL or the email address.
+    target: Mapped[str] = mapped_column(String(2000))
+    #: ``pending``, ``retrying``, ``delivered`` or ``dead``.
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    alert: Mapped[Alert] = relationship(back_populates="deliveries")
+
+
+class Retrain(Base):
+    """One retrain of a registered model (``canvascraft.services.retrain``): the job that trains a
+    candidate on the latest data, then the comparison with the version the alias points at.
+
+    ``state`` moves ``training`` → ``comparing`` → ``promoted`` | ``pending_approval`` | ``kept_current``
+    | ``failed``, and ``pending_approval`` → ``promoted`` | ``rejected``. ``items`` holds both versions'
+    predictions on the same validation items, so the approval view shows what the accuracies count.
+    """
+
+    __tablename__ = "retrains"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    #: The alias that moves to the candidate when it is promoted.
+    alias: Mapped[str] = mapped_column(String(200))
+    base_version: Mapped[int] = mapped_column(Integer)
+    candidate_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: ``manual`` (a person, the CLI) or ``drift`` (the retrain observer).
+    trigger: Mapped[str] = mapped_column(String(16))
+    check_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drift_checks.id", ondelete="SET NULL"), nullable=True
+    )
+    metric: Mapped[str] = mapped_column(String(40), default="accuracy")
+    base_metric: Mapped[float | None] = mapped_column(Float, nullable=True)
+    candidate_metric: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Per validation item: index, name, sha256, label, and each version's prediction and probability.
+    items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

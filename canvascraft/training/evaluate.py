@@ -9,6 +9,7 @@ its last ``Linear``, which every trainer's ``nn.Sequential`` ends with.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from collections.abc import Sequence
@@ -34,7 +35,28 @@ def penultimate(model: nn.Module) -> nn.Module:
     """The model without its classifier head, so its output is the embedding of an item."""
     if isinstance(model, nn.Sequential) and isinstance(model[-1], nn.Linear):
         return model[:-1]
+    if isinstance(model, torch.fx.GraphModule):
+        return _graph_body(model)
     raise TypeError(f"{type(model).__name__} does not end with a Linear layer; no embedding is defined")
+
+
+def _graph_body(model: torch.fx.GraphModule) -> nn.Module:
+    """An exported program (a registered model loads as one) cut before its last ``linear`` call: the
+    graph's output becomes that call's input, the same tensor ``penultimate`` gives for the Sequential."""
+    body = copy.deepcopy(model)
+    linears = [
+        node
+        for node in body.graph.nodes
+        if node.op == "call_function" and node.target is torch.ops.aten.linear.default
+    ]
+    if not linears:
+        raise TypeError("the exported model has no linear layer; no embedding is defined")
+    output = next(node for node in body.graph.nodes if node.op == "output")
+    features = linears[-1].args[0]
+    output.args = ((features,),) if isinstance(output.args[0], tuple | list) else (features,)
+    body.graph.eliminate_dead_code()
+    body.recompile()
+    return body
 
 
 @torch.no_grad()

@@ -106,7 +106,10 @@ def test_cli_prints_the_verdict_and_the_sentence(image_model: str, tmp_path: Pat
 
     as_json = CliRunner().invoke(app, ["drift", "check", image_model, "--current", DATASET, "--json"])
     assert as_json.exit_code == 0, as_json.output
-    assert json.loads(as_json.output)["results"]["brightness"]["psi"]["drifted"] is False
+    stored = json.loads(as_json.output)
+    assert stored["verdict"] in {"drift", "no drift"} and stored["state"] == "done"
+    psi = next(m for m in stored["metrics"] if m["feature"] == "brightness" and m["metric"] == "psi")
+    assert psi["drifted"] is False
 
 
 def test_unknown_model_empty_folder_and_unknown_dataset_are_clear_errors(

@@ -1,0 +1,45 @@
+"""What a delivery channel sends: one alert as plain data, and the error a failed send raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class DeliveryError(Exception):
+    """A send failed; the message (``HTTP 500 from https://…``, ``connection refused``) is kept as the
+    delivery's ``last_error`` and shown on the page, and the outbox retries later."""
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """One alert as every channel sees it: enough for a webhook body or an email, no database rows."""
+
+    alert_id: int
+    event: str
+    model_name: str
+    correlation_id: str
+    title: str
+    body: str
+    link: str
+    at: datetime
+    payload: dict[str, Any]
+    slack_format: bool = False
+
+    @property
+    def model_label(self) -> str:
+        return self.model_name or "studio"
+
+    def text(self) -> str:
+        """Title-less plain text: the body, then the link to open it in the studio."""
+        return f"{self.body}\n\nOpen in the studio: {self.link}" if self.link else self.body
+
+
+class Channel(Protocol):
+    """A delivery channel (``webhook``, ``email``): ``send`` returns on success and raises
+    ``DeliveryError`` with a short reason otherwise. It may be called from several threads."""
+
+    channel: str
+
+    def send(self, target: str, message: AlertMessage) -> None: ...

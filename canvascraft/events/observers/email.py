@@ -1,0 +1,69 @@
+"""The email channel: a plain-text message over SMTP (host, port and From address from the settings).
+
+The subject is the alert's title, the text its body and the link back into the studio. A refused
+connection, a rejected recipient or a timeout raises ``DeliveryError`` and the outbox retries.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from canvascraft.config import get_settings
+from canvascraft.events.message import AlertMessage, DeliveryError
+
+TIMEOUT_S = 10.0
+
+
+def build_email(message: AlertMessage, to: str, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["Subject"] = message.title
+    email["From"] = sender
+    email["To"] = to
+    email["Date"] = format_datetime(message.at)
+    email["Message-ID"] = make_msgid(idstring=message.correlation_id[:16], domain="canvascraft.local")
+    email["X-CanvasCraft-Correlation-Id"] = message.correlation_id
+    email["X-CanvasCraft-Event"] = message.event
+    footer = (
+        f"\n\nModel: {message.model_label}\nEvent: {message.event}\n"
+        f"Correlation id: {message.correlation_id}\n"
+    )
+    email.set_content(message.text() + footer)
+    return email
+
+
+class EmailChannel:
+    """Sends through ``smtp_factory(host, port, timeout)`` (default ``smtplib.SMTP``); host, port and
+    sender default to the settings read at send time, so a changed setting applies to the next retry."""
+
+    channel = "email"
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        sender: str | None = None,
+        smtp_factory: Callable[..., smtplib.SMTP] = smtplib.SMTP,
+        timeout_s: float = TIMEOUT_S,
+    ) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self.smtp_factory = smtp_factory
+        self.timeout_s = timeout_s
+
+    def send(self, target: str, message: AlertMessage) -> None:
+        settings = get_settings()
+        host, port = self.host or settings.smtp_host, self.port or settings.smtp_port
+        email = build_email(message, target, self.sender or settings.smtp_from)
+        try:
+            with self.smtp_factory(host, port, timeout=self.timeout_s) as smtp:
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as error:
+            raise DeliveryError(
+                f"the mail server at {host}:{port} refused {target}: {error.recipients}"
+            ) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(
+                f"could not send email through {host}:{port}: {error or type(error).__name__}"
+            ) from None

@@ -1,0 +1,93 @@
+"""The webhook channel: the alert as a JSON POST, or Slack's ``{"text", "blocks"}`` body.
+
+Any 2xx answer counts as delivered; anything else (an error status, a refused connection, a timeout)
+raises ``DeliveryError`` and the outbox retries with backoff. The HTTP client comes from outside
+(an ``httpx.Client`` or one made here), so tests and other transports can be swapped in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from canvascraft.events.message import AlertMessage, DeliveryError
+
+TIMEOUT_S = 3.0
+ERROR_BODY_CHARS = 200
+USER_AGENT = "CanvasCraft-Studio-Alerts/1"
+
+
+def plain_body(message: AlertMessage) -> dict[str, Any]:
+    """The studio's own JSON alert: what happened, to which model, where to look, and the full event."""
+    return {
+        "alert_id": message.alert_id,
+        "event": message.event,
+        "title": message.title,
+        "body": message.body,
+        "model": message.model_label,
+        "link": message.link,
+        "correlation_id": message.correlation_id,
+        "at": message.at.isoformat(),
+        "payload": message.payload,
+    }
+
+
+def slack_body(message: AlertMessage) -> dict[str, Any]:
+    """A Slack incoming-webhook body (also read by Mattermost and Rocket.Chat): ``text`` is the
+    notification fallback, ``blocks`` the formatted message with a link button."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": message.title[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": message.body[:3000] or message.title}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"model *{message.model_label}* · {message.event} · "
+                    f"{message.at.isoformat(timespec='seconds')} · id `{message.correlation_id}`",
+                }
+            ],
+        },
+    ]
+    if message.link:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": "Open in the studio"},
+                     "url": message.link}
+                ],
+            }
+        )  # fmt: skip
+    text = f"{message.title}: {message.link}" if message.link else message.title
+    return {"text": text, "blocks": blocks}
+
+
+class WebhookChannel:
+    """POSTs alerts; ``client`` is used as given (its timeout applies) or one is made per send."""
+
+    channel = "webhook"
+
+    def __init__(self, client: httpx.Client | None = None, timeout_s: float = TIMEOUT_S) -> None:
+        self.client = client
+        self.timeout_s = timeout_s
+
+    def send(self, target: str, message: AlertMessage) -> None:
+        body = slack_body(message) if message.slack_format else plain_body(message)
+        headers = {"User-Agent": USER_AGENT, "X-CanvasCraft-Correlation-Id": message.correlation_id}
+        try:
+            if self.client is not None:
+                response = self.client.post(target, json=body, headers=headers)
+            else:
+                with httpx.Client(timeout=self.timeout_s) as client:
+                    response = client.post(target, json=body, headers=headers)
+        except httpx.TimeoutException:
+            raise DeliveryError(f"no answer from {target} within {self.timeout_s:g} s") from None
+        except httpx.HTTPError as error:
+            raise DeliveryError(f"could not reach {target}: {error or type(error).__name__}") from None
+        if not response.is_success:
+            detail = response.text.strip()[:ERROR_BODY_CHARS]
+            raise DeliveryError(
+                f"HTTP {response.status_code} from {target}" + (f": {detail}" if detail else "")
+            )
