@@ -1003,10 +1003,12 @@ def predict_command(
 ) -> None:
     """Predict files with a registered model, through its run's recipe."""
     from canvascraft.gallery.predict import Predictor, folder_files, predictions_csv
+    from canvascraft.services.drift import capture_try
 
     predictor = Predictor.from_ref(model)
     paths = [p for f in files for p in (folder_files(f) if f.is_dir() else [f])]
     table = predictor.predict_folder(paths)
+    capture_try(model, [(path.name, path.read_bytes()) for path in paths if path.is_file()])
     for row in table.itertuples(index=False):
         if row.error:
             typer.echo(f"{row.file}: error: {row.error}")

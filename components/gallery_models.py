@@ -14,6 +14,7 @@ from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
 from canvascraft.gallery.registry import download_zip, list_models, model_versions, resolve, set_alias
 from canvascraft.jobs.checkpoints import list_checkpoints
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version
+from canvascraft.services.drift import capture_try
 from canvascraft.services.jobs import list_training_jobs
 from canvascraft.share.links import GalleryState
 from components.gallery_nav import go
@@ -246,6 +247,7 @@ def _own_files(predictor: Predictor) -> None:
     )
     if not files:
         return
+    capture_try(predictor.source, [(f.name, f.getvalue()) for f in files])  # for a model watched on Try
     if len(files) == 1 and predictor.modality != "table":
         try:
             prediction_chart(

@@ -9,7 +9,9 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.drift import get_check, list_checks, list_monitors, watchable_models
+from canvascraft.services.retrain import list_retrains
 from canvascraft.share.links import DriftState, parse_drift
+from components.alerts_panel import render_alert_list, render_alert_settings
 from components.drift_check_view import (
     check_view,
     download_report,
@@ -20,11 +22,7 @@ from components.drift_check_view import (
 )
 from components.drift_monitors import live_checks, monitor_panel, thresholds_form, watch_form, when
 from components.drift_nav import clear_notices, go, notify, share_box, show_notices
-
-try:
-    from components.alerts_panel import render_alert_list, render_alert_settings
-except ImportError:  # the alerts panel is optional: the page works without it
-    render_alert_settings = render_alert_list = None  # type: ignore[assignment]
+from components.retrain_panel import render_retrains
 
 st.title("Drift")
 st.markdown(
@@ -115,9 +113,16 @@ else:
     verdict_block(detail, latest=detail.summary.id == latest_done)
     download_report(detail.summary.id)
 
-has_alerts = render_alert_settings is not None and render_alert_list is not None
-tabs = st.tabs(["Drift over time", "This check in detail", "History", "Limits"] + ["Alerts"] * has_alerts)
-over_time, in_detail, history, limits = tabs[:4]
+pending = [r for r in list_retrains(current) if r.state == "pending_approval"]
+if pending:
+    st.warning(
+        f"A retrained version of {current} waits for your approval: open **Alerts and retraining** to "
+        "compare "
+        "it with the current one on the same items.",
+        icon=":material/pending_actions:",
+    )
+tabs = st.tabs(["Drift over time", "This check in detail", "History", "Limits", "Alerts and retraining"])
+over_time, in_detail, history, limits, alerts = tabs
 with over_time:
     series_section(current)
 with in_detail:
@@ -132,8 +137,8 @@ with history:
         st.caption("No checks yet.")
 with limits:
     thresholds_form(monitor)
-if has_alerts:
-    with tabs[4]:
-        render_alert_settings(current)  # type: ignore[misc]
-        render_alert_list(current)  # type: ignore[misc]
+with alerts:
+    render_retrains(current, alias=monitor.alias)
+    render_alert_settings(current)
+    render_alert_list(current)
 clear_notices()

@@ -627,3 +627,15 @@ def capture_sent(model_name: str, filename: str, data: bytes) -> Path | None:
     if not path.exists():
         path.write_bytes(data)
     return path
+
+
+def capture_try(model_ref: str, files: list[tuple[str, bytes]]) -> int:
+    """``capture_sent`` for files Try predicted with ``model_ref`` (a checkpoint, not a registered
+    version, keeps nothing); returns how many are kept. Sending the same file again keeps one copy."""
+    from canvascraft.gallery.registry import ModelError, parse_ref
+
+    try:
+        name = parse_ref(model_ref)[0]
+    except ModelError:
+        return 0
+    return sum(capture_sent(name, filename, data) is not None for filename, data in files)

@@ -224,10 +224,14 @@ def get_check_job(check_id: int) -> int:
 
 
 def test_files_sent_to_try_are_kept_by_content_for_a_watching_model(model: str) -> None:
-    csv = rows_csv(get_settings().workspace, "sent.csv", shift=True).read_bytes()
+    sent = rows_csv(get_settings().workspace, "sent.csv", shift=True)
+    csv = sent.read_bytes()
     assert capture_sent(model, "sent.csv", csv) is None  # not watched: nothing kept
 
-    save_monitor(model, source_kind="sent")
+    monitor = save_monitor(model, source_kind="sent")
+    predicted = CliRunner().invoke(app, ["predict", f"{model}@champion", str(sent)])
+    assert predicted.exit_code == 0, predicted.output
+    assert [path.suffix for path in monitor.folder.iterdir()] == [".csv"]  # what Try predicted is kept
     kept = capture_sent(model, "../../etc/evil.csv", csv)
     assert kept is not None and kept.parent == get_monitor(model).folder and ".." not in kept.name
     assert capture_sent(model, "again.csv", csv) == kept

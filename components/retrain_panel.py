@@ -1,0 +1,132 @@
+"""A model's retrains (the Drift page shows them): each with its state in words; a retrain waiting for
+approval shows the current and the candidate version side by side on the same validation items, with
+Approve and Reject; "Retrain now" starts one by hand.
+
+Everything is done by ``canvascraft.services.retrain``; this module only reads widgets and renders.
+Widget keys start with ``retrain-`` and carry the model name, so two models' panels never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from canvascraft.errors import CanvasCraftError
+from canvascraft.services import retrain as retrains
+
+LIST_LIMIT = 20
+SIDE_ITEMS = 12
+
+
+def _key(model_name: str, what: str) -> str:
+    return f"retrain-{what}-{model_name}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def render_retrains(model_name: str, alias: str = "champion") -> None:
+    """The model's retrains, the approval view of a pending one, and the Retrain now button."""
+    st.markdown("**Retraining**")
+    views = retrains.list_retrains(model_name, limit=LIST_LIMIT)
+    busy = next((v for v in views if v.state in retrains.IN_FLIGHT), None)
+    aliases = sorted({v.alias for v in views} | {alias})
+    left, right = st.columns([3, 1])
+    chosen = left.selectbox("Alias to retrain", aliases, key=_key(model_name, "alias"))
+    if right.button(
+        "Retrain now",
+        key=_key(model_name, "now"),
+        disabled=busy is not None,
+        help="Train the version the alias points at again, on the dataset's latest version, and compare."
+        if busy is None
+        else f"Retrain {busy.id} is {retrains.STATE_WORDS[busy.state]}.",
+    ):
+        try:
+            started = retrains.request_retrain(f"{model_name}@{chosen}", "requested on the Drift page")
+        except CanvasCraftError as error:
+            st.error(str(error))
+        else:
+            st.success(f"Retrain {started} started: training a candidate on the latest data.")
+            st.rerun()
+    if not views:
+        st.caption("No retrains yet. Turn on auto-retrain above, or press Retrain now.")
+        return
+    for view in views:
+        if view.pending:
+            _render_pending(view)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Retrain": v.id,
+                    "Started": v.created_at.strftime("%Y-%m-%d %H:%M"),
+                    "Why": v.reason,
+                    "Current": f"v{v.base_version}",
+                    "Candidate": f"v{v.candidate_version}" if v.candidate_version is not None else "–",
+                    f"Current {v.metric}": _percent(v.base_metric),
+                    f"Candidate {v.metric}": _percent(v.candidate_metric),
+                    "State": v.words,
+                }
+                for v in views
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def _render_pending(view: retrains.RetrainView) -> None:
+    """The two versions on the same items, and the decision."""
+    compared = retrains.side_by_side(view.id, limit=SIDE_ITEMS)
+    with st.container(border=True):
+        st.markdown(
+            f"**Retrain {view.id} of {view.ref} is waiting for your approval.** Both versions predicted the "
+            f"same {view.n_items} validation items of the latest data."
+        )
+        current, candidate = st.columns(2)
+        current.metric(f"Current: version {view.base_version}", _percent(view.base_metric))
+        candidate.metric(
+            f"Candidate: version {view.candidate_version}",
+            _percent(view.candidate_metric),
+            delta=None
+            if view.base_metric is None or view.candidate_metric is None
+            else f"{view.candidate_metric - view.base_metric:+.1%}",
+        )
+        for item in compared.items:
+            with st.container(border=True):
+                title = item.name or (item.sha256 or "")[:12] or f"row {item.index}"
+                st.caption(f"{title} · true label: {item.label}")
+                if item.image is not None:
+                    st.image(item.image, width=96)
+                elif item.audio is not None:
+                    st.audio(item.audio)
+                elif item.row is not None:
+                    st.dataframe(pd.DataFrame([item.row]), hide_index=True)
+                left, right = st.columns(2)
+                left.markdown(_verdict(item.base_predicted, item.base_probability, item.base_correct))
+                right.markdown(
+                    _verdict(item.candidate_predicted, item.candidate_probability, item.candidate_correct)
+                )
+        approve, reject = st.columns(2)
+        if approve.button("Approve: move the alias", key=f"retrain-approve-{view.id}", type="primary"):
+            _decide(retrains.approve, view.id)
+        if reject.button("Reject: keep the current version", key=f"retrain-reject-{view.id}"):
+            _decide(retrains.reject, view.id)
+
+
+def _verdict(predicted: str, probability: float, correct: bool) -> str:
+    mark = "✅" if correct else "❌"
+    return f"{mark} {predicted} ({probability:.0%})"
+
+
+def _decide(action: Callable[[int], retrains.RetrainView], retrain_id: int) -> None:
+    try:
+        decided = action(retrain_id)
+    except CanvasCraftError as error:
+        st.error(str(error))
+    else:
+        st.success(f"Retrain {decided.id}: {decided.words}.")
+        st.rerun()
