@@ -18,8 +18,10 @@ import canvascraft.services.drift as drift_service
 from canvascraft.cli import app
 from canvascraft.config import get_settings
 from canvascraft.errors import DriftError
+from canvascraft.events.outbox import deliver_due
 from canvascraft.gallery.registry import register
 from canvascraft.scheduler.drift import JOBSTORE, _editing, attach, job_id, next_runs
+from canvascraft.services.alerts import list_alerts, save_alert_settings
 from canvascraft.services.datasets import open_version, table_rows
 from canvascraft.services.drift import (
     capture_sent,
@@ -35,6 +37,8 @@ from canvascraft.services.drift import (
 from canvascraft.services.jobs import get_job, launch_training, wait_for
 from canvascraft.store.session import engine_for
 from tests.conftest import use_workspace
+from tests.events.servers import smtp_server, webhook_receiver
+from tests.local_servers import free_port
 
 MODEL = "inks"
 
@@ -268,3 +272,36 @@ def test_the_cli_schedules_lists_checks_and_writes_a_report(model: str, tmp_path
     missing = runner.invoke(app, ["drift", "run", model])
     assert missing.exit_code == 1 and "is not watched" in missing.output
     assert len(list_checks(model)) == 2  # the history stays
+
+
+def test_drift_found_by_a_check_job_reaches_a_webhook_and_a_mailbox_even_one_that_was_down(
+    model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with smtp_server() as (smtp_port, mailbox):
+        monkeypatch.setenv("CANVASCRAFT_SMTP_PORT", str(smtp_port))  # the check job inherits it
+        get_settings.cache_clear()
+        port = free_port()
+        save_alert_settings(model, webhook_url=f"http://127.0.0.1:{port}/hook", emails=["artist@example.com"])
+        monitor = save_monitor(model, every="1h")
+        with webhook_receiver(port) as receiver:
+            rows_csv(monitor.folder, "shifted.csv", shift=True)
+            job = wait_for(get_check_job(request_check(model)), timeout_s=300)
+            assert job.state == "succeeded", job.error_tail
+            (request,) = receiver.wait_for(1)
+        (mail,) = mailbox.wait_for(1)
+
+        assert request.body["event"] == "drift_detected" and request.body["model"] == model
+        assert "thickness" in request.body["body"]
+        assert f"/drift?model={model}&check={list_checks(model)[0].id}" in request.body["link"]
+        assert mail.rcpt_tos == ["artist@example.com"] and b"Drift detected" in mail.content
+
+        rows_csv(monitor.folder, "shifted-again.csv", shift=True)  # the receiver is down now
+        detail = run_check_now(model)
+        assert detail.summary.drifted
+        webhook = [d.state for d in list_alerts(model)[0].deliveries if d.channel == "webhook"]
+        assert webhook == ["retrying"]
+        with webhook_receiver(port) as receiver:  # back up: the outbox delivers it late, intact
+            deliver_due(now=datetime.now(UTC) + timedelta(minutes=10))
+            (late,) = receiver.wait_for(1)
+        assert late.body["payload"]["check_id"] == detail.summary.id
+        assert [d.state for d in list_alerts(model)[0].deliveries if d.channel == "webhook"] == ["delivered"]
