@@ -1266,7 +1266,7 @@ def _print_alert_settings(view: Any) -> None:
     )
     typer.echo(f"  email:        {', '.join(view.emails) or '(none)'}")
     typer.echo(f"  events:       {', '.join(view.events) or '(none)'}")
-    retrain = "on, asks first" if view.ask_first else "on, starts at once"
+    retrain = "on, asks before switching" if view.ask_first else "on, switches when better"
     typer.echo(f"  auto-retrain: {retrain if view.auto_retrain else 'off'}")
     typer.echo(f"  cool-down:    {view.cooldown_s} s")
 
@@ -1318,7 +1318,7 @@ def alerts_settings(
         bool | None, typer.Option("--auto-retrain/--no-auto-retrain", help="Retrain the model on drift.")
     ] = None,
     ask_first: Annotated[
-        bool | None, typer.Option("--ask-first/--no-ask-first", help="Ask a person before retraining.")
+        bool | None, typer.Option("--ask-first/--no-ask-first", help="Approve before the alias moves.")
     ] = None,
     cooldown: Annotated[
         str | None, typer.Option("--cooldown", help="Least time between retrains: 90s, 15m, 1h, 1d.")

@@ -60,9 +60,10 @@ def render_alert_settings(model_name: str) -> None:
             key=_key(model_name, "auto-retrain"),
         )
         ask_first = st.checkbox(
-            "Ask me before starting the retraining",
+            "Ask me before switching to the retrained version",
             value=current.ask_first,
-            help="On: drift raises a retraining request to approve. Off: the job is queued at once.",
+            help="On: the retrained version waits here, side by side with the current one, until you "
+            "approve it. Off: the alias moves to it at once when it is more accurate on the same items.",
             key=_key(model_name, "ask-first"),
         )
         minutes = st.number_input(

@@ -282,7 +282,8 @@ class AlertSettings(Base):
     #: Event names (``canvascraft.events.EVENT_TYPES``) that reach the webhook and the emails.
     events: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_ALERT_EVENTS))
     auto_retrain: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: With auto-retrain on: ask a person before queuing the job (True) or queue it at once.
+    #: With auto-retrain on: the retrained version waits for a person to approve it before the alias moves
+    #: (True), or the alias moves at once when the new version is more accurate (False).
     ask_first: Mapped[bool] = mapped_column(Boolean, default=True)
     cooldown_s: Mapped[int] = mapped_column(Integer, default=3600)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

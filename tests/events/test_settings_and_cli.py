@@ -116,7 +116,7 @@ def test_cli_settings_list_and_ack(db: str) -> None:
     assert saved.exit_code == 0, saved.output
     assert "webhook:      https://hooks.example.com/x (Slack format)" in saved.output
     assert "email:        ana@example.com, ops@example.com" in saved.output
-    assert "auto-retrain: on, starts at once" in saved.output and "cool-down:    7200 s" in saved.output
+    assert "auto-retrain: on, switches when better" in saved.output and "cool-down:    7200 s" in saved.output
     kept = runner.invoke(app, ["alerts", "settings", "paints", "--no-auto-retrain"])
     assert "auto-retrain: off" in kept.output and "ana@example.com" in kept.output, "other values are kept"
 
