@@ -140,7 +140,7 @@ def render_alert_list(model_name: str) -> None:
     )
     for alert in rows[:ACTION_ROWS]:
         with st.container(border=True):
-            text, ack, retry = st.columns([6, 1, 1], vertical_alignment="center")
+            text, ack, retry = st.columns([5, 1.4, 1.2], vertical_alignment="center")
             text.markdown(f"**#{alert.id}** {alert.title}  \n{alert.delivery_summary()}")
             ack.button(
                 "Acknowledge",
