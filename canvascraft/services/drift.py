@@ -384,10 +384,11 @@ def execute_check(check_id: int) -> str:
         state, outcome = "done", result
     with open_session() as session:
         check = session.get(DriftCheck, check_id)
-        session.add_all(
-            DriftSeenFile(monitor_id=monitor_id, name=path.name, size=size, mtime_ns=mtime, check_id=check_id)
-            for path, size, mtime in files
-        )
+        if state == "done":  # a failed check leaves its files new, so the next one reads them again
+            session.add_all(
+                DriftSeenFile(monitor_id=monitor_id, name=p.name, size=n, mtime_ns=mtime, check_id=check_id)
+                for p, n, mtime in files
+            )
         if state == "failed":
             _finish(session, check, "failed", error=str(outcome))
         else:
@@ -452,6 +453,15 @@ def announce(check_id: int) -> None:
     if check.drifted:
         drifted = tuple(dict.fromkeys(point.feature for point in detail.metrics if point.drifted))
         publish(DriftDetected(drifted_features=drifted, sentences=tuple(check.sentences), **common))
+
+
+def fail_unfinished(check_id: int, reason: str) -> None:
+    """Mark a check failed when its job ended without finishing it (killed, lost, cancelled), so no check
+    stays queued or running forever; a finished check is left as it is."""
+    with open_session() as session:
+        check = session.get(DriftCheck, check_id)
+        if check is not None and check.state not in FINISHED:
+            _finish(session, check, "failed", error=reason)
 
 
 def _finish(session: Any, check: DriftCheck, state: str, error: str | None = None) -> None:

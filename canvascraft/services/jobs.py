@@ -46,6 +46,15 @@ def _after_job(job_id: int, state: JobState) -> None:
     job = pool().get_job(job_id)
     if job.kind == "train" and not job.spec.get("study"):
         _after_training(job, state)
+    if job.kind == "drift":
+        from canvascraft.services.drift import fail_unfinished
+
+        reason = (
+            "the check was cancelled before it finished; Run now checks again"
+            if state == JobState.CANCELLED
+            else explain_ending(job) or f"the check's job ended {state.value}"
+        )
+        fail_unfinished(int(job.spec["check_id"]), reason)
     if state == JobState.SUCCEEDED:
         return
     if job.mlflow_run_id:

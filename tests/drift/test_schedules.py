@@ -34,7 +34,7 @@ from canvascraft.services.drift import (
     save_monitor,
     set_paused,
 )
-from canvascraft.services.jobs import get_job, launch_training, wait_for
+from canvascraft.services.jobs import cancel_job, get_job, launch_training, wait_for
 from canvascraft.store.session import engine_for
 from tests.conftest import use_workspace
 from tests.events.servers import smtp_server, webhook_receiver
@@ -305,3 +305,14 @@ def test_drift_found_by_a_check_job_reaches_a_webhook_and_a_mailbox_even_one_tha
             (late,) = receiver.wait_for(1)
         assert late.body["payload"]["check_id"] == detail.summary.id
         assert [d.state for d in list_alerts(model)[0].deliveries if d.channel == "webhook"] == ["delivered"]
+
+
+def test_a_check_whose_job_is_cancelled_ends_failed_and_leaves_its_files_new(model: str) -> None:
+    monitor = save_monitor(model)
+    rows_csv(monitor.folder, "shifted.csv", shift=True)
+    check_id = request_check(model)
+    cancel_job(get_check_job(check_id))
+
+    cancelled = get_check(check_id).summary
+    assert cancelled.state == "failed" and "cancelled before it finished" in (cancelled.error or "")
+    assert run_check_now(model).summary.current.startswith("1 new file")  # shifted.csv is still new
