@@ -94,6 +94,13 @@ def _after_training(job: Job, state: JobState) -> None:
             publish(TrainingFailed(job_id=job.id, reason=reason, **common))
     except Exception:
         log.exception("could not publish the end of training job %s", job.id)
+    if state == JobState.SUCCEEDED and spec.get("register_as") and job.mlflow_run_id:
+        try:
+            from canvascraft.gallery.registry import register
+
+            register(job.mlflow_run_id, str(spec["register_as"]), alias="champion")
+        except Exception:
+            log.exception("could not register the model of job %s", job.id)
     if spec.get("retrain_id") is not None:
         try:
             from canvascraft.services.retrain import finish_retrain
@@ -193,13 +200,16 @@ def launch_training(
     device: str = "auto",
     recipe_version: int | None = None,
     retrain_id: int | None = None,
+    register_as: str | None = None,
 ) -> int:
     """Validate the names and settings, then queue a ``train`` job; returns its id.
 
     ``pinned``: validation items to watch each epoch (default: a few from every class, see
     ``validation_items``); ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``;
     ``recipe_version``: default the latest; ``retrain_id``: the retrain this job trains a candidate for
-    (``canvascraft.services.retrain``), finished when the job ends."""
+    (``canvascraft.services.retrain``), finished when the job ends; ``register_as``: register the run's
+    model under this name with the alias ``champion`` when the job succeeds (the sample runs do, so a new
+    workspace has models to try and watch)."""
     from canvascraft.services.datasets import open_version
 
     view = open_version(dataset)
@@ -209,6 +219,8 @@ def launch_training(
     )  # fmt: skip
     if retrain_id is not None:
         spec["retrain_id"] = retrain_id
+    if register_as is not None:
+        spec["register_as"] = register_as
     return pool().submit("train", spec)
 
 

@@ -55,14 +55,15 @@ small, so smaller batches (more steps per epoch) and more patience let the model
 
 
 def queue_sample_runs() -> list[int]:
-    """Queue one short training job per sample dataset, once: only while the workspace has no job."""
+    """Queue one short training job per sample dataset, once: only while the workspace has no job. Each
+    run's model is registered under its dataset's name as ``champion``, ready to try and to watch."""
     from canvascraft.services.jobs import launch_training, list_jobs
 
     if list_jobs(limit=1):
         return []
     present = {d.name for d in overview().datasets}
     return [
-        launch_training(dataset, recipe, trainer, hyper=hyper)
+        launch_training(dataset, recipe, trainer, hyper=hyper, register_as=dataset)
         for dataset, recipe, trainer, hyper in SAMPLE_RUNS
         if dataset in present
     ]

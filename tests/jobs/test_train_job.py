@@ -113,5 +113,16 @@ def test_init_queues_the_sample_runs_once(sample_workspace: Path) -> None:
         ("sample-audio", "audio-cnn"), ("sample-images", "image-cnn"), ("sample-table", "table-mlp"),
     ]  # fmt: skip
     assert all(j.state == "queued" for j in jobs)
+    assert all(j.spec["register_as"] == j.spec["dataset"] for j in jobs)  # ready to try and watch
     again = runner.invoke(app, ["init"])
     assert "queued" not in again.output and len(JobPool().list_jobs()) == 3
+
+
+def test_a_job_asked_to_register_its_model_does_so_as_champion(sample_workspace: Path) -> None:
+    from canvascraft.gallery.registry import resolve
+    from canvascraft.services.jobs import launch_training, wait_for
+
+    job = wait_for(launch_training("sample-table", "table-starter", "table-mlp", epochs=1,
+                                   register_as="starter"), timeout_s=300)  # fmt: skip
+    assert job.state == "succeeded", job.error_tail
+    assert resolve("starter@champion").run_id == job.mlflow_run_id
