@@ -18,7 +18,7 @@ from canvascraft.errors import CanvasCraftError
 from canvascraft.services.drift import check_series, get_check, get_monitor
 from canvascraft.share.links import DriftState
 from components.drift_monitors import when
-from components.drift_nav import go
+from components.view_nav import go
 
 THUMBS_PER_ROW = 6
 FEATURE_WORDS = {"embedding": "the model's view of each item (embedding)", "prediction": "predicted labels"}

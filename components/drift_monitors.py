@@ -24,7 +24,7 @@ from canvascraft.services.drift import (
     set_paused,
 )
 from canvascraft.share.links import DriftState
-from components.drift_nav import flash, go
+from components.view_nav import flash, go
 
 REFRESH_S = 2.0
 SOURCES = {

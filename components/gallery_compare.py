@@ -10,8 +10,8 @@ import streamlit as st
 from canvascraft.errors import CanvasCraftError
 from canvascraft.gallery.compare import Comparison, RecipeChange, compare_runs, curves_figure
 from canvascraft.share.links import GalleryState
-from components.gallery_nav import go
 from components.gallery_runs import SUMMARY_METRICS, runs_grid
+from components.view_nav import go
 
 DIFFERS = "background-color: #fef3c7"
 ROW_PX = 35

@@ -17,8 +17,8 @@ from canvascraft.services.datasets import item_bytes, list_datasets, open_versio
 from canvascraft.services.drift import capture_try
 from canvascraft.services.jobs import list_training_jobs
 from canvascraft.share.links import GalleryState
-from components.gallery_nav import go
 from components.media import cached_thumbnail, cached_waveform
+from components.view_nav import go
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")

@@ -32,8 +32,8 @@ from canvascraft.gallery.runs import (
     search_runs,
 )
 from canvascraft.share.links import MAX_COMPARED, GalleryState
-from components.gallery_nav import go
 from components.media import cached_thumbnail, cached_waveform
+from components.view_nav import go
 
 PAGE_SIZE = 12
 COLUMNS = 4

@@ -21,8 +21,8 @@ from components.drift_check_view import (
     verdict_block,
 )
 from components.drift_monitors import live_checks, monitor_panel, thresholds_form, watch_form, when
-from components.drift_nav import clear_notices, go, notify, share_box, show_notices
 from components.retrain_panel import render_retrains
+from components.view_nav import clear_notices, go, notify, share_box, show_notices
 
 st.title("Drift")
 st.markdown(

@@ -9,8 +9,8 @@ import streamlit as st
 from canvascraft.share.links import GalleryState, parse
 from components.gallery_compare import compare_view
 from components.gallery_models import models_view, try_view
-from components.gallery_nav import clear_notices, go, notify, share_box, show_notices
 from components.gallery_runs import run_view, runs_grid
+from components.view_nav import clear_notices, go, notify, share_box, show_notices
 
 SECTIONS = {"Runs": "runs", "Models": "models", "Try a model": "try"}
 

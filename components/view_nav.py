@@ -1,4 +1,5 @@
-"""Moving between gallery views: the URL is the state, so every move goes through the query string."""
+"""Moving between views of a page whose URL is its state (Gallery, Drift): every move goes through the
+query string, so every view is a share link."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from canvascraft.share.links import GalleryState, link, to_params
+from canvascraft.share.links import DriftState, GalleryState, link, to_params
 
-NOTICES = "gallery_notices"
+NOTICES = "view_notices"
+FLASH = "view_flash"
 
 
-def go(state: GalleryState, notice: str | None = None) -> None:
+def go(state: GalleryState | DriftState, notice: str | None = None) -> None:
     """Show ``state``: write it to the URL and rerun (from a widget callback, Streamlit folds the rerun
     into the one the click already makes). ``notice`` is shown on the next run, so a message about a
     link that was replaced (a model that is gone) is not lost with the rerun."""
@@ -22,9 +24,9 @@ def go(state: GalleryState, notice: str | None = None) -> None:
     st.rerun()
 
 
-def share_box(state: GalleryState) -> None:
+def share_box(state: GalleryState | DriftState) -> None:
     """The view's link, with a copy button: it carries ids and filter values, never paths."""
-    address = urlsplit(st.context.url or "http://localhost:8501/gallery")
+    address = urlsplit(st.context.url or "http://localhost:8501/")
     # Everything before the page's own path segment, so a studio served under a prefix keeps it.
     base = f"{address.scheme}://{address.netloc}{address.path.rpartition('/')[0]}"
     with st.popover("Copy link", icon=":material/link:"):
@@ -41,10 +43,18 @@ def notify(notice: str) -> None:
 
 
 def show_notices() -> None:
-    """The messages kept by ``notify``; ``clear_notices`` ends their life when the page run completes."""
+    """The messages kept by ``notify`` and a confirmation left by ``flash``; ``clear_notices`` ends the
+    notices' life when the page run completes."""
     for notice in st.session_state.get(NOTICES, []):
         st.warning(notice, icon=":material/link_off:")
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
 
 
 def clear_notices() -> None:
     st.session_state.pop(NOTICES, None)
+
+
+def flash(message: str) -> None:
+    """A confirmation shown once on the next run (after an action that moves the URL on)."""
+    st.session_state[FLASH] = message
