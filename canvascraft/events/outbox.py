@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from canvascraft.events.message import AlertMessage, Channel, DeliveryError
-from canvascraft.store.models import Alert, AlertDelivery, AlertSettings, utcnow
+from canvascraft.store.models import Alert, AlertDelivery, AlertSettings, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ def default_channels() -> dict[str, Channel]:
 
 
 def _utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return utcnow()
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utcnow() if moment is None else as_utc(moment)
 
 
 @dataclass(frozen=True)

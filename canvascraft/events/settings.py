@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from canvascraft.errors import AlertError
 from canvascraft.events.types import EVENT_TYPES
-from canvascraft.store.models import DEFAULT_ALERT_EVENTS, AlertSettings, utcnow
+from canvascraft.store.models import DEFAULT_ALERT_EVENTS, AlertSettings, as_utc, utcnow
 from canvascraft.store.session import open_session
 
 EVENT_NAMES: dict[str, str] = {
@@ -87,7 +87,7 @@ def _view(row: AlertSettings) -> AlertSettingsView:
         auto_retrain=row.auto_retrain,
         ask_first=row.ask_first,
         cooldown_s=row.cooldown_s,
-        updated_at=row.updated_at.replace(tzinfo=UTC) if row.updated_at.tzinfo is None else row.updated_at,
+        updated_at=as_utc(row.updated_at),
         saved=True,
     )
 

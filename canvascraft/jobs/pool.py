@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from canvascraft.config import get_settings
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
 from canvascraft.jobs.runtime import read_exit_code
 from canvascraft.jobs.states import TERMINAL, JobError, JobState, check_transition
-from canvascraft.store.models import Job, utcnow
+from canvascraft.store.models import Job, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -48,15 +48,8 @@ def auto_max_concurrent() -> int:
     return max(1, torch.cuda.device_count())
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def _seconds_since(moment: datetime | None) -> float:
-    aware = _aware(moment)
+    aware = as_utc(moment)
     return 0.0 if aware is None else (utcnow() - aware).total_seconds()
 
 
@@ -326,5 +319,5 @@ def _lock_claims(connection: Connection) -> None:
 def _detached(job: Job) -> Job:
     """Give a job read after its session closed timezone-aware times on every backend."""
     for name in ("created_at", "started_at", "finished_at", "heartbeat_at", "cancel_requested_at"):
-        setattr(job, name, _aware(getattr(job, name)))
+        setattr(job, name, as_utc(getattr(job, name)))
     return job

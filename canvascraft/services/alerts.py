@@ -4,7 +4,7 @@ state in words, acknowledge, retry now, and deliver what is due."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -19,7 +19,7 @@ from canvascraft.events.settings import (
     parse_duration,
     save_alert_settings,
 )
-from canvascraft.store.models import Alert, AlertDelivery, utcnow
+from canvascraft.store.models import Alert, AlertDelivery, as_utc, utcnow
 from canvascraft.store.session import open_session
 
 __all__ = [
@@ -38,12 +38,6 @@ __all__ = [
 
 STUDIO = "studio"
 """How alerts of events that concern no model are labelled."""
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _seconds(seconds: float) -> str:
@@ -159,9 +153,9 @@ def _delivery(row: AlertDelivery) -> DeliveryView:
         target=row.target,
         state=row.state,
         attempts=row.attempts,
-        next_attempt_at=_utc(row.next_attempt_at) or utcnow(),
+        next_attempt_at=as_utc(row.next_attempt_at) or utcnow(),
         last_error=row.last_error,
-        delivered_at=_utc(row.delivered_at),
+        delivered_at=as_utc(row.delivered_at),
     )
 
 
@@ -174,8 +168,8 @@ def _alert(row: Alert) -> AlertView:
         title=row.title,
         body=row.body,
         payload=dict(row.payload or {}),
-        created_at=_utc(row.created_at) or utcnow(),
-        acknowledged_at=_utc(row.acknowledged_at),
+        created_at=as_utc(row.created_at) or utcnow(),
+        acknowledged_at=as_utc(row.acknowledged_at),
         deliveries=tuple(_delivery(d) for d in row.deliveries),
     )
 

@@ -39,7 +39,7 @@ from canvascraft.drift.views import (
     Projection,
 )
 from canvascraft.errors import CanvasCraftError, DriftError
-from canvascraft.store.models import DriftCheck, DriftMetric, DriftMonitor, DriftSeenFile, utcnow
+from canvascraft.store.models import DriftCheck, DriftMetric, DriftMonitor, DriftSeenFile, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 
 log = logging.getLogger(__name__)
@@ -517,8 +517,8 @@ def _summary(check: DriftCheck) -> CheckSummary:
         current=check.current,
         trigger=check.trigger,
         state=check.state,
-        created_at=_aware(check.created_at),
-        finished_at=_aware(check.finished_at) if check.finished_at else None,
+        created_at=as_utc(check.created_at),
+        finished_at=as_utc(check.finished_at) if check.finished_at else None,
         drifted=check.drifted,
         n_reference=check.n_reference,
         n_current=check.n_current,
@@ -526,11 +526,6 @@ def _summary(check: DriftCheck) -> CheckSummary:
         error=check.error,
         job_id=check.job_id,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive times; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def list_checks(model_name: str | None = None, limit: int = 100) -> list[CheckSummary]:

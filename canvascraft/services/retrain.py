@@ -31,13 +31,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.store.models import Job, Retrain, utcnow
+from canvascraft.store.models import Job, Retrain, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 
 if TYPE_CHECKING:
@@ -151,12 +151,6 @@ class SideBySide:
     """Items where the two versions disagree first, then the rest, at most ``limit``."""
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _view(row: Retrain) -> RetrainView:
     return RetrainView(
         id=row.id,
@@ -173,8 +167,8 @@ def _view(row: Retrain) -> RetrainView:
         base_metric=row.base_metric,
         candidate_metric=row.candidate_metric,
         n_items=len(row.items or []),
-        created_at=_utc(row.created_at) or utcnow(),
-        finished_at=_utc(row.finished_at),
+        created_at=as_utc(row.created_at) or utcnow(),
+        finished_at=as_utc(row.finished_at),
         error=row.error,
     )
 
@@ -305,7 +299,7 @@ def request_retrain(
             if busy is not None:
                 log.info("retrain of %s skipped: retrain %s is %s", model_ref, busy.id, busy.state)
                 return None
-            since = now - (_utc(last.created_at) or now) if last is not None else None
+            since = now - (as_utc(last.created_at) or now) if last is not None else None
             if since is not None and since < timedelta(seconds=cooldown_s):
                 log.info(
                     "retrain of %s skipped: cool-down (last retrain %s was %.0f s ago; cool-down %s s)",
