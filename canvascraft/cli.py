@@ -826,15 +826,17 @@ def runs_compare(
 @clean_errors
 def mlflow_ui(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
-    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 opens it to the LAN.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Interface to bind: loopback only.")] = "127.0.0.1",
 ) -> None:
-    """Open the training runs in MLflow's own UI (same database and artifacts); Ctrl+C stops it."""
+    """Open the training runs in MLflow's own UI, read-only (same database and artifacts); Ctrl+C stops it."""
     from canvascraft.tracking.runs import ensure_experiment
-    from canvascraft.tracking.ui import ui_command, ui_env, ui_url
+    from canvascraft.tracking.ui import run_ui, ui_url
+    from canvascraft.tracking.ui_server import check_host
 
+    check_host(host)
     typer.echo(f"MLflow UI for {get_settings().workspace}: {ui_url(host, port)}  (Ctrl+C stops it)")
     ensure_experiment()  # creates the store on a fresh workspace, so the UI opens on the studio's runs
-    raise typer.Exit(subprocess.call(ui_command(host, port), env=ui_env()))
+    raise typer.Exit(run_ui(host, port))
 
 
 def _modality(value: str | None) -> Modality | None:

@@ -6,8 +6,8 @@ class names. Images and audio go through ``decode_image``/``load_clip`` and ``as
 ``ItemDataset`` does; table rows go through the restored pipeline and are read back in the run's
 ``feature_names`` order. Same item, same input tensor, same prediction.
 
-The model comes from a registered version (the logged ``pt2`` program, loaded by
-``mlflow.pytorch.load_model``: no pickle) or from a job's checkpoint (the trainer's model rebuilt from
+The model comes from a registered version (the logged ``pt2`` program, loaded by ``load_program``,
+which refuses a folder that could run code) or from a job's checkpoint (the trainer's model rebuilt from
 the job's settings, safetensors weights loaded into it: no pickle either). A ``pt2`` program takes any
 batch size, but every other axis is fixed to what it was exported with: for audio the spectrogram is
 zero-padded or cropped on the time axis to the exported frame count (the zero padding is what training's
@@ -35,6 +35,7 @@ from mlflow.exceptions import MlflowException
 
 from canvascraft.config import get_settings
 from canvascraft.errors import CanvasCraftError, CorruptItemError, RecipeError
+from canvascraft.gallery.loading import load_program
 from canvascraft.gallery.registry import ModelError, ModelVersionInfo, model_folder, resolve
 from canvascraft.recipe.compose import Pipeline, compose, item_seed
 from canvascraft.recipe.io import from_yaml
@@ -169,13 +170,12 @@ class Predictor:
 
     @classmethod
     def from_version(cls, info: ModelVersionInfo) -> Predictor:
-        import mlflow.pytorch
         from mlflow.models import Model
 
         if not info.run_id:
             raise ModelError(f"{info.ref} has no training run, so its recipe is unknown")
         folder = model_folder(info)
-        model = mlflow.pytorch.load_model(str(folder))
+        model = load_program(folder, info.ref)
         return cls(model, run_context(info.run_id), input_shape=_signature_shape(Model.load(str(folder))),
                    source=info.ref)  # fmt: skip
 

@@ -3,7 +3,8 @@
 The command is ``mlflow models serve`` with this interpreter's MLflow, ``--env-manager local`` (the
 studio's environment already has the model's requirements) and the workspace's store in
 ``MLFLOW_TRACKING_URI``/``MLFLOW_REGISTRY_URI``, so ``models:/NAME@ALIAS`` resolves in the workspace's
-registry; the alias is read once, when the server starts.
+registry; the alias is read once, when the server starts. The version's folder is checked first and
+MLflow's pickle deserialisation is off in the server, so no file in the folder can run code.
 
 Request format: the model's input signature, a batch of preprocessed tensors (what the run's recipe makes
 of a file, float32, shaped like ``input_example.json`` in the model folder), posted as JSON to
@@ -27,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from canvascraft.gallery.loading import check_folder, forbid_pickle
 from canvascraft.gallery.predict import Prediction, Predictor
-from canvascraft.gallery.registry import parse_ref, resolve
+from canvascraft.gallery.registry import model_folder, parse_ref, resolve
 from canvascraft.tracking.runs import tracking_client
 
 DEFAULT_HOST = "127.0.0.1"
@@ -37,8 +39,10 @@ DEFAULT_WORKERS = 1
 
 
 def model_uri(ref: str) -> str:
-    """``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``, after checking the model and alias exist."""
+    """``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``, after checking the model and alias exist and
+    that the version's folder holds nothing that could run code (``check_folder``)."""
     info = resolve(ref)
+    check_folder(model_folder(info), info.ref)
     _, alias, _ = parse_ref(ref)
     return f"models:/{info.name}@{alias}" if alias else f"models:/{info.name}/{info.version}"
 
@@ -69,6 +73,7 @@ def serve_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     uri = tracking_client().tracking_uri
     env["MLFLOW_TRACKING_URI"] = uri
     env["MLFLOW_REGISTRY_URI"] = uri
+    forbid_pickle(env)  # the server loads the model itself: MLflow then refuses pickled files too
     return env
 
 

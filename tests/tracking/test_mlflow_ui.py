@@ -8,16 +8,23 @@ stays on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from canvascraft.config import get_settings
+from canvascraft.errors import ConfigError
 from canvascraft.jobs import JobState
 from canvascraft.services.jobs import launch_training, wait_for
 from canvascraft.services.recipes import export_recipe
 from canvascraft.store.models import Job
+from canvascraft.tracking.runs import tracking_client
 from canvascraft.tracking.ui import ui_command, ui_env, ui_url
 from tests.local_servers import HOST, free_port, get, get_json, post_json, started, wait_answering
 
@@ -97,3 +104,55 @@ def test_the_cli_prints_the_url_first_and_serves_a_fresh_workspace(
     assert experiment["experiment"]["artifact_location"] == location
     assert (workspace / "mlflow.db").is_file()
     assert list(cwd.iterdir()) == []
+
+
+def _status(url: str, method: str, endpoint: str, body: bytes = b"{}") -> int:
+    request = urllib.request.Request(url + endpoint, data=body, method=method)
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Host", "localhost")  # what passed MLflow's own host check
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_ui_is_read_only_and_stopping_the_command_frees_its_port(
+    trained: Job, cwd: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "cli.log"
+    command = [sys.executable, "-m", "canvascraft.cli", "mlflow-ui", "--port", str(port)]
+    run_id = trained.mlflow_run_id
+    assert run_id
+    # The CLI in its own process, not in a session of its own: SIGTERM reaches only it, as from a
+    # process manager, and it must take its server down with it.
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, cwd=cwd, env=ui_env(), stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_answering(url, process, log, path="/health", timeout=START_S)
+        planted = _status(url, "PUT", f"/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/x.pth", b"x")
+        deleted = _status(url, "POST", "/api/2.0/mlflow/runs/delete", json.dumps({"run_id": run_id}).encode())
+        created = _status(url, "POST", "/api/2.0/mlflow/runs/create", b'{"experiment_id": "0"}')
+        aliased = _status(url, "POST", "/api/2.0/mlflow/registered-models/alias", b'{"name": "m"}')
+        searched = _status(url, "POST", "/api/2.0/mlflow/runs/search", b'{"experiment_ids": ["0"]}')
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert (planted, deleted, created, aliased) == (403, 403, 403, 403)
+    assert searched == 200
+    assert tracking_client().get_run(run_id).info.lifecycle_stage == "active"
+    with socket.socket() as probe:  # no server process outlived the command
+        probe.bind((HOST, port))
+
+
+def test_the_ui_refuses_any_address_but_loopback(workspace: Path) -> None:
+    with pytest.raises(ConfigError, match=r"127\.0\.0\.1 only"):
+        ui_command("0.0.0.0", 5000)
+    result = subprocess.run(
+        [sys.executable, "-m", "canvascraft.cli", "mlflow-ui", "--host", "0.0.0.0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "127.0.0.1 only" in result.stderr and "Traceback" not in result.stderr
