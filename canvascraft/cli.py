@@ -873,7 +873,8 @@ def link_run(run_id: Annotated[str, typer.Argument(help="MLflow run id.")]) -> N
 @clean_errors
 def link_compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more MLflow run ids.")]) -> None:
     """The link of a comparison of runs."""
-    from canvascraft.gallery.runs import GalleryError, check_run_id
+    from canvascraft.errors import GalleryError
+    from canvascraft.gallery.runs import check_run_id
     from canvascraft.share.links import GalleryState
 
     if len(run_ids) < 2:
@@ -888,7 +889,7 @@ def link_model(
     version: Annotated[str | None, typer.Option(help="A version number or an alias.")] = None,
 ) -> None:
     """The link of a registered model's page."""
-    from canvascraft.gallery.runs import GalleryError
+    from canvascraft.errors import GalleryError
     from canvascraft.share.links import parse
 
     state = parse({"view": "models", "model": name, "version": version or ""})

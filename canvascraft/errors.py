@@ -1,7 +1,30 @@
 """One exception tree for the studio.
 
-Every message says what was wrong and what to do about it; pages and the CLI show ``str(error)``
-as it is, so the wording here is the user-facing wording.
+Every message says what was wrong and what to do about it; pages, the CLI and the API show
+``str(error)`` as it is, so the wording here is the user-facing wording. Every exception the studio
+raises on purpose is defined here::
+
+    CanvasCraftError
+    ├── ConfigError                 a setting or the workspace cannot be used as given
+    ├── UnknownNameError (KeyError) a registry has nothing by that name; says the closest names
+    ├── RecipeError                 a recipe or brush setting is invalid (every problem, with its place)
+    ├── TrainingError               a run cannot go ahead (settings, nothing to resume, unusable data)
+    ├── JobError                    a job action cannot go ahead
+    │   └── IllegalTransitionError  a state change the job state machine does not allow
+    ├── DatasetError                a dataset action cannot go ahead
+    │   ├── CorruptItemError        one file cannot be imported (the import skips and lists it)
+    │   │   └── RefusedItemError    a file refused on safety grounds (escapes, too large, a link)
+    │   └── NothingImportedError    an import found no usable file (carries every reason)
+    ├── GalleryError                a gallery query cannot run as given
+    │   └── RunNotFoundError        the run id names no run of the studio
+    ├── ModelError                  a registry action or a model load cannot go ahead
+    ├── UnreadableFileError         a file given to a model cannot be read or prepared
+    ├── DriftError                  a drift check cannot be computed as asked
+    ├── AlertError                  alert settings or an alert action cannot be used as given
+    ├── RetrainError                a retrain cannot start or be decided
+    └── DeliveryError               one alert delivery failed (kept as its last error; retried later)
+
+    Cancelled (BaseException)       SIGTERM reached a job process: not an error, a stop request
 """
 
 from __future__ import annotations
@@ -15,6 +38,15 @@ class CanvasCraftError(Exception):
 
 class ConfigError(CanvasCraftError):
     """A setting or the workspace cannot be used as given."""
+
+
+class UnknownNameError(CanvasCraftError, KeyError):
+    """A registry (brushes, trainers, job kinds, channels…) has nothing called that; the message names
+    the closest known names. Also a ``KeyError``, so a lookup behaves like a mapping's."""
+
+    def __str__(self) -> str:
+        # KeyError's own str() quotes its argument, which would put quotes around the whole sentence.
+        return str(self.args[0]) if self.args else ""
 
 
 class RecipeError(CanvasCraftError):
@@ -33,18 +65,21 @@ class JobError(CanvasCraftError):
     """A job operation cannot go ahead (unknown job, bad kind, or a state change that is not allowed)."""
 
 
+class IllegalTransitionError(JobError):
+    """A state change outside the job state machine; refusing it keeps a finished job's record final."""
+
+    def __init__(self, job_id: int | None, current: str, target: str, allowed: str) -> None:
+        who = f"Job {job_id}" if job_id is not None else "A job"
+        super().__init__(
+            f"{who} cannot go from '{current}' to '{target}'; from '{current}' it may go to {allowed}."
+        )
+        self.job_id = job_id
+        self.current = current
+        self.target = target
+
+
 class DatasetError(CanvasCraftError):
     """A dataset operation cannot go ahead (unknown name, nothing importable, wrong modality)."""
-
-
-class DriftError(CanvasCraftError):
-    """A drift check cannot be computed as asked (a column with no usable values, mismatched shapes, an
-    unknown metric or a threshold out of range); the message names the column or setting to fix."""
-
-
-class AlertError(CanvasCraftError):
-    """Alert settings or an alert action cannot be used as given (a bad webhook URL or email address, an
-    unknown event name, an unknown alert); the message names the field and what to change."""
 
 
 class CorruptItemError(DatasetError):
@@ -69,3 +104,45 @@ class NothingImportedError(DatasetError):
     def __init__(self, message: str, skipped: list[Skipped]) -> None:
         super().__init__(message)
         self.skipped = skipped
+
+
+class GalleryError(CanvasCraftError):
+    """A gallery query cannot run as given (a bad filter value, page token or run id)."""
+
+
+class RunNotFoundError(GalleryError):
+    """The run id names no run of the studio's experiment."""
+
+
+class ModelError(CanvasCraftError):
+    """A model registry action cannot go ahead (unknown name, alias or version, a run without a model),
+    or a version's files cannot be loaded safely (damaged, or holding anything that could run code)."""
+
+
+class UnreadableFileError(CanvasCraftError):
+    """A file given to a model cannot be read or prepared; the message says why and what to do."""
+
+
+class DriftError(CanvasCraftError):
+    """A drift check cannot be computed as asked (a column with no usable values, mismatched shapes, an
+    unknown metric or a threshold out of range); the message names the column or setting to fix."""
+
+
+class AlertError(CanvasCraftError):
+    """Alert settings or an alert action cannot be used as given (a bad webhook URL or email address, an
+    unknown event name, an unknown alert); the message names the field and what to change."""
+
+
+class RetrainError(CanvasCraftError):
+    """A retrain cannot start or be decided (no alias in the reference, one already in flight, a retrain
+    that is not waiting for approval)."""
+
+
+class DeliveryError(CanvasCraftError):
+    """A send failed; the message (``HTTP 500 from https://…``, ``connection refused``) is kept as the
+    delivery's ``last_error`` and shown on the page, and the outbox retries later."""
+
+
+class Cancelled(BaseException):
+    """SIGTERM arrived: the pool asked this job to stop. A ``BaseException``, so the job's own
+    ``except Exception`` blocks let it through while ``finally`` and ``except BaseException`` clean up."""

@@ -10,6 +10,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from canvascraft.errors import UnknownNameError
+
 C = TypeVar("C", bound=type[Any])
 
 SHOW_ALL_BELOW = 10  # with no close match, list every known name when there are this few
@@ -40,7 +42,8 @@ class Registry(Generic[C]):
         return [c for c in self._classes.values() if modality is None or c.modality == modality]
 
     def get(self, name: str) -> C:
-        """The class called ``name``; raises ``KeyError`` naming the closest known names."""
+        """The class called ``name``; raises ``UnknownNameError`` (a ``KeyError``) naming the closest
+        known names."""
         self._loaded()
         try:
             return self._classes[name]
@@ -52,7 +55,7 @@ class Registry(Generic[C]):
                 hint = f"; known: {', '.join(self._classes)}"
             else:
                 hint = ""
-            raise KeyError(f"unknown {self.kind} {name!r}{hint}") from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}") from None
 
     def _loaded(self) -> None:
         if self._load is not None:

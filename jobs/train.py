@@ -26,16 +26,9 @@ from torch.utils.data import Dataset
 
 from canvascraft.data.preview import thumbnail_png
 from canvascraft.drift.profile import build_profile, feature_table
-from canvascraft.errors import TrainingError
+from canvascraft.errors import Cancelled, TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
-from canvascraft.jobs.runtime import (
-    Cancelled,
-    begin_job,
-    report_progress,
-    run_job,
-    set_run_id,
-    stop_on_sigterm,
-)
+from canvascraft.jobs.runtime import begin_job, report_progress, run_job, set_run_id, stop_on_sigterm
 from canvascraft.recipe.io import to_yaml
 from canvascraft.recipe.preview import spectrogram_png
 from canvascraft.recipe.spec import validate_recipe

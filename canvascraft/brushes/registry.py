@@ -22,5 +22,5 @@ def all_brushes(modality: Modality | None = None) -> list[type[Brush]]:
 
 
 def get_brush(name: str) -> type[Brush]:
-    """The brush class called ``name``; raises ``KeyError`` with the closest known names."""
+    """The brush class called ``name``; raises ``UnknownNameError`` naming the closest known ones."""
     return BRUSHES.get(name)

@@ -25,7 +25,7 @@ from sklearn.preprocessing import (
 
 from canvascraft.brushes.base import Brush, Modality, Param
 from canvascraft.brushes.registry import get_brush, register
-from canvascraft.errors import RecipeError
+from canvascraft.errors import RecipeError, UnknownNameError
 
 STATE_VERSION = 1
 """Bumped when the layout of ``get_state`` changes, so an old recipe is refused instead of misread."""
@@ -221,8 +221,8 @@ class TableBrush(Brush):
         if getattr(cls, "name", None) is None:
             try:
                 target = get_brush(str(state.get("brush")))
-            except KeyError as error:
-                raise RecipeError([str(error.args[0])]) from None
+            except UnknownNameError as error:
+                raise RecipeError([str(error)]) from None
             if not issubclass(target, cls):
                 raise RecipeError([f"{target.name} is not a {cls.__name__}"])
         brush = cast(TableBrush, target(**settings))

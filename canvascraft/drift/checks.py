@@ -525,7 +525,8 @@ def _farthest(
 
 
 def _model_version(model_ref: str) -> Any:
-    from canvascraft.gallery.registry import ModelError, resolve
+    from canvascraft.errors import ModelError
+    from canvascraft.gallery.registry import resolve
 
     try:
         return resolve(model_ref)
@@ -547,8 +548,8 @@ def run_check(
     Unknown models, datasets or thresholds, an empty folder, or a batch with no readable file raise
     :class:`DriftError` with the reason.
     """
+    from canvascraft.errors import ModelError
     from canvascraft.gallery.predict import Predictor
-    from canvascraft.gallery.registry import ModelError
 
     limits = resolve_thresholds(thresholds)
     info = _model_version(model_ref)

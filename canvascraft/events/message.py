@@ -7,11 +7,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
-class DeliveryError(Exception):
-    """A send failed; the message (``HTTP 500 from https://…``, ``connection refused``) is kept as the
-    delivery's ``last_error`` and shown on the page, and the outbox retries later."""
-
-
 @dataclass(frozen=True)
 class AlertMessage:
     """One alert as every channel sees it: enough for a webhook body or an email, no database rows."""

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from canvascraft.events.message import AlertMessage, Channel, DeliveryError
+from canvascraft.errors import DeliveryError
+from canvascraft.events.message import AlertMessage, Channel
 from canvascraft.store.models import Alert, AlertDelivery, AlertSettings, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 

@@ -20,12 +20,11 @@ import yaml
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
+from canvascraft.errors import GalleryError, RunNotFoundError
 from canvascraft.gallery.detail import History, artifact_file
 from canvascraft.gallery.runs import (
     DEFAULT_METRIC,
-    GalleryError,
     RunCard,
-    RunNotFoundError,
     best_of,
     card_of,
     check_run_id,

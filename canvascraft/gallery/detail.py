@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 from mlflow.exceptions import MlflowException
 
+from canvascraft.errors import GalleryError, RunNotFoundError
 from canvascraft.gallery.runs import (
-    GalleryError,
     RunCard,
-    RunNotFoundError,
     artifact_dir,
     best_of,
     card_of,

@@ -17,7 +17,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
-from canvascraft.gallery.registry import ModelError
+from canvascraft.errors import ModelError
 
 PICKLE_SWITCH = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 """MLflow reads this before each load; ``true`` (its default) lets ``torch.load`` unpickle."""

@@ -34,9 +34,15 @@ import torch
 from mlflow.exceptions import MlflowException
 
 from canvascraft.config import get_settings
-from canvascraft.errors import CanvasCraftError, CorruptItemError, RecipeError
+from canvascraft.errors import (
+    CanvasCraftError,
+    CorruptItemError,
+    ModelError,
+    RecipeError,
+    UnreadableFileError,
+)
 from canvascraft.gallery.loading import load_program
-from canvascraft.gallery.registry import ModelError, ModelVersionInfo, model_folder, resolve
+from canvascraft.gallery.registry import ModelVersionInfo, model_folder, resolve
 from canvascraft.recipe.compose import Pipeline, compose, item_seed
 from canvascraft.recipe.io import from_yaml
 from canvascraft.recipe.spec import Recipe
@@ -51,10 +57,6 @@ WHAT_IT_READS = {
     "audio": "a sound clip (WAV, FLAC or OGG)",
     "table": "a table of rows (CSV or Parquet) with the columns it was trained on",
 }
-
-
-class UnreadableFileError(CanvasCraftError):
-    """A file given to a model cannot be read or prepared; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -25,17 +25,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import ALREADY_EXISTS, RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 
-from canvascraft.errors import CanvasCraftError
+from canvascraft.errors import ModelError
 from canvascraft.tracking.runs import tracking_client
 
 VAL_METRICS = ("val_loss", "val_accuracy", "val_f1")
 MODEL_ID_TAG = "canvascraft.model_id"
 _VERSION = re.compile(r"^[0-9]{1,9}$")
 _ZIP_FOLDER_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class ModelError(CanvasCraftError):
-    """A model registry action cannot go ahead (unknown name, alias or version, a run without a model)."""
 
 
 @dataclass(frozen=True)

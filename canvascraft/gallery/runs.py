@@ -39,7 +39,7 @@ from mlflow.entities import RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 
 from canvascraft.config import get_settings
-from canvascraft.errors import CanvasCraftError
+from canvascraft.errors import GalleryError, RunNotFoundError
 from canvascraft.tracking.runs import DEFAULT_EXPERIMENT, tracking_client
 
 if TYPE_CHECKING:
@@ -62,14 +62,6 @@ _DB_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 _KEY = re.compile(r"^[\w\-. /]{1,250}$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][\w\-]{0,255}$")
 _FORBIDDEN = re.compile(r"['\"`\\\x00-\x1f\x7f]")
-
-
-class GalleryError(CanvasCraftError):
-    """A gallery query cannot run as given (a bad filter value, page token or run id)."""
-
-
-class RunNotFoundError(GalleryError):
-    """The run id names no run of the studio's experiment."""
 
 
 def lower_is_better(metric: str) -> bool:

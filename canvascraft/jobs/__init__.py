@@ -3,16 +3,10 @@
 Job processes themselves use ``canvascraft.jobs.runtime`` to read their spec and report progress.
 """
 
+from canvascraft.errors import IllegalTransitionError
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
 from canvascraft.jobs.pool import JobPool
-from canvascraft.jobs.states import (
-    TERMINAL,
-    TRANSITIONS,
-    IllegalTransitionError,
-    JobError,
-    JobState,
-    check_transition,
-)
+from canvascraft.jobs.states import TERMINAL, TRANSITIONS, JobError, JobState, check_transition
 
 __all__ = [
     "TERMINAL",

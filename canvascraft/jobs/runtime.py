@@ -18,16 +18,11 @@ from typing import Any, NoReturn
 from sqlalchemy import select, update
 
 from canvascraft.config import get_settings
-from canvascraft.jobs.states import JobError
+from canvascraft.errors import Cancelled, JobError
 from canvascraft.store.models import Job, utcnow
 from canvascraft.store.session import engine_for
 
 CANCELLED_EXIT_CODE = 128 + signal.SIGTERM
-
-
-class Cancelled(BaseException):
-    """SIGTERM arrived: the pool asked this job to stop. A ``BaseException``, so the job's own
-    ``except Exception`` blocks let it through while ``finally`` and ``except BaseException`` clean up."""
 
 
 def stop_on_sigterm() -> None:

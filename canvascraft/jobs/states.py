@@ -8,21 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from canvascraft.errors import JobError
-
-
-class IllegalTransitionError(JobError):
-    """A state change outside ``TRANSITIONS``; refusing it keeps a finished job's record final."""
-
-    def __init__(self, job_id: int | None, current: str, target: str) -> None:
-        allowed = ", ".join(sorted(TRANSITIONS.get(JobState(current), ()))) or "nothing (it is final)"
-        who = f"Job {job_id}" if job_id is not None else "A job"
-        super().__init__(
-            f"{who} cannot go from '{current}' to '{target}'; from '{current}' it may go to {allowed}."
-        )
-        self.job_id = job_id
-        self.current = current
-        self.target = target
+from canvascraft.errors import IllegalTransitionError, JobError
 
 
 class JobState(StrEnum):
@@ -55,4 +41,5 @@ def check_transition(current: str, target: str, job_id: int | None = None) -> No
             f"Unknown job state in '{current}' → '{target}'; use one of {list(JobState)}."
         ) from error
     if destination not in TRANSITIONS[source]:
-        raise IllegalTransitionError(job_id, source, destination)
+        allowed = ", ".join(sorted(TRANSITIONS.get(source, ()))) or "nothing (it is final)"
+        raise IllegalTransitionError(job_id, source, destination, allowed)

@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from canvascraft.brushes.base import check_settings
 from canvascraft.brushes.registry import all_brushes, get_brush
-from canvascraft.errors import RecipeError
+from canvascraft.errors import RecipeError, UnknownNameError
 
 Modality = Literal["image", "audio", "table"]
 MODALITIES: tuple[str, ...] = ("image", "audio", "table")
@@ -123,8 +123,8 @@ def _check_step(step: Mapping[str, Any], modality: str | None) -> tuple[dict[str
     """Registry checks of one step: brush known, of the recipe's modality, parameters valid."""
     try:
         brush = get_brush(step["brush"])
-    except KeyError as error:
-        return None, [f"brush: {_unknown_brush(step['brush'], modality) or error.args[0]}"]
+    except UnknownNameError as error:
+        return None, [f"brush: {_unknown_brush(step['brush'], modality) or error}"]
     errors: list[str] = []
     if modality is not None and brush.modality != modality:
         errors.append(

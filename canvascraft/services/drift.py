@@ -74,7 +74,8 @@ def parse_every(every: str | int) -> int:
 
 
 def _check_model(model_name: str, alias: str) -> None:
-    from canvascraft.gallery.registry import ModelError, resolve
+    from canvascraft.errors import ModelError
+    from canvascraft.gallery.registry import resolve
 
     separator = "/" if alias.isdigit() else "@"
     try:
@@ -637,7 +638,8 @@ def capture_sent(model_name: str, filename: str, data: bytes) -> Path | None:
 def capture_try(model_ref: str, files: list[tuple[str, bytes]]) -> int:
     """``capture_sent`` for files Try predicted with ``model_ref`` (a checkpoint, not a registered
     version, keeps nothing); returns how many are kept. Sending the same file again keeps one copy."""
-    from canvascraft.gallery.registry import ModelError, parse_ref
+    from canvascraft.errors import ModelError
+    from canvascraft.gallery.registry import parse_ref
 
     try:
         name = parse_ref(model_ref)[0]

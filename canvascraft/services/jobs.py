@@ -316,10 +316,7 @@ def _training_spec(
             [f"recipe {recipe!r} is for {saved.modality}, but dataset {dataset!r} holds {view.modality}; "
              f"pick a {view.modality} recipe"]
         )  # fmt: skip
-    try:
-        trainer_class = get_trainer(trainer)
-    except KeyError as error:
-        raise TrainingError(str(error.args[0])) from None
+    trainer_class = get_trainer(trainer)  # an unknown name says the closest known ones
     if trainer_class.modality != view.modality:
         raise TrainingError(
             f"trainer {trainer!r} is for {trainer_class.modality}, but dataset {dataset!r} holds "

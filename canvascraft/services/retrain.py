@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from canvascraft.errors import CanvasCraftError
+from canvascraft.errors import CanvasCraftError, RetrainError
 from canvascraft.store.models import Job, Retrain, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 
@@ -70,11 +70,6 @@ METRIC = "accuracy"
 SIDE_ROWS = 50
 """Table rows whose values are kept with a retrain for the approval view (the items it shows first)."""
 BATCH = 64
-
-
-class RetrainError(CanvasCraftError):
-    """A retrain cannot start or be decided (no alias in the reference, one already in flight, a retrain
-    that is not waiting for approval)."""
 
 
 @dataclass(frozen=True)

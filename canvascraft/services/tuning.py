@@ -37,10 +37,7 @@ def search_candidates(recipe: str, trainer: str) -> list[SearchParam]:
     from canvascraft.training import get_trainer
 
     saved = load_recipe(recipe)
-    try:
-        trainer_class = get_trainer(trainer)
-    except KeyError as error:
-        raise TrainingError(str(error.args[0])) from None
+    trainer_class = get_trainer(trainer)  # an unknown name says the closest known ones
     steps = [(step.brush, get_brush(step.brush).params) for step in saved.brushes]
     return candidate_space(trainer_class.hyperparams, steps)
 

@@ -86,7 +86,7 @@ def all_trainers(modality: Modality | None = None) -> list[type[Trainer]]:
 
 
 def get_trainer(name: str) -> type[Trainer]:
-    """The trainer class called ``name``; raises ``KeyError`` with the closest known names."""
+    """The trainer class called ``name``; raises ``UnknownNameError`` naming the closest known ones."""
     return TRAINERS.get(name)
 
 

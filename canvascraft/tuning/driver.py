@@ -15,8 +15,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from canvascraft.errors import Cancelled
 from canvascraft.jobs import TERMINAL, JobState
-from canvascraft.jobs.runtime import Cancelled, report_progress
+from canvascraft.jobs.runtime import report_progress
 from canvascraft.services.jobs import get_job, pool
 from canvascraft.store.models import Job
 from canvascraft.tracking.runs import TrainingRun

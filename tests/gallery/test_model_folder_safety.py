@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from canvascraft.errors import DriftError
+from canvascraft.errors import DriftError, ModelError
 from canvascraft.gallery.predict import Predictor
-from canvascraft.gallery.registry import ModelError, model_folder, register, resolve
+from canvascraft.gallery.registry import model_folder, register, resolve
 from canvascraft.gallery.serve import serve_command, serve_env
 from canvascraft.services.drift import check_once
 from canvascraft.services.retrain import compare_on_same_items

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from canvascraft.cli import app
-from canvascraft.gallery.predict import Predictor, UnreadableFileError, predictions_csv
+from canvascraft.errors import UnreadableFileError
+from canvascraft.gallery.predict import Predictor, predictions_csv
 from canvascraft.gallery.registry import register
 from canvascraft.services.datasets import item_bytes
 from canvascraft.store.models import Job

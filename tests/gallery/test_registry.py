@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from canvascraft.cli import app
+from canvascraft.errors import ModelError
 from canvascraft.gallery.registry import (
-    ModelError,
     download_zip,
     list_models,
     model_versions,

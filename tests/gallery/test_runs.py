@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from canvascraft.cli import app
 from canvascraft.config import get_settings
+from canvascraft.errors import GalleryError, RunNotFoundError
 from canvascraft.gallery import runs as gallery_runs
 from canvascraft.gallery.compare import compare_runs, curves_figure, recipe_diff
 from canvascraft.gallery.detail import (
@@ -28,14 +29,7 @@ from canvascraft.gallery.detail import (
     metric_curves_figure,
     run_detail,
 )
-from canvascraft.gallery.runs import (
-    GalleryError,
-    RunFilter,
-    RunNotFoundError,
-    metric_rows,
-    run_facets,
-    search_runs,
-)
+from canvascraft.gallery.runs import RunFilter, metric_rows, run_facets, search_runs
 from canvascraft.recipe.spec import validate_recipe
 from canvascraft.services.jobs import launch_training, wait_for
 from canvascraft.services.recipes import load_recipe, save_recipe

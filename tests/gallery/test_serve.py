@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from canvascraft.errors import ModelError
 from canvascraft.gallery.predict import Predictor
-from canvascraft.gallery.registry import ModelError, register
+from canvascraft.gallery.registry import register
 from canvascraft.gallery.serve import predictions_from_response, scoring_payload, serve_command, serve_env
 from canvascraft.services.datasets import item_bytes
 from canvascraft.store.models import Job

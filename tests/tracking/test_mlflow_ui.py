@@ -143,7 +143,8 @@ def test_the_ui_is_read_only_and_stopping_the_command_frees_its_port(
     assert (planted, deleted, created, aliased) == (403, 403, 403, 403)
     assert searched == 200
     assert tracking_client().get_run(run_id).info.lifecycle_stage == "active"
-    with socket.socket() as probe:  # no server process outlived the command
+    with socket.socket() as probe:  # no server process outlived the command and still listens there
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # closed connections may linger
         probe.bind((HOST, port))
 
 

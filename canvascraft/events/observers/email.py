@@ -12,7 +12,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from canvascraft.config import get_settings
-from canvascraft.events.message import AlertMessage, DeliveryError
+from canvascraft.errors import DeliveryError
+from canvascraft.events.message import AlertMessage
 
 TIMEOUT_S = 10.0
 

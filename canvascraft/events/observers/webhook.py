@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from canvascraft.events.message import AlertMessage, DeliveryError
+from canvascraft.errors import DeliveryError
+from canvascraft.events.message import AlertMessage
 
 TIMEOUT_S = 3.0
 ERROR_BODY_CHARS = 200
