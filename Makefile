@@ -23,10 +23,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/test-deps.sh
+	$(VENV)/bin/lint-imports
 	source scripts/postgres.sh && $(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
 format: $(STAMP)

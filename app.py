@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from canvascraft.config import get_settings
-from canvascraft.scheduler import start_background
-from canvascraft.services.workspace import prepare
+from canvascraft.services.workspace import prepare, start_background, workspace_path
 
 st.set_page_config(page_title="CanvasCraft ML Studio", page_icon=":material/palette:", layout="wide")
 
@@ -24,8 +22,8 @@ def background(workspace: str) -> object:
     return start_background()
 
 
-prepared_workspace(str(get_settings().workspace))
-background(str(get_settings().workspace))
+prepared_workspace(workspace_path())
+background(workspace_path())
 
 navigation = st.navigation(
     [

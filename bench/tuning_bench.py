@@ -50,7 +50,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +68,7 @@ from canvascraft.services.tuning import start_study
 from canvascraft.services.workspace import prepare
 from canvascraft.store.session import engine_for
 from canvascraft.tracking.runs import TrainingRun, tracking_client
-from canvascraft.training import EpochResult, get_trainer, load_split
+from canvascraft.training import CLASSIFICATION, EpochResult, get_trainer, load_split
 from canvascraft.training.data import validation_members
 from canvascraft.training.progress import TrainingProgress
 from canvascraft.tuning import studies
@@ -208,12 +207,13 @@ def one_trial(
     timed(pieces, PIECES[2], lambda: set_run_id(job_id, training.run_id))
     timed(pieces, PIECES[2], lambda: reporter.phase("training"))
     accuracy = 0.5 + 0.4 * ((study["number"] * 0.37) % 1.0)
-    result = EpochResult(1, 0.9, accuracy - 0.05, accuracy - 0.1, 0.8, accuracy, accuracy - 0.05, 0.1, True)
-    reporter.progress.history.append(asdict(result))
+    figures = (0.9, accuracy - 0.05, accuracy - 0.1, 0.8, accuracy, accuracy - 0.05)
+    result = EpochResult(1, dict(zip(CLASSIFICATION.metric_keys(), figures, strict=True)), 0.1, True)
+    reporter.progress.history.append(result.as_row())
     reporter.progress.epoch = 1
     timed(pieces, PIECES[4], lambda: training.log_epoch(result))
     timed(pieces, PIECES[2], reporter.write)
-    timed(pieces, PIECES[3], lambda: trial_reporter.report(1, asdict(result)))
+    timed(pieces, PIECES[3], lambda: trial_reporter.report(1, result.as_row()))
     timed(pieces, PIECES[2], lambda: reporter.phase("saving"))
     log_validation = fixture.job_module._log_validation  # what a finished training job logs
     timed(

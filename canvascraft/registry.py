@@ -7,7 +7,7 @@ a lookup of an unknown name answers with the closest known names.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import importlib
 from typing import Any, Generic, TypeVar
 
 from canvascraft.errors import UnknownNameError
@@ -18,9 +18,11 @@ SHOW_ALL_BELOW = 10  # with no close match, list every known name when there are
 
 
 class Registry(Generic[C]):
-    def __init__(self, kind: str, load: Callable[[], None] | None = None) -> None:
+    def __init__(self, kind: str, modules: tuple[str, ...] = ()) -> None:
+        """``modules`` register the built-in members when imported; that happens on the first lookup,
+        by name, so the registry depends on none of them (and they may import it)."""
         self.kind = kind
-        self._load = load
+        self._modules = modules
         self._classes: dict[str, C] = {}
 
     def register(self, cls: C) -> C:
@@ -58,5 +60,5 @@ class Registry(Generic[C]):
             raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}") from None
 
     def _loaded(self) -> None:
-        if self._load is not None:
-            self._load()
+        for module in self._modules:
+            importlib.import_module(module)

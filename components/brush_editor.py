@@ -13,8 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from canvascraft.recipe.spec import Recipe
-from canvascraft.services.brushes import BrushInfo
+from canvascraft.services.brushes import BrushInfo, Recipe
 from components.params import param_widget, seed_param
 
 WORKING = "brushes_working"

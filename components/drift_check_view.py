@@ -11,11 +11,22 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from canvascraft.drift.charts import histogram_figure, metric_label, projection_figure, series_figure
-from canvascraft.drift.report import as_sentence, report_html
-from canvascraft.drift.views import CheckDetail, CheckSummary, FarItem, MonitorView
 from canvascraft.errors import CanvasCraftError
-from canvascraft.services.drift import check_series, get_check, get_monitor
+from canvascraft.services.drift import (
+    CheckDetail,
+    CheckSummary,
+    FarItem,
+    MonitorView,
+    as_sentence,
+    check_series,
+    get_check,
+    get_monitor,
+    histogram_figure,
+    metric_label,
+    projection_figure,
+    report_html,
+    series_figure,
+)
 from canvascraft.share.links import DriftState
 from components.drift_monitors import when
 from components.view_nav import go

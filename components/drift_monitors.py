@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from canvascraft.drift.charts import metric_label
-from canvascraft.drift.metrics import METRICS
-from canvascraft.drift.views import CheckSummary, MonitorView
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import list_datasets
 from canvascraft.services.drift import (
+    METRICS,
+    CheckSummary,
+    MonitorView,
     list_checks,
+    metric_label,
     remove_monitor,
     request_check,
     save_monitor,

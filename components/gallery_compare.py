@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.gallery.compare import Comparison, RecipeChange, compare_runs, curves_figure
+from canvascraft.services.gallery import DEFAULT_METRIC, Comparison, RecipeChange, compare_runs, curves_figure
 from canvascraft.share.links import GalleryState
 from components.gallery_runs import SUMMARY_METRICS, runs_grid
 from components.view_nav import go
@@ -47,7 +47,7 @@ def _curves(comparison: Comparison) -> None:
     if not metrics:
         st.caption("The runs logged no per-epoch metrics.")
         return
-    default = "val_accuracy" if "val_accuracy" in metrics else metrics[0]
+    default = DEFAULT_METRIC if DEFAULT_METRIC in metrics else metrics[0]
     metric = st.segmented_control(
         "metric", metrics, default=default, key="gallery_compare_metric", label_visibility="collapsed"
     )

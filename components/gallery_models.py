@@ -10,11 +10,19 @@ import plotly.graph_objects as go_figure
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
-from canvascraft.gallery.registry import download_zip, list_models, model_versions, resolve, set_alias
-from canvascraft.jobs.checkpoints import list_checkpoints
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version
 from canvascraft.services.drift import capture_try
+from canvascraft.services.gallery import (
+    Prediction,
+    Predictor,
+    download_zip,
+    list_checkpoints,
+    list_models,
+    model_versions,
+    predictions_csv,
+    resolve,
+    set_alias,
+)
 from canvascraft.services.jobs import list_training_jobs
 from canvascraft.share.links import GalleryState
 from components.media import cached_thumbnail, cached_waveform

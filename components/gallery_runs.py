@@ -12,24 +12,22 @@ import pandas as pd
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.gallery.detail import (
+from canvascraft.services.gallery import (
+    DEFAULT_METRIC,
+    RunCard,
     RunDetail,
+    RunFilter,
     ValidationItem,
     confusion_figure,
     embedding_figure,
     items_in_cell,
-    metric_curves_figure,
-    run_detail,
-)
-from canvascraft.gallery.paging import token_for_page
-from canvascraft.gallery.registry import register
-from canvascraft.gallery.runs import (
-    DEFAULT_METRIC,
-    RunCard,
-    RunFilter,
     lower_is_better,
+    metric_curves_figure,
+    register,
+    run_detail,
     run_facets,
     search_runs,
+    token_for_page,
 )
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.media import cached_thumbnail, cached_waveform
@@ -58,8 +56,8 @@ def runs_grid(state: GalleryState) -> None:
         status = columns[2].selectbox(
             "status", [ANY, *facets.statuses], index=_index(facets.statuses, state.status)
         )
-        metrics = facets.metrics or ["val_accuracy"]
-        shown = state.metric or "val_accuracy"
+        metrics = facets.metrics or [DEFAULT_METRIC]
+        shown = state.metric or DEFAULT_METRIC
         metric = columns[3].selectbox(
             "metric", metrics, index=metrics.index(shown) if shown in metrics else 0,
             help="The metric of the range filter, the sort and the cards.",

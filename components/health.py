@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from canvascraft.data.health import Health
 from canvascraft.errors import Skipped
+from canvascraft.services.datasets import Health
 
 SKIPPED_TABLE_ROWS = 100  # beyond this a scrolling grid beats a long static table
 ACCENT = "#7c3aed"  # the theme's primary colour (.streamlit/config.toml)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from canvascraft.config import get_settings
 from canvascraft.errors import CanvasCraftError, NothingImportedError
+from canvascraft.services.workspace import upload_limit_mb
 from components.health import skipped_list
 
 ACCEPTED_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "wav", "flac", "ogg", "csv", "parquet", "zip"]
@@ -59,7 +59,7 @@ def import_form(default_name: str) -> None:
                 st.session_state[RESULT_KEY] = ("error", error)
             progress.empty()
     show_last_result()
-    st.caption(f"Largest file accepted: {get_settings().max_upload_mb} MB.")
+    st.caption(f"Largest file accepted: {upload_limit_mb()} MB.")
 
 
 def show_last_result() -> None:

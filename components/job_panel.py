@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.jobs import (
     TrainingJobView,
+    TrainingProgress,
     cancel_job,
     fork_job,
     job_log,
@@ -24,7 +25,6 @@ from canvascraft.services.jobs import (
     training_view,
 )
 from canvascraft.services.recipes import list_recipes
-from canvascraft.training.progress import TrainingProgress
 from components.media import cached_thumbnail, cached_waveform
 
 REFRESH_S = 2.0
@@ -100,10 +100,9 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
             icon=":material/content_cut:",
         )
     elif job.state == "succeeded" and progress is not None and progress.history:
-        best = min(progress.history, key=lambda r: r["val_loss"])
+        best = view.best_epoch or progress.history[-1]
         st.success(
-            f"Finished: best epoch {best['epoch']} of {progress.epoch}, validation accuracy "
-            f"{best['val_accuracy']:.1%}, macro-F1 {best['val_f1']:.2f}.",
+            f"Finished: best epoch {best['epoch']} of {progress.epoch}, {view.summary_of(best)}.",
             icon=":material/check_circle:",
         )
     elif view.ending:
@@ -264,9 +263,7 @@ def _fork_form(view: TrainingJobView) -> None:
             "checkpoint",
             list(names),
             key=f"train_fork_ckpt_{job.id}",
-            format_func=lambda n: (
-                f"{n} (epoch {names[n].epoch}, val accuracy {names[n].metrics.get('val_accuracy', 0):.0%})"
-            ),
+            format_func=lambda n: f"{n} (epoch {names[n].epoch}, {view.summary_of(names[n].metrics)})",
         )
         saved = list_recipes()
         modality = next((r.modality for r in saved if r.name == job.spec["recipe"]), None)

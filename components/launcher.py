@@ -17,7 +17,7 @@ from streamlit.web.cli import main
 
 
 def run() -> None:
-    from canvascraft.scheduler import start_background
+    from canvascraft.services.workspace import start_background
 
     PagesManager.uses_pages_directory = False
     start_background()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from canvascraft.data.catalog import ItemView
-from canvascraft.data.preview import column_stats, thumbnail_png, waveform_png
-from canvascraft.services.datasets import item_bytes
+from canvascraft.services.datasets import ItemView, column_stats, item_bytes, thumbnail_png, waveform_png
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)

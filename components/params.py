@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from canvascraft.brushes import Param
+from canvascraft.services.brushes import Param
 
 
 def nice_step(low: float, high: float) -> float:

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from canvascraft.data.preview import waveform_png
-from canvascraft.recipe.preview import AudioPreview, ImagePreview, TablePreview
+from canvascraft.services.brushes import AudioPreview, ImagePreview, TablePreview
+from canvascraft.services.datasets import waveform_png
 from components.health import ACCENT
 
 GREY = "#a1a1aa"

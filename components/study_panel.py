@@ -15,8 +15,14 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.jobs import get_job, job_log
-from canvascraft.services.tuning import StudyView, stop_study, study_figures, study_view, train_best
-from canvascraft.tuning.studies import METRICS, SAMPLERS
+from canvascraft.services.tuning import (
+    SAMPLERS,
+    StudyView,
+    stop_study,
+    study_figures,
+    study_view,
+    train_best,
+)
 from components.job_panel import FLASH, LOG_LINES, REFRESH_S, STATE_COLOURS, SWITCH_TO
 
 ERROR = "train_study_error"
@@ -193,7 +199,7 @@ def _best(view: StudyView) -> None:
     st.metric(
         f"{metric} · trial #{summary.best_trial}",
         f"{summary.best_value:.4f}",
-        help=f"The study {'maximizes' if METRICS.get(metric) == 'maximize' else 'minimizes'} {metric}.",
+        help=f"The study {'maximizes' if summary.direction == 'maximize' else 'minimizes'} {metric}.",
     )
     params = pd.DataFrame(
         [{"parameter": short_name(k), "value": _shown(v)} for k, v in summary.best_params.items()]

@@ -15,13 +15,13 @@ from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import list_datasets
 from canvascraft.services.jobs import (
     DEVICES,
+    MAX_PINNED,
     TrainerInfo,
     launch_training,
     trainer_catalog,
     validation_items,
 )
 from canvascraft.services.recipes import list_recipes
-from canvascraft.training.pinned import MAX_PINNED
 from components.params import param_widget, seed_param
 
 PREFIX = "train_"

@@ -16,9 +16,15 @@ import pandas as pd
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError, TrainingError
-from canvascraft.services.tuning import MAX_PARALLEL, MAX_TRIALS, search_candidates, start_study
-from canvascraft.tuning.space import SearchParam
-from canvascraft.tuning.studies import METRICS, SAMPLERS
+from canvascraft.services.tuning import (
+    MAX_PARALLEL,
+    MAX_TRIALS,
+    SAMPLERS,
+    SearchParam,
+    search_candidates,
+    start_study,
+    tuning_metrics,
+)
 from components.params import param_widget, seed_param
 from components.train_form import pick_setup
 
@@ -60,8 +66,9 @@ def tune_form() -> str | None:
         "sampler", list(SAMPLERS), key=f"{PREFIX}sampler", format_func=lambda s: SAMPLERS[s].split(":")[0],
         help=SAMPLER_HELP,
     )  # fmt: skip
+    metrics = tuning_metrics(trainer.name)
     metric = right.selectbox(
-        "metric", list(METRICS), key=f"{PREFIX}metric", format_func=lambda m: f"{m} ({METRICS[m]})",
+        "metric", list(metrics), key=f"{PREFIX}metric", format_func=lambda m: f"{m} ({metrics[m]})",
         help="What each trial is scored by: its best epoch on the validation split.",
     )  # fmt: skip
     trials_column, parallel_column, epochs_column = st.columns(3)

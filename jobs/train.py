@@ -25,15 +25,15 @@ import torch
 from torch.utils.data import Dataset
 
 from canvascraft.data.preview import thumbnail_png
+from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.drift.profile import build_profile, feature_table
 from canvascraft.errors import Cancelled, TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
 from canvascraft.jobs.runtime import begin_job, report_progress, run_job, set_run_id, stop_on_sigterm
 from canvascraft.recipe.io import to_yaml
+from canvascraft.recipe.library import load_recipe
 from canvascraft.recipe.preview import spectrogram_png
 from canvascraft.recipe.spec import validate_recipe
-from canvascraft.services.datasets import item_bytes, open_version, table_rows
-from canvascraft.services.recipes import load_recipe
 from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
 from canvascraft.tracking.runs import TrainingRun
@@ -108,6 +108,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
     resume_from = spec.get("resume_from")
     fork = spec.get("fork_from")
     trainer = get_trainer(spec["trainer"])(**spec.get("hyper", {}))
+    objective = trainer.objective
     epochs = int(trainer.settings["epochs"])
     reporter = Reporter(job_id, TrainingProgress(epochs=epochs))
     reporter.write()
@@ -192,18 +193,18 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
 
         def on_epoch(result: EpochResult) -> None:
             predictions = probe.predict(model)
-            progress.history.append(asdict(result))
+            progress.history.append(result.as_row())
             progress.filmstrip.append(predictions)
             progress.epoch, progress.step = result.epoch, 0
             training.log_epoch(result)
             if probe.items:
                 training.log_text(json.dumps(_filmstrip(progress), indent=1), "pinned_predictions.json")
             reporter.write()
-            print(f"epoch {result.epoch}/{epochs}: train_loss {result.train_loss:.4f} "
-                  f"val_loss {result.val_loss:.4f} val_accuracy {result.val_accuracy:.4f} "
-                  f"({result.seconds:.1f}s)", flush=True)  # fmt: skip
+            shown = dict.fromkeys(["train_loss", objective.monitor, objective.primary])
+            figures = " ".join(f"{key} {result[key]:.4f}" for key in shown if key in result.metrics)
+            print(f"epoch {result.epoch}/{epochs}: {figures} ({result.seconds:.1f}s)", flush=True)
             if reporter_trial is not None:
-                reporter_trial.report(result.epoch, asdict(result))  # raises TrialPruned to stop here
+                reporter_trial.report(result.epoch, result.as_row())  # raises TrialPruned to stop here
 
         device = spec.get("device")
         progress.device = str(resolve_device(device))
@@ -218,6 +219,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             resume=resuming,
             on_epoch=on_epoch,
             on_step=reporter.step,
+            objective=objective,
         )
         reporter.phase("saving")
         model.to("cpu")
@@ -228,13 +230,10 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         uri = training.log_model(model, _example(split.val), extra_files=model_files)
         best = result.best
         # The run's per-epoch metrics end at the last epoch; these describe the model that was logged.
-        training.log_summary(
-            {"best_epoch": best.epoch, "best_val_loss": best.val_loss, "best_val_accuracy": best.val_accuracy,
-             "best_val_f1": best.val_f1},
-            {},
-        )  # fmt: skip
+        summary = {f"best_{key}": best[key] for key in objective.metric_keys("val")}
+        training.log_summary({"best_epoch": best.epoch, **summary}, {})
         print(f"job {job_id}: done on {result.device}, best epoch {best.epoch} "
-              f"val_accuracy {best.val_accuracy:.4f}; model {uri}", flush=True)  # fmt: skip
+              f"{objective.primary} {best[objective.primary]:.4f}; model {uri}", flush=True)  # fmt: skip
     except optuna.TrialPruned as pruned:
         print(f"job {job_id}: {pruned}", flush=True)
         training.set_tag("canvascraft.pruned", "true")

@@ -7,7 +7,6 @@ import random
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError, RecipeError
-from canvascraft.recipe.io import to_yaml
 from canvascraft.services.brushes import (
     brush_catalog,
     check_recipe,
@@ -16,6 +15,7 @@ from canvascraft.services.brushes import (
     preview_item_images,
     preview_uploaded_image,
     sample_items,
+    to_yaml,
 )
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version
 from canvascraft.services.recipes import import_recipe_text, list_recipes, load_recipe, save_recipe

@@ -60,9 +60,9 @@ if not recent:
     st.info("No training job yet.", icon=":material/model_training:")
 for view in recent:
     progress = view.progress
-    best = max((r["val_accuracy"] for r in progress.history), default=None) if progress else None
+    best, primary = view.best_primary, view.objective.metric(view.objective.primary)
     line = f"{view.title} · **{view.job.state}**" + (
-        f" · best validation accuracy {best:.0%}" if best else ""
+        f" · best validation {primary.label} {primary.shown(best)}" if best else ""
     )
     st.page_link(
         "pages/train.py", label=line, icon=":material/model_training:", query_params={"job": view.job.id}

@@ -7,8 +7,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.jobs import TrainingJobView, list_training_jobs, training_view
-from canvascraft.services.tuning import StudyView, list_studies
-from canvascraft.tuning.studies import SAMPLERS
+from canvascraft.services.tuning import SAMPLERS, StudyView, list_studies
 from components.job_panel import FLASH, REFRESH_S, SWITCH_TO, job_panel
 from components.study_panel import study_panel
 from components.train_form import launch_form
@@ -67,7 +66,7 @@ def job_rows(jobs: list[TrainingJobView]) -> pd.DataFrame:
     rows = []
     for view in jobs:
         spec, progress = view.job.spec, view.progress
-        best = max((r["val_accuracy"] for r in progress.history), default=None) if progress else None
+        best = view.best_primary
         rows.append({
             "job": view.job.id, "state": view.job.state, "dataset": spec.get("dataset"),
             "recipe": spec.get("recipe"), "trainer": spec.get("trainer"),

@@ -26,9 +26,9 @@ from canvascraft.brushes import Brush, Param, all_brushes, get_brush, register, 
 from canvascraft.config import get_settings
 from canvascraft.errors import RecipeError
 from canvascraft.recipe import STARTER_RECIPES, BrushStep, Recipe, from_yaml, to_yaml, validate_recipe
+from canvascraft.recipe import library as recipe_service
 from canvascraft.recipe.compose import compose, item_seed, to_jsonable
 from canvascraft.recipe.spec import MAX_SEED, NAME_PATTERN
-from canvascraft.services import recipes as recipe_service
 from canvascraft.services.recipes import (
     duplicate_recipe,
     ensure_starter_recipes,

@@ -6,13 +6,9 @@ from __future__ import annotations
 from canvascraft.brushes.base import Brush, Modality
 from canvascraft.registry import Registry
 
-
-def _load_builtin() -> None:
-    # Importing the modules runs their @register decorators.
-    from canvascraft.brushes import audio, image, table  # noqa: F401
-
-
-BRUSHES: Registry[type[Brush]] = Registry("brush", _load_builtin)
+BRUSHES: Registry[type[Brush]] = Registry(
+    "brush", ("canvascraft.brushes.audio", "canvascraft.brushes.image", "canvascraft.brushes.table")
+)
 register = BRUSHES.register
 unregister = BRUSHES.unregister
 

@@ -161,7 +161,7 @@ def _load_profile(run_id: str) -> Profile:
 
 def _reference_frame(predictor: Predictor) -> pd.DataFrame:
     """The training dataset version's feature table, rebuilt from its stored items."""
-    from canvascraft.services.datasets import item_bytes, open_version, table_rows
+    from canvascraft.data.reads import item_bytes, open_version, table_rows
 
     params = predictor.context.params
     if "dataset" not in params:
@@ -270,7 +270,7 @@ def _folder_batch(predictor: Predictor, folder: Path) -> _Batch:
 
 def _dataset_batch(predictor: Predictor, name: str) -> _Batch:
     from canvascraft.data.inspect import read_table
-    from canvascraft.services.datasets import item_bytes, open_version
+    from canvascraft.data.reads import item_bytes, open_version
 
     try:
         view = open_version(name)

@@ -12,6 +12,12 @@ from datetime import datetime
 from pathlib import Path
 
 
+def model_ref(model_name: str, alias: str) -> str:
+    """``NAME@ALIAS`` (or ``NAME/VERSION`` when the alias is a number): what a monitor watches."""
+    separator = "/" if alias.isdigit() else "@"
+    return f"{model_name}{separator}{alias}"
+
+
 @dataclass(frozen=True)
 class MonitorView:
     """A model under watch: the version it checks, its data, its schedule and its limits."""
@@ -37,9 +43,7 @@ class MonitorView:
 
     @property
     def ref(self) -> str:
-        """``NAME@ALIAS`` (or ``NAME/VERSION`` when the alias is a number)."""
-        separator = "/" if self.alias.isdigit() else "@"
-        return f"{self.model_name}{separator}{self.alias}"
+        return model_ref(self.model_name, self.alias)
 
     @property
     def scheduled(self) -> bool:

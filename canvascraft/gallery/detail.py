@@ -30,6 +30,7 @@ from canvascraft.gallery.runs import (
 )
 from canvascraft.jobs.checkpoints import CheckpointInfo, list_checkpoints
 from canvascraft.tracking.runs import tracking_client
+from canvascraft.training.trainers import objective_of
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -251,7 +252,8 @@ def run_detail(run_id: str) -> RunDetail:
     run_id = run.info.run_id
     rows = metric_rows([run_id], None, client)
     history = {key: steps for (_, key), steps in sorted(rows.items())}
-    main = "val_accuracy" if "val_accuracy" in history else next(iter(history), None)
+    primary = objective_of(run.data.params.get("trainer")).primary
+    main = primary if primary in history else next(iter(history), None)
     best = best_of(main, history[main]) if main else None
     classes, items = read_predictions(run, client)
     per_class, confusion = _per_class(classes, items)

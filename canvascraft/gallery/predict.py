@@ -316,7 +316,7 @@ class Predictor:
         return [str(c["name"]) for c in columns or [] if c["name"] != label]
 
     def _version_view(self) -> Any:
-        from canvascraft.services.datasets import open_version
+        from canvascraft.data.reads import open_version
 
         params = self.context.params
         version = params.get("dataset_version")
@@ -362,7 +362,7 @@ class Predictor:
 
     def predict_item(self, sha256: str, k: int = TOP_K) -> Prediction:
         """A stored item (a sample from the dataset), by its content hash."""
-        from canvascraft.services.datasets import item_bytes
+        from canvascraft.data.reads import item_bytes
 
         if self.modality == "table":
             raise ModelError("table samples are rows: use sample_rows() and predict_rows()")

@@ -27,8 +27,8 @@ from mlflow.tracking import MlflowClient
 
 from canvascraft.errors import ModelError
 from canvascraft.tracking.runs import tracking_client
+from canvascraft.training.trainers import objective_of
 
-VAL_METRICS = ("val_loss", "val_accuracy", "val_f1")
 MODEL_ID_TAG = "canvascraft.model_id"
 _VERSION = re.compile(r"^[0-9]{1,9}$")
 _ZIP_FOLDER_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -280,7 +280,8 @@ def _version_info(
         except MlflowException:
             run = None
         if run is not None:
-            metrics = {k: float(run.data.metrics[k]) for k in VAL_METRICS if k in run.data.metrics}
+            keys = objective_of(run.data.params.get("trainer")).metric_keys("val")
+            metrics = {k: float(run.data.metrics[k]) for k in keys if k in run.data.metrics}
             params, tags = run.data.params, run.data.tags
             job = tags.get("canvascraft.job_id")
             lineage = Lineage(

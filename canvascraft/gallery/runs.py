@@ -41,6 +41,7 @@ from mlflow.exceptions import MlflowException
 from canvascraft.config import get_settings
 from canvascraft.errors import GalleryError, RunNotFoundError
 from canvascraft.tracking.runs import DEFAULT_EXPERIMENT, tracking_client
+from canvascraft.training.objectives import CLASSIFICATION
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 CARD_ARTIFACT = "card.png"
-DEFAULT_METRIC = "val_accuracy"
+DEFAULT_METRIC = CLASSIFICATION.primary
+"""What the grid sorts and shows by default: the primary metric of the studio's classifiers."""
 MAX_PAGE_SIZE = 1000
 STATUSES: tuple[str, ...] = tuple(RunStatus.to_string(s) for s in RunStatus.all_status())
 TAG_JOB, TAG_MODALITY, TAG_STUDY, TAG_TRIAL = (

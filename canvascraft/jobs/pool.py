@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from canvascraft.config import get_settings
+from canvascraft.errors import UnknownNameError
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
+from canvascraft.jobs.kinds import get_kind, run_end_hook
 from canvascraft.jobs.runtime import read_exit_code
 from canvascraft.jobs.states import TERMINAL, JobError, JobState, check_transition
 from canvascraft.store.models import Job, as_utc, utcnow
@@ -78,8 +81,9 @@ class JobPool:
         jobs_dir: Path | None = None,
         on_finish: Callable[[int, JobState], None] | None = None,
     ) -> None:
-        """``on_finish(job_id, state)`` runs in the pool that records a job's end (once per job);
-        an error in it is printed and never stops the tick."""
+        """When this pool records a job's end (once per job), the job's kind's ``on_end`` runs
+        (``canvascraft.jobs.kinds``), then ``on_finish(job_id, state)`` if given; an error in either is
+        logged and never stops the tick."""
         settings = get_settings()
         self.on_finish = on_finish
         self.url = url or settings.db_url
@@ -133,6 +137,10 @@ class JobPool:
             raise JobError(
                 f"Job kind {kind!r} is not a job entry point name; use lower-case letters, digits and _."
             )
+        try:
+            get_kind(kind)
+        except UnknownNameError as error:
+            raise JobError(f"{error}; a kind is declared with canvascraft.jobs.kinds.register_kind") from None
         with engine_for(self.url).begin() as connection:
             result = connection.execute(
                 insert(Job).values(
@@ -181,6 +189,29 @@ class JobPool:
             )
         if job.handle:
             self.executor.cancel(job.handle, self.cancel_grace_s)
+
+    def wait(
+        self,
+        job_id: int,
+        on_progress: Callable[[Job], None] | None = None,
+        timeout_s: float | None = None,
+        *,
+        poll_s: float = 0.5,
+    ) -> Job:
+        """Tick until the job is final (no studio needed); ``on_progress`` sees each new progress."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        seen: Any = None
+        while True:
+            self.tick()
+            job = self.get_job(job_id)
+            if on_progress is not None and job.progress and job.progress != seen:
+                seen = job.progress
+                on_progress(job)
+            if JobState(job.state) in TERMINAL:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise JobError(f"Job {job_id} is still {job.state} after {timeout_s:g} s; it keeps running.")
+            time.sleep(poll_s)
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -251,8 +282,8 @@ class JobPool:
         return claimed
 
     def _launch(self, job_id: int, kind: str, log_path: Path) -> None:
-        command = [sys.executable, "-m", f"jobs.{kind}", str(job_id)]
         try:
+            command = [sys.executable, "-m", get_kind(kind).entry, str(job_id)]
             handle = self.executor.start(
                 job_id, command, log_path, env={"CANVASCRAFT_DATABASE_URL": self.url}
             )
@@ -293,11 +324,13 @@ class JobPool:
                 )
             )
             won = result.rowcount == 1
-        if won and self.on_finish is not None:
-            try:
-                self.on_finish(job_id, target)
-            except Exception:  # bookkeeping after the fact must never stall the queue
-                traceback.print_exc()
+        if won:
+            run_end_hook(self.get_job(job_id), target)
+            if self.on_finish is not None:
+                try:
+                    self.on_finish(job_id, target)
+                except Exception:  # bookkeeping after the fact must never stall the queue
+                    traceback.print_exc()
         return won
 
 

@@ -28,10 +28,10 @@ _lock = threading.Lock()
 
 def tick_job_pool() -> None:
     """Record ended jobs, start queued ones; an error is logged and the next tick tries again."""
-    from canvascraft.services.jobs import tick
+    from canvascraft.jobs.pool import JobPool
 
     try:
-        tick()
+        JobPool().tick()
     except Exception:
         log.exception("job pool tick failed; retrying on the next tick")
 

@@ -6,7 +6,7 @@ process on the workspace sees them; the CLI edits them through a scheduler start
 writes to the store.
 
 Several studios each run the store's jobs, so a tick may fire in each of them. The scheduled function
-only *claims* the tick (:func:`slot_of`, a conditional update in ``services.drift``) and queues a pool
+only *claims* the tick (a conditional update in ``canvascraft.drift.queue``) and queues a pool
 job: exactly one studio wins a tick, and the check itself runs as its own process, never on a page's
 thread. Interval triggers start at a fixed origin so every process agrees on the tick's start; ticks
 missed while no studio ran coalesce into one run (``coalesce=True``, no misfire grace limit).
@@ -29,16 +29,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect, text
 
 from canvascraft.config import get_settings
+from canvascraft.drift import queue
+from canvascraft.drift.queue import ORIGIN
 from canvascraft.errors import DriftError
 from canvascraft.store.session import SQLITE_BUSY_TIMEOUT_MS, engine_for
 
 log = logging.getLogger(__name__)
 JOBSTORE = "drift"
 TABLE = "apscheduler_jobs"
-ORIGIN = datetime(2020, 1, 1, tzinfo=UTC)
-"""Interval ticks are counted from here, so every studio computes the same tick for the same moment."""
-CRON_SLOT_S = 60
-"""Crontab lines fire at most once a minute."""
 
 
 def job_id(monitor_id: int) -> str:
@@ -60,22 +58,11 @@ def trigger_for(every_s: int | None, cron: str | None) -> BaseTrigger:
         ) from None
 
 
-def slot_of(every_s: int | None, now: datetime) -> int:
-    """The tick ``now`` belongs to, as epoch seconds: every studio running this tick gets the same one."""
-    seconds = int(now.timestamp())
-    if every_s is None:
-        return seconds - seconds % CRON_SLOT_S
-    origin = int(ORIGIN.timestamp())
-    return origin + (seconds - origin) // every_s * every_s
-
-
 def scheduled_check(monitor_id: int) -> None:
     """What APScheduler runs on a tick: claim it and queue the check; errors are logged, never raised
     into the scheduler."""
-    from canvascraft.services.drift import enqueue_scheduled
-
     try:
-        enqueue_scheduled(monitor_id)
+        queue.enqueue_scheduled(monitor_id)  # looked up on each tick, so it can be wrapped in tests
     except Exception:
         log.exception("queueing the scheduled drift check of monitor %s failed", monitor_id)
 
@@ -84,24 +71,20 @@ def job_store(url: str | None = None) -> SQLAlchemyJobStore:
     return SQLAlchemyJobStore(engine=engine_for(url or get_settings().db_url), tablename=TABLE)
 
 
-_attached: dict[int, str] = {}
-"""id(scheduler) → the database URL whose drift schedules that running scheduler executes."""
+_attached: dict[str, BackgroundScheduler] = {}
+"""Database URL → the scheduler of this process that runs that workspace's drift schedules."""
 
 
 def attach(scheduler: BackgroundScheduler, url: str | None = None) -> None:
     """Make a scheduler run the workspace's drift schedules (the studio's background scheduler does)."""
     url = url or get_settings().db_url
     scheduler.add_jobstore(job_store(url), JOBSTORE)
-    _attached[id(scheduler)] = url
+    _attached[url] = scheduler
 
 
 def _running_for(url: str) -> BackgroundScheduler | None:
-    from canvascraft.scheduler.background import running_scheduler
-
-    scheduler = running_scheduler()
-    if scheduler is not None and _attached.get(id(scheduler)) == url:
-        return scheduler
-    return None
+    scheduler = _attached.get(url)
+    return scheduler if scheduler is not None and scheduler.running else None
 
 
 class _StoreWriter(BaseScheduler):

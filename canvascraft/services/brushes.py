@@ -12,10 +12,14 @@ import torch
 
 from canvascraft.brushes import Param, all_brushes
 from canvascraft.data.catalog import ItemView
+from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.errors import CanvasCraftError, DatasetError, RecipeError
 from canvascraft.recipe import preview
+from canvascraft.recipe.io import to_yaml as to_yaml
+from canvascraft.recipe.preview import AudioPreview as AudioPreview
+from canvascraft.recipe.preview import ImagePreview as ImagePreview
+from canvascraft.recipe.preview import TablePreview as TablePreview
 from canvascraft.recipe.spec import Recipe, validate_recipe
-from canvascraft.services.datasets import item_bytes, open_version, table_rows
 
 TABLE_PREVIEW_ROWS = 500
 # Previews run at display resolution: thumbnails on the page are about this wide.

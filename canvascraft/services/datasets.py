@@ -1,4 +1,6 @@
-"""Dataset actions: import from a path or from browser uploads, list, open a version, health."""
+"""Dataset actions: import from a path or from browser uploads, list, open a version, health.
+
+Opening a version and reading stored files are ``canvascraft.data.reads``, shared with the core."""
 
 from __future__ import annotations
 
@@ -6,17 +8,31 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from canvascraft.config import get_settings
 from canvascraft.data import catalog
-from canvascraft.data.blobs import BlobStore
-from canvascraft.data.catalog import DatasetSummary, VersionSummary, VersionView
+from canvascraft.data.catalog import DatasetSummary, ItemView, VersionSummary, VersionView
 from canvascraft.data.health import Health, assess
 from canvascraft.data.importer import ImportReport, ProgressCallback, import_entries
-from canvascraft.data.inspect import read_table
+from canvascraft.data.preview import column_stats, thumbnail_png, waveform_png
+from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.data.sources import Entry, path_entries, upload_entries
 from canvascraft.store.session import open_session
+
+__all__ = [
+    "Health",
+    "ItemView",
+    "column_stats",
+    "import_path",
+    "import_uploads",
+    "item_bytes",
+    "list_datasets",
+    "list_versions",
+    "open_version",
+    "table_rows",
+    "thumbnail_png",
+    "version_health",
+    "waveform_png",
+]
 
 
 def _import(
@@ -77,22 +93,6 @@ def list_datasets() -> list[DatasetSummary]:
 def list_versions(name: str) -> list[VersionSummary]:
     with open_session() as session:
         return catalog.list_versions(session, name)
-
-
-def open_version(name: str, number: int | None = None) -> VersionView:
-    """A version's manifest and skipped list (the latest version when ``number`` is None)."""
-    with open_session() as session:
-        return catalog.version_view(session, name, number)
-
-
-def item_bytes(sha256: str) -> bytes:
-    return BlobStore(get_settings().blob_dir).read(sha256)
-
-
-def table_rows(view: VersionView) -> pd.DataFrame:
-    """All rows of a table version, its files stacked in manifest order."""
-    frames = [read_table(item_bytes(item.sha256), item.format) for item in view.items]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def version_health(view: VersionView) -> Health:

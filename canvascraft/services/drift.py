@@ -20,15 +20,23 @@ import hashlib
 import logging
 import re
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from canvascraft.config import get_settings
+from canvascraft.drift.charts import histogram_figure as histogram_figure
+from canvascraft.drift.charts import metric_label as metric_label
+from canvascraft.drift.charts import projection_figure as projection_figure
+from canvascraft.drift.charts import series_figure as series_figure
 from canvascraft.drift.metrics import METRICS, resolve_thresholds
+from canvascraft.drift.queue import FINISHED, finish, new_check, reserve, submit
+from canvascraft.drift.queue import enqueue_scheduled as enqueue_scheduled  # the schedules' tick, re-exported
+from canvascraft.drift.report import as_sentence as as_sentence
+from canvascraft.drift.report import report_html as report_html
 from canvascraft.drift.views import (
     CheckDetail,
     CheckSummary,
@@ -44,10 +52,8 @@ from canvascraft.store.session import engine_for, open_session
 
 log = logging.getLogger(__name__)
 SOURCES = {"folder": "the watched folder", "sent": "files sent to Try", "dataset": "a dataset"}
-DRIFT_LANE = "drift"
 MAX_FILES_PER_CHECK = 2000
 """New files read by one check, oldest first; the rest wait for the next check."""
-FINISHED = ("done", "no_data", "failed")
 _EVERY = re.compile(r"^\s*(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?)?\s*$", re.I)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -92,7 +98,7 @@ def _check_source(kind: str, source: str) -> str:
         raise DriftError(f"source must be one of {', '.join(SOURCES)}, got {kind!r}")
     if kind != "dataset":
         return ""
-    from canvascraft.services.datasets import open_version
+    from canvascraft.data.reads import open_version
 
     try:
         open_version(source)
@@ -243,75 +249,12 @@ def watchable_models() -> list[str]:
 # ------------------------------------------------------------------------------------------- checks
 
 
-def _new_check(session: Any, row: DriftMonitor, trigger: str) -> DriftCheck:
-    check = DriftCheck(
-        monitor_id=row.id,
-        model_name=row.model_name,
-        model_ref=_view(row, None).ref,
-        current="",
-        trigger=trigger,
-        state="queued",
-        created_at=utcnow(),
-        sentences=[],
-        skipped=[],
-        detail={},
-    )
-    session.add(check)
-    session.flush()
-    return check
-
-
-def _reserve(session: Any, row: DriftMonitor, trigger: str) -> tuple[int, bool]:
-    """A queued check of ``row``: ``(id, True)`` for a new one, or the one already waiting to start."""
-    waiting = session.scalar(
-        select(DriftCheck).where(DriftCheck.monitor_id == row.id, DriftCheck.state == "queued")
-    )
-    if waiting is not None:
-        return int(waiting.id), False
-    return int(_new_check(session, row, trigger).id), True
-
-
-def _submit(check_id: int) -> None:
-    """Hand a reserved check to the pool (after its row is committed: the pool writes on its own
-    connection). Checks run one at a time in their own lane, beside training jobs."""
-    from canvascraft.services.jobs import pool
-
-    job_id = pool().submit("drift", {"check_id": check_id}, lane=DRIFT_LANE, lane_limit=1)
-    with open_session() as session:
-        session.execute(update(DriftCheck).where(DriftCheck.id == check_id).values(job_id=job_id))
-
-
 def request_check(model_name: str, trigger: str = "manual") -> int:
     """Queue a check now (Run now); returns its id at once. The check runs as a background job."""
     with open_session() as session:
-        check_id, new = _reserve(session, _monitor_row(session, model_name), trigger)
+        check_id, new = reserve(session, _monitor_row(session, model_name), trigger)
     if new:
-        _submit(check_id)
-    return check_id
-
-
-def enqueue_scheduled(monitor_id: int, now: datetime | None = None) -> int | None:
-    """A schedule's tick: claim it (only one studio per tick wins) and queue the check. None when the
-    monitor is gone or paused, or another studio took this tick."""
-    from canvascraft.scheduler.drift import slot_of
-
-    now = now or datetime.now(UTC)
-    with open_session() as session:
-        row = session.get(DriftMonitor, monitor_id)
-        if row is None or row.paused or (row.every_s is None and row.cron is None):
-            return None
-        slot = slot_of(row.every_s, now)
-        claimed = session.execute(
-            update(DriftMonitor)
-            .where(DriftMonitor.id == monitor_id)
-            .where((DriftMonitor.claimed_slot.is_(None)) | (DriftMonitor.claimed_slot < slot))
-            .values(claimed_slot=slot)
-        )
-        if claimed.rowcount != 1:
-            return None
-        check_id, new = _reserve(session, row, "schedule")
-    if new:
-        _submit(check_id)
+        submit(check_id)
     return check_id
 
 
@@ -319,7 +262,7 @@ def run_check_now(model_name: str, trigger: str = "cli") -> CheckDetail:
     """Check a watched model in this process and return the stored check (``no_data`` when its folder
     holds nothing new). A check that fails is stored as failed and raises :class:`DriftError`."""
     with open_session() as session:
-        check_id = int(_new_check(session, _monitor_row(session, model_name), trigger).id)
+        check_id = int(new_check(session, _monitor_row(session, model_name), trigger).id)
     execute_check(check_id)
     return get_check(check_id, finished_only=False)
 
@@ -357,7 +300,7 @@ def execute_check(check_id: int) -> str:
             raise DriftError(f"there is no drift check {check_id}")
         row = session.get(DriftMonitor, check.monitor_id) if check.monitor_id is not None else None
         if row is None:
-            _finish(session, check, "failed", error="the model is no longer watched")
+            finish(check, "failed", error="the model is no longer watched")
             return "failed"
         check.state = "running"
         view = _view(row, None)
@@ -368,7 +311,7 @@ def execute_check(check_id: int) -> str:
             files = _new_files(session, row, view.folder)
             if not files:
                 check.current = f"nothing new in {view.folder}"
-                _finish(session, check, "no_data")
+                finish(check, "no_data")
                 return "no_data"
             current = f"{len(files)} new file{'s' if len(files) != 1 else ''} in {view.folder}"
             payload = [(path.name, path.read_bytes()) for path, _, _ in files]
@@ -391,7 +334,7 @@ def execute_check(check_id: int) -> str:
                 for p, n, mtime in files
             )
         if state == "failed":
-            _finish(session, check, "failed", error=str(outcome))
+            finish(check, "failed", error=str(outcome))
         else:
             _store_result(session, check, outcome)
     if state == "done":
@@ -456,19 +399,6 @@ def announce(check_id: int) -> None:
         publish(DriftDetected(drifted_features=drifted, sentences=tuple(check.sentences), **common))
 
 
-def fail_unfinished(check_id: int, reason: str) -> None:
-    """Mark a check failed when its job ended without finishing it (killed, lost, cancelled), so no check
-    stays queued or running forever; a finished check is left as it is."""
-    with open_session() as session:
-        check = session.get(DriftCheck, check_id)
-        if check is not None and check.state not in FINISHED:
-            _finish(session, check, "failed", error=reason)
-
-
-def _finish(session: Any, check: DriftCheck, state: str, error: str | None = None) -> None:
-    check.state, check.error, check.finished_at = state, error, utcnow()
-
-
 def _store_result(session: Any, check: DriftCheck, result: Any) -> None:
     check.model_version, check.run_id = result.model_version, result.run_id
     check.model_ref = result.model_ref
@@ -494,7 +424,7 @@ def _store_result(session: Any, check: DriftCheck, result: Any) -> None:
         )
         for feature, r in found
     ]
-    _finish(session, check, "done")
+    finish(check, "done")
 
 
 def _finite(value: float | None) -> float | None:

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from canvascraft.errors import JobError, TrainingError
 from canvascraft.jobs import TERMINAL, JobState
-from canvascraft.services.jobs import _training_spec, cancel_job, get_job, pool
+from canvascraft.services.jobs import cancel_job, get_job, pool
 from canvascraft.store.models import Job
+from canvascraft.training.launch import training_spec
 from canvascraft.tuning import studies
 from canvascraft.tuning.space import SearchParam, apply_overrides, candidate_space, check_space, split_params
+from canvascraft.tuning.studies import SAMPLERS as SAMPLERS
+from canvascraft.tuning.studies import tuning_metrics as tuning_metrics
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -33,7 +36,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 def search_candidates(recipe: str, trainer: str) -> list[SearchParam]:
     """Everything a study of ``trainer`` with ``recipe`` could search, with default ranges."""
     from canvascraft.brushes.registry import get_brush
-    from canvascraft.services.recipes import load_recipe
+    from canvascraft.recipe.library import load_recipe
     from canvascraft.training import get_trainer
 
     saved = load_recipe(recipe)
@@ -51,7 +54,7 @@ def start_study(
     trials: int = 6,
     parallel: int = 2,
     sampler: str = "tpe",
-    metric: str = "val_accuracy",
+    metric: str | None = None,
     epochs: int | None = None,
     hyper: dict[str, Any] | None = None,
     max_items: int | None = None,
@@ -60,8 +63,9 @@ def start_study(
 ) -> tuple[str, int]:
     """Check everything, create the study and queue its driver; returns (study name, driver job id).
 
-    ``space`` defaults to the candidates' enabled entries (learning rate and dropout)."""
-    from canvascraft.services.datasets import open_version
+    ``space`` defaults to the candidates' enabled entries (learning rate and dropout); ``metric`` to
+    the trainer's primary one."""
+    from canvascraft.data.reads import open_version
 
     if not 1 <= trials <= MAX_TRIALS:
         raise TrainingError(f"trials must be between 1 and {MAX_TRIALS}, got {trials}")
@@ -69,13 +73,17 @@ def start_study(
         raise TrainingError(f"parallel must be between 1 and {MAX_PARALLEL}, got {parallel}")
     if sampler not in studies.SAMPLERS:
         raise TrainingError(f"sampler must be one of {', '.join(studies.SAMPLERS)}, got {sampler!r}")
-    if metric not in studies.METRICS:
-        raise TrainingError(f"metric must be one of {', '.join(studies.METRICS)}, got {metric!r}")
+    from canvascraft.training import get_trainer
+
+    metrics = tuning_metrics(trainer)  # an unknown trainer is named here, with the closest names
+    metric = metric or get_trainer(trainer).objective.primary
+    if metric not in metrics:
+        raise TrainingError(f"metric must be one of {', '.join(metrics)}, got {metric!r}")
     candidates = search_candidates(recipe, trainer)
     chosen = check_space(space if space is not None else candidates, candidates)
     view = open_version(dataset)
     settings = {**(hyper or {}), **({"epochs": epochs} if epochs is not None else {})}
-    base = _training_spec(
+    base = training_spec(
         dataset, view.version.number, recipe, trainer, settings, 0.2, seed, max_items, None, "auto"
     )
     existing = {s.name for s in studies.all_studies()}
@@ -178,15 +186,15 @@ def train_best(name: str, epochs: int | None = None) -> int:
     view = study_view(name)
     if view.summary.best_params is None:
         raise TrainingError(f"study {name!r} has no completed trial yet; wait for one or start more trials")
+    from canvascraft.recipe.library import load_recipe
     from canvascraft.recipe.spec import validate_recipe
-    from canvascraft.services.recipes import load_recipe
 
     base = view.summary.attrs["base_spec"]
     hyper, overrides = split_params(view.summary.best_params)
     settings = {**base["hyper"], **hyper, **({"epochs": epochs} if epochs is not None else {})}
     recipe = load_recipe(base["recipe"], base["recipe_version"])
     validate_recipe(apply_overrides(recipe.model_dump(mode="json"), overrides))
-    spec = _training_spec(
+    spec = training_spec(
         base["dataset"], base["dataset_version"], base["recipe"], base["trainer"], settings,
         base["val_fraction"], base["seed"], base.get("max_items"), base.get("pinned"), "auto",
         recipe_version=base["recipe_version"],

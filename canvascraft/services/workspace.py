@@ -10,8 +10,9 @@ from canvascraft.config import get_settings
 from canvascraft.data.catalog import DatasetSummary, ItemView, list_datasets, preview_items
 from canvascraft.data.importer import ImportReport
 from canvascraft.data.sample import SAMPLE_DATASETS, SAMPLE_TABLE_LABEL, write_sample_data
+from canvascraft.recipe.library import ensure_starter_recipes
+from canvascraft.scheduler import start_background as start_background  # the studio's server starts it
 from canvascraft.services.datasets import import_path
-from canvascraft.services.recipes import ensure_starter_recipes
 from canvascraft.store.migrate import upgrade
 from canvascraft.store.models import Dataset
 from canvascraft.store.session import open_session
@@ -87,3 +88,13 @@ def overview() -> WorkspaceOverview:
         datasets = list_datasets(session)
         previews = {d.name: preview_items(session, d.latest_version_id) for d in datasets}
         return WorkspaceOverview(str(get_settings().workspace), datasets, previews)
+
+
+def upload_limit_mb() -> int:
+    """The largest file an import accepts, in MB (the import form says so)."""
+    return get_settings().max_upload_mb
+
+
+def workspace_path() -> str:
+    """Where this studio keeps its files (the app prepares each workspace once per server process)."""
+    return str(get_settings().workspace)

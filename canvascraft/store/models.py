@@ -350,7 +350,7 @@ class AlertDelivery(Base):
 
 
 class Retrain(Base):
-    """One retrain of a registered model (``canvascraft.services.retrain``): the job that trains a
+    """One retrain of a registered model (``canvascraft.retrain.flow``): the job that trains a
     candidate on the latest data, then the comparison with the version the alias points at.
 
     ``state`` moves ``training`` → ``comparing`` → ``promoted`` | ``pending_approval`` | ``kept_current``

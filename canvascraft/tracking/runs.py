@@ -47,6 +47,13 @@ def tracking_client() -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+def close_run(run_id: str, status: str) -> None:
+    """End a run a dead job left ``RUNNING`` as ``status`` (``KILLED``, ``FAILED``); a closed one stays."""
+    client = tracking_client()
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_terminated(run_id, status=status)
+
+
 def ensure_experiment(name: str = DEFAULT_EXPERIMENT) -> str:
     """The experiment's id, creating it with artifacts under ``artifact_root / name`` if missing.
 
@@ -131,15 +138,7 @@ class TrainingRun:
 
     def log_epoch(self, result: EpochResult) -> None:
         """All of an epoch's metrics in one ``log_batch`` (one call per metric is ~50x slower)."""
-        values = {
-            "train_loss": result.train_loss,
-            "val_loss": result.val_loss,
-            "train_accuracy": result.train_accuracy,
-            "val_accuracy": result.val_accuracy,
-            "train_f1": result.train_f1,
-            "val_f1": result.val_f1,
-            "epoch_seconds": result.seconds,
-        }
+        values = {**result.metrics, "epoch_seconds": result.seconds}
         stamp = _now_ms()
         metrics = [Metric(key, float(value), stamp, result.epoch) for key, value in values.items()]
         self._client.log_batch(self.run_id, metrics=metrics, synchronous=True)

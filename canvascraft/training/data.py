@@ -19,11 +19,11 @@ from torch.utils.data import Dataset, TensorDataset
 
 from canvascraft.brushes.audio import Clip, Features, load_clip
 from canvascraft.data.catalog import VersionView
+from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.errors import DatasetError
 from canvascraft.recipe.compose import Pipeline, compose, item_seed
 from canvascraft.recipe.preview import decode_image
 from canvascraft.recipe.spec import Recipe, validate_recipe
-from canvascraft.services.datasets import item_bytes, open_version, table_rows
 from canvascraft.training.split import stratified_split
 
 Sample = tuple[torch.Tensor, int]

@@ -9,24 +9,22 @@ runs no code (never pickle).
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
-from sklearn.metrics import f1_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from canvascraft.brushes.base import check_settings
 from canvascraft.errors import TrainingError
 from canvascraft.recipe.compose import item_seed
+from canvascraft.training.objectives import CLASSIFICATION, Objective
 from canvascraft.training.trainers import LOOP_HYPERPARAMS
 
 LAST = "last.safetensors"
@@ -37,18 +35,34 @@ CHECKPOINT_FORMAT = 1
 
 @dataclass(frozen=True)
 class EpochResult:
-    """One finished epoch. Training metrics are gathered during the pass itself (augmented items,
-    dropout on, weights changing), so they read a little worse than the validation ones may."""
+    """One finished epoch: ``metrics`` by logged name (``train_loss``, ``val_accuracy``…, whatever
+    the trainer's objective reports). Training metrics are gathered during the pass itself (augmented
+    items, dropout on, weights changing), so they read a little worse than the validation ones may."""
 
     epoch: int
-    train_loss: float
-    train_accuracy: float
-    train_f1: float
-    val_loss: float
-    val_accuracy: float
-    val_f1: float
+    metrics: dict[str, float]
     seconds: float
     is_best: bool
+
+    def __getitem__(self, key: str) -> float:
+        return self.metrics[key]
+
+    def __getattr__(self, key: str) -> float:
+        """A metric as an attribute (``result.val_loss``), for code that knows its trainer's names."""
+        try:
+            return self.__dict__["metrics"][key]
+        except KeyError:
+            raise AttributeError(f"epoch result has no metric {key!r}") from None
+
+    def as_row(self) -> dict[str, Any]:
+        """The flat row progress, checkpoints and trials keep: ``epoch``, each metric, ``seconds``,
+        ``is_best`` (the same shape runs have always stored, so old rows read back)."""
+        return {"epoch": self.epoch, **self.metrics, "seconds": self.seconds, "is_best": self.is_best}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EpochResult:
+        metrics = {k: float(v) for k, v in row.items() if k not in ("epoch", "seconds", "is_best")}
+        return cls(int(row["epoch"]), metrics, float(row["seconds"]), bool(row["is_best"]))
 
 
 @dataclass(frozen=True)
@@ -67,10 +81,12 @@ class TrainResult:
 
 @dataclass
 class _Progress:
-    """What early stopping and resume need besides the weights; lives in the ``last`` sidecar."""
+    """What early stopping and resume need besides the weights; lives in the ``last`` sidecar.
+    ``best_value`` is the best so far of the objective's ``monitor`` (stored as ``best_val_loss``, its
+    name when every objective monitored the validation loss)."""
 
+    best_value: float
     history: list[EpochResult] = field(default_factory=list)
-    best_val_loss: float = math.inf
     best_epoch: int = 0
     bad_epochs: int = 0
 
@@ -161,43 +177,32 @@ def _loader(
 
 def _run_epoch(
     model: nn.Module,
+    objective: Objective,
     loader: DataLoader[Any],
     device: torch.device,
     optimizer: torch.optim.Optimizer | None,
     on_step: Callable[[int, int], None] | None = None,
-) -> tuple[float, float, float]:
-    """One pass; trains when given an optimiser. Returns mean loss, accuracy and macro-F1.
+) -> dict[str, float]:
+    """One pass; trains when given an optimiser. Returns the split's figures by metric name.
 
     ``on_step(step, steps)`` runs after each batch (the job turns it into a progress bar)."""
     training = optimizer is not None
     model.train(training)
-    total, count = 0.0, 0
-    predicted: list[np.ndarray] = []
-    targets: list[np.ndarray] = []
-    n_classes = 0
+    meter = objective.meter()
     with torch.set_grad_enabled(training):
-        for x, y in loader:
+        for step, (x, y) in enumerate(loader, start=1):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             # bfloat16 autocast on CUDA needs no gradient scaler; the CPU stays in float32.
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                logits = model(x)
-            loss = nn.functional.cross_entropy(logits.float(), y)
+                loss, outputs = objective.loss(model, x, y)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-            total += loss.item() * len(y)
-            count += len(y)
-            n_classes = logits.shape[1]
-            predicted.append(logits.argmax(1).cpu().numpy())
-            targets.append(y.cpu().numpy())
+            meter.add(outputs.detach(), y, loss.detach())
             if on_step is not None:
-                on_step(len(targets), len(loader))
-    if count == 0:
-        raise TrainingError("a split has no items; pick a larger dataset or a smaller validation share")
-    pred, true = np.concatenate(predicted), np.concatenate(targets)
-    f1 = f1_score(true, pred, labels=list(range(n_classes)), average="macro", zero_division=0)
-    return total / count, float((pred == true).mean()), float(f1)
+                on_step(step, len(loader))
+    return meter.result()
 
 
 def train(
@@ -212,13 +217,15 @@ def train(
     on_step: Callable[[int, int, int], None] | None = None,
     resume: bool = False,
     num_workers: int | None = None,
+    objective: Objective = CLASSIFICATION,
 ) -> TrainResult:
     """Train ``model`` until ``epochs`` or early stopping; checkpoints land in ``checkpoint_dir``.
 
     ``hyper`` is a trainer's settings; only the loop's keys are read (``LOOP_HYPERPARAMS``), the
     rest shaped the model. ``epochs`` counts from the run's start, so a resumed run trains only the
     epochs still missing (none, and returns the saved history, when the run had finished).
-    Early stopping: after ``patience`` epochs without a lower validation loss.
+    ``objective`` (the trainer's) gives each batch's loss and each split's metrics. Early stopping:
+    after ``patience`` epochs without the objective's ``monitor`` (the validation loss) improving.
     ``on_step(epoch, step, steps)`` follows the training batches; ``num_workers`` defaults to
     ``auto_workers``.
     """
@@ -232,7 +239,9 @@ def train(
         model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
     )
     checkpoint_dir = Path(checkpoint_dir)
-    progress = _resume(model, optimizer, checkpoint_dir) if resume else _Progress()
+    monitor = objective.monitor
+    fresh = _Progress(best_value=objective.worst(monitor))
+    progress = _resume(model, optimizer, checkpoint_dir, fresh) if resume else fresh
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     rng_devices = [target.index or 0] if target.type == "cuda" else []
     epoch = len(progress.history)
@@ -248,16 +257,18 @@ def train(
             torch.manual_seed(seed)
             batch = settings["batch_size"]
             step = None if on_step is None else (lambda done, steps, e=epoch: on_step(e, done, steps))
-            fit = _run_epoch(
-                model, _loader(train_ds, batch, True, seed, workers, target), target, optimizer, step
-            )
-            check = _run_epoch(model, _loader(val_ds, batch, False, seed, workers, target), target, None)
-        improved = check[0] < progress.best_val_loss
-        result = EpochResult(epoch, *fit, *check, time.perf_counter() - started, improved)
+            train_loader = _loader(train_ds, batch, True, seed, workers, target)
+            fit = _run_epoch(model, objective, train_loader, target, optimizer, step)
+            val_loader = _loader(val_ds, batch, False, seed, workers, target)
+            check = _run_epoch(model, objective, val_loader, target, None)
+        metrics = {**{f"train_{k}": v for k, v in fit.items()}, **{f"val_{k}": v for k, v in check.items()}}
+        metrics = {key: metrics[key] for key in objective.metric_keys()}  # the objective's order, every split
+        improved = objective.better(monitor, metrics[monitor], progress.best_value)
+        result = EpochResult(epoch, metrics, time.perf_counter() - started, improved)
         progress.history.append(result)
         if improved:
-            progress.best_val_loss, progress.best_epoch, progress.bad_epochs = check[0], epoch, 0
-            save_checkpoint(model, checkpoint_dir / BEST, {"epoch": epoch, "metrics": asdict(result)})
+            progress.best_value, progress.best_epoch, progress.bad_epochs = metrics[monitor], epoch, 0
+            save_checkpoint(model, checkpoint_dir / BEST, {"epoch": epoch, "metrics": result.as_row()})
         else:
             progress.bad_epochs += 1
         _save_last(model, optimizer, checkpoint_dir, progress)
@@ -278,10 +289,10 @@ def _save_last(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path,
     last = progress.history[-1]
     info = {
         "epoch": last.epoch,
-        "metrics": asdict(last),
-        "history": [asdict(r) for r in progress.history],
+        "metrics": last.as_row(),
+        "history": [r.as_row() for r in progress.history],
         # json writes inf as Infinity, which it reads back; no epoch has finished then anyway.
-        "best_val_loss": progress.best_val_loss,
+        "best_val_loss": progress.best_value,
         "best_epoch": progress.best_epoch,
         "bad_epochs": progress.bad_epochs,
         "optimizer": {"file": OPTIMIZER, "scalars": scalars},
@@ -289,14 +300,14 @@ def _save_last(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path,
     save_checkpoint(model, folder / LAST, info)
 
 
-def _resume(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path) -> _Progress:
+def _resume(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path, fresh: _Progress) -> _Progress:
     if not (folder / LAST).exists():
         raise TrainingError(f"nothing to resume in {folder}: no {LAST}; start the run without resume")
     info = load_checkpoint(model, folder / LAST)
     _load_optimizer(optimizer, folder / info["optimizer"]["file"], info["optimizer"]["scalars"])
     return _Progress(
-        history=[EpochResult(**r) for r in info["history"]],
-        best_val_loss=float(info["best_val_loss"]),
+        history=[EpochResult.from_row(r) for r in info["history"]],
+        best_value=float(info.get("best_val_loss", fresh.best_value)),
         best_epoch=int(info["best_epoch"]),
         bad_epochs=int(info["bad_epochs"]),
     )

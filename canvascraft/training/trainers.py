@@ -1,8 +1,10 @@
 """Trainers (Strategy + Factory, like the brush registry): one class per model family, named, with
 declared hyperparameters, so the CLI, the Train page and tuning all read the same schema.
 
-A trainer only builds the model; the loop (``canvascraft.training.loop``) is shared, so every
-trainer gets the same metrics, early stopping and checkpoints.
+A trainer builds the model and names its ``objective`` (``canvascraft.training.objectives``: the task,
+the loss of a batch, the metrics it reports); the loop (``canvascraft.training.loop``) is shared, so
+every trainer gets the same early stopping, checkpoints and tracking. A new trainer is one module: a
+``Trainer`` subclass registered with ``register_trainer``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import nn
 from canvascraft.brushes.base import Modality, Param, check_settings
 from canvascraft.errors import TrainingError
 from canvascraft.registry import Registry
+from canvascraft.training.objectives import CLASSIFICATION, Objective
 
 MAX_SEED = 2**32 - 1
 
@@ -53,6 +56,7 @@ class Trainer(ABC):
     modality: ClassVar[Modality]
     summary: ClassVar[str]
     hyperparams: ClassVar[tuple[Param, ...]] = LOOP_HYPERPARAMS
+    objective: ClassVar[Objective] = CLASSIFICATION
 
     def __init__(self, **hyper: Any) -> None:
         values, errors = check_settings(self.hyperparams, hyper)
@@ -62,8 +66,7 @@ class Trainer(ABC):
 
     def build_model(self, input_shape: InputShape, n_classes: int) -> nn.Module:
         """A freshly initialised model for inputs of ``input_shape`` (one item, no batch axis)."""
-        if n_classes < 2:
-            raise TrainingError(f"{self.name}: training needs at least 2 classes, got {n_classes}")
+        self.objective.check_targets(self.name, n_classes)
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.settings["seed"])
@@ -83,6 +86,15 @@ register_trainer = TRAINERS.register
 
 def all_trainers(modality: Modality | None = None) -> list[type[Trainer]]:
     return TRAINERS.all(modality)
+
+
+def objective_of(trainer: str | None) -> Objective:
+    """The objective of the trainer called ``trainer`` (a run's ``trainer`` param); classification for
+    a run whose trainer this studio does not know (it made every older run)."""
+    try:
+        return TRAINERS.get(trainer or "").objective
+    except KeyError:
+        return CLASSIFICATION
 
 
 def get_trainer(name: str) -> type[Trainer]:

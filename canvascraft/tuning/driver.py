@@ -17,8 +17,8 @@ from optuna.trial import TrialState
 
 from canvascraft.errors import Cancelled
 from canvascraft.jobs import TERMINAL, JobState
+from canvascraft.jobs.pool import JobPool
 from canvascraft.jobs.runtime import report_progress
-from canvascraft.services.jobs import get_job, pool
 from canvascraft.store.models import Job
 from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training.progress import TrainingProgress
@@ -53,8 +53,8 @@ class Driver:
         self.planned = int(self.attrs["trials"])
         self.parallel = int(self.attrs["parallel"])
         self.metric = str(self.attrs["metric"])
-        self.maximize = studies.METRICS[self.metric] == "maximize"
-        self.pool = pool()
+        self.maximize = self.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        self.pool = JobPool()
         self._stop_requested = False
 
     def _request_stop(self, signum: int, frame: object) -> None:
@@ -127,7 +127,7 @@ class Driver:
             if job_id is None:  # asked by a driver that died before queuing its job
                 self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
                 continue
-            job = get_job(int(job_id))
+            job = self.pool.get_job(int(job_id))
             if JobState(job.state) not in TERMINAL:
                 active.append(job.id)
                 continue

@@ -26,11 +26,17 @@ SAMPLERS: dict[str, str] = {
     "random": "Random: independent draws; a baseline that is hard to fool",
     "hyperband": "TPE with Hyperband pruning: stops weak trials after a few epochs to try more",
 }
-METRICS: dict[str, Literal["minimize", "maximize"]] = {
-    "val_accuracy": "maximize",
-    "val_f1": "maximize",
-    "val_loss": "minimize",
-}
+
+
+def tuning_metrics(trainer: str) -> dict[str, Literal["minimize", "maximize"]]:
+    """What a study of ``trainer`` can optimise: its objective's validation metrics, each with its
+    direction (a trial scores its best epoch)."""
+    from canvascraft.training import get_trainer
+
+    objective = get_trainer(trainer).objective
+    return {key: objective.direction(key) for key in objective.metric_keys("val")}
+
+
 LANE_PREFIX = "study:"
 
 
@@ -82,12 +88,15 @@ def load(name: str) -> optuna.Study:
 
 
 def create(name: str, metric: str, sampler: str, attrs: dict[str, Any]) -> optuna.Study:
-    if metric not in METRICS:
-        raise TrainingError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    """A new study of the trainer in ``attrs["base_spec"]``, scored by ``metric`` (one of its
+    ``tuning_metrics``)."""
+    metrics = tuning_metrics(str(attrs["base_spec"]["trainer"]))
+    if metric not in metrics:
+        raise TrainingError(f"metric must be one of {', '.join(metrics)}, got {metric!r}")
     make_sampler(sampler, 0)  # checks the name
     if name in {s.study_name for s in optuna.get_all_study_summaries(storage(), include_best_trial=False)}:
         raise TrainingError(f"a study named {name!r} already exists; choose another name")
-    study = optuna.create_study(storage=storage(), study_name=name, direction=METRICS[metric])
+    study = optuna.create_study(storage=storage(), study_name=name, direction=metrics[metric])
     for key, value in {**attrs, "metric": metric, "sampler": sampler}.items():
         study.set_user_attr(key, value)
     return load(name)

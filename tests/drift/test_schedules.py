@@ -14,7 +14,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from typer.testing import CliRunner
 
-import canvascraft.services.drift as drift_service
+import canvascraft.drift.queue as drift_queue
 from canvascraft.cli import app
 from canvascraft.config import get_settings
 from canvascraft.errors import DriftError
@@ -86,9 +86,9 @@ def rows_csv(folder: Path, name: str, *, shift: bool) -> Path:
 
 def record_claims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
     """Every scheduled tick that reached us, as ``(tick, claimed)``; the scheduled function looks the
-    service up on each call, so wrapping it sees both schedulers' ticks."""
+    queueing function up on each call, so wrapping it sees both schedulers' ticks."""
     seen: list[tuple[int, bool]] = []
-    real = drift_service.enqueue_scheduled
+    real = drift_queue.enqueue_scheduled
 
     def recording(monitor_id: int, now: datetime | None = None) -> int | None:
         now = now or datetime.now(UTC)
@@ -96,7 +96,7 @@ def record_claims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
         seen.append((int(now.timestamp()), result is not None))
         return result
 
-    monkeypatch.setattr(drift_service, "enqueue_scheduled", recording)
+    monkeypatch.setattr(drift_queue, "enqueue_scheduled", recording)
     return seen
 
 

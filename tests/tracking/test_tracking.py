@@ -20,16 +20,18 @@ from canvascraft.training.loop import EpochResult
 
 
 def epoch(number: int) -> EpochResult:
-    return EpochResult(
-        epoch=number,
-        train_loss=1.0 / number,
-        train_accuracy=0.5 + number / 100,
-        train_f1=0.4 + number / 100,
-        val_loss=2.0 / number,
-        val_accuracy=0.45 + number / 100,
-        val_f1=0.35 + number / 100,
-        seconds=0.25 * number,
-        is_best=True,
+    return EpochResult.from_row(
+        {
+            "epoch": number,
+            "train_loss": 1.0 / number,
+            "train_accuracy": 0.5 + number / 100,
+            "train_f1": 0.4 + number / 100,
+            "val_loss": 2.0 / number,
+            "val_accuracy": 0.45 + number / 100,
+            "val_f1": 0.35 + number / 100,
+            "seconds": 0.25 * number,
+            "is_best": True,
+        }
     )
 
 

@@ -3,7 +3,7 @@
 The default bus subscribes ``on_event`` for ``EVENT_TYPES``. ``RetrainRequested`` is what
 ``request_retrain`` itself announces, so the observer only notes it in the log (acting on it would
 start a second retrain); ``DriftDetected`` is what starts one. Whether the new version replaces the
-current one, at once or after approval, is ``canvascraft.services.retrain``'s business.
+current one, at once or after approval, is ``canvascraft.retrain.flow``'s business.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def on_event(event: Event) -> int | None:
     if not isinstance(event, DriftDetected) or not get_alert_settings(event.model_name).auto_retrain:
         return None
     from canvascraft.gallery.registry import parse_ref
-    from canvascraft.services.retrain import request_retrain
+    from canvascraft.retrain.flow import request_retrain
 
     if parse_ref(event.model_ref)[1] is None:
         log.warning("auto-retrain skipped: %s names a version, not an alias to move", event.model_ref)

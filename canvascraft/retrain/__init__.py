@@ -1,0 +1,1 @@
+"""Retraining a registered model on newer data: request, train, compare on the same items, promote."""

@@ -1,0 +1,172 @@
+"""What a trainer optimises and reports: its task, how one batch becomes a loss, and its metrics.
+
+The loop (``canvascraft.training.loop``) knows none of this: it asks the trainer's ``Objective`` for
+the loss of each batch and hands every batch's outputs to a ``Meter``, which turns one pass over a
+split into that split's figures. Everything outside a trainer reads metric names from here:
+MLflow logs ``<split>_<metric>`` (``train_loss``, ``val_accuracy``…), tuning offers the validation
+metrics with their directions, the gallery sorts by ``primary``, early stopping and the ``best``
+checkpoint follow ``monitor``.
+
+A new task (generation, say: a denoising loss, no accuracy) is a new ``Objective`` with its own
+metrics; a trainer names it in ``objective``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import numpy as np
+
+from canvascraft.errors import TrainingError
+
+if TYPE_CHECKING:  # torch is imported by the loop that calls these, not by readers of metric names
+    import torch
+    from torch import nn
+
+Direction = Literal["maximize", "minimize"]
+SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One figure an objective reports for each split; logged as ``<split>_<name>``."""
+
+    name: str
+    direction: Direction
+    label: str
+    percent: bool = False
+    """Shown as a percentage (accuracy) rather than a plain number (loss, F1)."""
+
+    def key(self, split: str) -> str:
+        return f"{split}_{self.name}"
+
+    def shown(self, value: float) -> str:
+        return f"{value:.1%}" if self.percent else f"{value:.2f}"
+
+
+class Meter(ABC):
+    """Collects one pass over a split, batch by batch; ``result`` gives that split's figures by metric
+    name (every metric of its objective, ``loss`` included)."""
+
+    @abstractmethod
+    def add(self, outputs: torch.Tensor, targets: torch.Tensor, loss: torch.Tensor) -> None:
+        """Called after each batch with what ``Objective.loss`` returned and the batch's targets."""
+
+    @abstractmethod
+    def result(self) -> dict[str, float]:
+        """Called once the pass is over; a pass with no items raises ``TrainingError``."""
+
+
+class Objective(ABC):
+    """A task's loss and metrics. ``metrics`` lists what each split reports (``loss`` first);
+    ``primary`` is the one figure shown, compared and tuned by default; ``monitor`` (with its
+    direction) picks the ``best`` checkpoint and drives early stopping."""
+
+    task: ClassVar[str]
+    metrics: ClassVar[tuple[Metric, ...]]
+    primary: ClassVar[str]
+    monitor: ClassVar[str]
+
+    @abstractmethod
+    def check_targets(self, trainer: str, n_classes: int) -> None:
+        """Refuse data this task cannot learn from (before a model is built), naming the trainer."""
+
+    @abstractmethod
+    def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One batch: the scalar loss to minimise and the outputs the meter reads."""
+
+    @abstractmethod
+    def meter(self) -> Meter:
+        """A fresh meter for one pass over one split."""
+
+    # Derived names, so no caller spells one.
+
+    def metric_keys(self, split: str | None = None) -> list[str]:
+        """Every logged metric name (of one split, or both)."""
+        return [m.key(s) for s in ((split,) if split else SPLITS) for m in self.metrics]
+
+    def direction(self, key: str) -> Direction:
+        """Whether ``key`` (``val_accuracy``) improves upwards or downwards."""
+        for metric in self.metrics:
+            if key in (metric.key(s) for s in SPLITS):
+                return metric.direction
+        raise TrainingError(
+            f"{key!r} is not a metric of {self.task}; choose from {', '.join(self.metric_keys())}"
+        )
+
+    def metric(self, key: str) -> Metric:
+        """The metric behind a logged name (``val_accuracy`` → accuracy)."""
+        for metric in self.metrics:
+            if key in (metric.key(s) for s in SPLITS):
+                return metric
+        known = ", ".join(self.metric_keys())
+        raise TrainingError(f"{key!r} is not a metric of {self.task}; choose from {known}")
+
+    def best(self, key: str, rows: list[dict[str, float]]) -> dict[str, float] | None:
+        """The row (an epoch's figures) with the best ``key``; the first of equals, None for no rows."""
+        best: dict[str, float] | None = None
+        for row in rows:
+            if key in row and (best is None or self.better(key, row[key], best[key])):
+                best = row
+        return best
+
+    def better(self, key: str, value: float, than: float) -> bool:
+        return value > than if self.direction(key) == "maximize" else value < than
+
+    def worst(self, key: str) -> float:
+        """The value every real one beats (where a search for the best starts)."""
+        return -np.inf if self.direction(key) == "maximize" else np.inf
+
+
+class _ClassificationMeter(Meter):
+    def __init__(self) -> None:
+        self.total, self.count, self.n_classes = 0.0, 0, 0
+        self.predicted: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+
+    def add(self, outputs: torch.Tensor, targets: torch.Tensor, loss: torch.Tensor) -> None:
+        self.total += loss.item() * len(targets)
+        self.count += len(targets)
+        self.n_classes = outputs.shape[1]
+        self.predicted.append(outputs.argmax(1).cpu().numpy())
+        self.targets.append(targets.cpu().numpy())
+
+    def result(self) -> dict[str, float]:
+        from sklearn.metrics import f1_score
+
+        if self.count == 0:
+            raise TrainingError("a split has no items; pick a larger dataset or a smaller validation share")
+        pred, true = np.concatenate(self.predicted), np.concatenate(self.targets)
+        f1 = f1_score(true, pred, labels=list(range(self.n_classes)), average="macro", zero_division=0)
+        return {"loss": self.total / self.count, "accuracy": float((pred == true).mean()), "f1": float(f1)}
+
+
+class Classification(Objective):
+    """Cross-entropy over class logits; accuracy and macro-F1 (every class counts the same)."""
+
+    task = "classify"
+    metrics = (
+        Metric("loss", "minimize", "loss"),
+        Metric("accuracy", "maximize", "accuracy", percent=True),
+        Metric("f1", "maximize", "macro-F1"),
+    )
+    primary = "val_accuracy"
+    monitor = "val_loss"
+
+    def check_targets(self, trainer: str, n_classes: int) -> None:
+        if n_classes < 2:
+            raise TrainingError(f"{trainer}: training needs at least 2 classes, got {n_classes}")
+
+    def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from torch.nn.functional import cross_entropy
+
+        logits = model(x)
+        return cross_entropy(logits.float(), y), logits
+
+    def meter(self) -> Meter:
+        return _ClassificationMeter()
+
+
+CLASSIFICATION = Classification()
