@@ -14,7 +14,7 @@ from canvascraft.brushes import Brush, all_brushes, get_brush
 from canvascraft.brushes.audio import AudioBrush, Clip, Features, load_clip
 from canvascraft.brushes.functional.audio import mel_spectrogram_batch
 from canvascraft.errors import CorruptItemError, RecipeError
-from tests.brushes.contract import BrushContract, seeded
+from canvascraft.testing.brushes import BrushContract, seeded
 
 RATE = 16000
 AUDIO_BRUSHES = all_brushes("audio")

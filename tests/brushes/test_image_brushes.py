@@ -13,7 +13,7 @@ from torchvision.transforms import v2
 from canvascraft.brushes import Brush, all_brushes, get_brush, register, registry
 from canvascraft.brushes.functional import add_noise_uint8
 from canvascraft.brushes.image import NORMALIZE_PRESETS, PROBABILITY, TorchvisionBrush
-from tests.brushes.contract import BrushContract, seeded
+from canvascraft.testing.brushes import BrushContract, seeded
 
 IMAGE_BRUSHES = all_brushes("image")
 RANDOM_BRUSHES = [b for b in IMAGE_BRUSHES if b.augments]

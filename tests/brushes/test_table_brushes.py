@@ -15,7 +15,7 @@ from canvascraft.brushes import Brush, all_brushes, get_brush
 from canvascraft.brushes.table import TableBrush
 from canvascraft.data.sample import SAMPLE_TABLE_FILENAME, SAMPLE_TABLE_LABEL, write_sample_data
 from canvascraft.errors import RecipeError
-from tests.brushes.contract import BrushContract
+from canvascraft.testing.brushes import BrushContract
 
 TABLE_BRUSHES = all_brushes("table")
 LABEL = "label"

@@ -1,7 +1,8 @@
 """``BrushContract``: the checks every registered brush must pass, whatever its modality.
 
 A modality's test module subclasses it, says which brushes it covers and how to make a sample, and
-adds its own checks; like Optuna's sampler test suite, a new brush is covered by registering it.
+adds its own checks; like Optuna's sampler test suite, a new brush is covered by registering it (and a
+brush shipped elsewhere proves itself by inheriting this class in its own tests).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import torch
 
 from canvascraft.brushes import Brush, Param
 from canvascraft.errors import RecipeError
+
+DRAWS = 50
+"""Seeds tried when checking that drawn values stay within their settings."""
 
 
 def seeded(brush: Brush, sample: Any, seed: int) -> tuple[Any, dict[str, Any]]:
@@ -77,6 +81,26 @@ class BrushContract:
         second, drawn_second = seeded(brush, sample, 7)
         self.assert_equal(first, second)
         assert repr(drawn_first) == repr(drawn_second)
+
+    def test_drawn_values_stay_within_the_settings(self, brush_class: type[Brush]) -> None:
+        """A value drawn for a range setting (``gain_db`` from ``gain_db: [-6, 6]``) lies inside it,
+        over many seeds: the preview and training never apply what the user did not allow."""
+        ranges = {p.name: p for p in brush_class.params if p.kind in ("float_range", "int_range")}
+        if not ranges:
+            return
+        sample = self.make_sample()
+        brush = self.prepare(brush_class(), sample)
+        for seed in range(DRAWS):
+            _, drawn = seeded(brush, sample, seed)
+            for name, value in drawn.items():
+                if name not in ranges:
+                    continue
+                low, high = brush.settings[name]
+                values = value if isinstance(value, list | tuple) else [value]
+                for one in values:
+                    assert low - 1e-9 <= float(one) <= high + 1e-9, (
+                        f"{brush_class.name} drew {name}={one} outside [{low}, {high}] (seed {seed})"
+                    )
 
     def test_params_round_trip(self, brush_class: type[Brush]) -> None:
         brush = brush_class()
