@@ -1,0 +1,109 @@
+"""Sample data, dataset import and listing, and the studio database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from canvascraft.cli.output import (
+    clean_errors,
+    open_workspace,
+    print_skipped,
+)
+from canvascraft.cli.root import app, datasets_app, db_app
+from canvascraft.config import get_settings
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command("sample-data")
+@clean_errors
+def sample_data(
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into (default: workspace/sample-data).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 0,
+    do_import: Annotated[
+        bool, typer.Option("--import", help="Also import them as sample-images, sample-audio, sample-table.")
+    ] = False,
+) -> None:
+    """Write three small labelled sample datasets (images, audio, a table)."""
+    from canvascraft.data.sample import write_sample_data
+    from canvascraft.services.workspace import import_samples
+
+    if do_import:
+        if out is not None:
+            raise typer.BadParameter(
+                "--import writes into the workspace; leave out --out", param_hint="--out"
+            )
+        open_workspace()
+        for report in import_samples(seed=seed):
+            typer.echo(f"imported {report.dataset} v{report.version}: {report.item_count} items")
+        return
+    for name, folder in write_sample_data(out or get_settings().sample_dir, seed=seed).items():
+        typer.echo(f"{name}: {folder}")
+
+
+@datasets_app.command("import")
+@clean_errors
+def datasets_import(
+    path: Annotated[
+        Path, typer.Argument(help="A folder (labels from sub-folders), a .zip, or one data file.")
+    ],
+    name: Annotated[str, typer.Option("--name", help="Dataset name; an existing name gets a new version.")],
+    label_column: Annotated[str | None, typer.Option(help="Label column of a table dataset.")] = None,
+    replace: Annotated[
+        bool, typer.Option(help="The new version holds only these files (default: adds to the last version).")
+    ] = False,
+) -> None:
+    """Import files into a new version of a dataset; bad files are skipped and listed."""
+    from canvascraft.services.datasets import import_path
+
+    open_workspace()
+    report = import_path(path, name, label_column=label_column, replace=replace)
+    typer.echo(
+        f"imported {report.added} file(s) into {report.dataset} v{report.version} ({report.modality}): "
+        f"{report.item_count} items in this version, {report.stored_new} new file(s) stored, "
+        f"{report.deduplicated} already stored"
+    )
+    print_skipped(report.skipped)
+
+
+@datasets_app.command("list")
+@clean_errors
+def datasets_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List datasets with their latest version."""
+    from canvascraft.services.datasets import list_datasets
+
+    open_workspace()
+    datasets = list_datasets()
+    if as_json:
+        rows = [
+            {"name": d.name, "modality": d.modality, "latest_version": d.latest_version,
+             "versions": d.version_count, "items": d.item_count, "labels": d.label_count,
+             "created_at": d.created_at.isoformat()}
+            for d in datasets
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not datasets:
+        typer.echo("no datasets yet: run `canvascraft sample-data --import` or `canvascraft datasets import`")
+        return
+    typer.echo(f"{'name':<24} {'modality':<8} {'version':>7} {'items':>7} {'labels':>6}")
+    for d in datasets:
+        typer.echo(f"{d.name:<24} {d.modality:<8} {d.latest_version:>7} {d.item_count:>7} {d.label_count:>6}")
+
+
+@db_app.command("upgrade")
+@clean_errors
+def db_upgrade() -> None:
+    """Apply database migrations (safe to run again)."""
+    from canvascraft.store.migrate import upgrade
+
+    get_settings().workspace.mkdir(parents=True, exist_ok=True)
+    upgrade()
+    typer.echo(f"database is up to date: {get_settings().db_url}")

@@ -1,0 +1,114 @@
+"""Registered models (register, list, aliases), predictions and the model server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from canvascraft.cli.output import (
+    clean_errors,
+)
+from canvascraft.cli.root import app, models_app
+
+if TYPE_CHECKING:
+    pass
+
+
+@models_app.command("register")
+@clean_errors
+def models_register(
+    run_id: Annotated[str, typer.Argument(help="The training run whose model to register.")],
+    name: Annotated[str, typer.Option("--name", help="Registered model name.")],
+    alias: Annotated[str | None, typer.Option("--alias", help="Point this alias at the new version.")] = None,
+) -> None:
+    """Register a run's model as a new version of a named model."""
+    from canvascraft.gallery.registry import register
+
+    info = register(run_id, name, alias)
+    shown = f" ({', '.join('@' + a for a in info.aliases)})" if info.aliases else ""
+    typer.echo(f"registered {info.ref}{shown} from run {run_id}")
+
+
+@models_app.command("list")
+@clean_errors
+def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List registered models with their version count and aliases."""
+    from dataclasses import asdict
+
+    from canvascraft.gallery.registry import list_models
+
+    models = list_models()
+    if as_json:
+        typer.echo(json.dumps([asdict(m) for m in models], indent=2))
+        return
+    if not models:
+        typer.echo("no registered models yet: `canvascraft models register RUN_ID --name NAME`")
+        return
+    typer.echo(f"{'name':<24} {'versions':>8} {'latest':>6}  aliases")
+    for m in models:
+        aliases = ", ".join(f"{a}→{v}" for a, v in m.aliases.items())
+        typer.echo(f"{m.name:<24} {m.versions:>8} {m.latest or '':>6}  {aliases}")
+
+
+@models_app.command("alias")
+@clean_errors
+def models_alias(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    alias: Annotated[str, typer.Argument(help="Alias to set or move, e.g. champion.")],
+    version: Annotated[int, typer.Argument(help="Version the alias points at.")],
+) -> None:
+    """Point ALIAS of model NAME at VERSION (moving it if it pointed elsewhere)."""
+    from canvascraft.gallery.registry import set_alias
+
+    set_alias(name, alias, version)
+    typer.echo(f"{name}@{alias} → version {version}")
+
+
+@app.command("predict")
+@clean_errors
+def predict_command(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
+    files: Annotated[list[Path], typer.Argument(help="Files (or folders) to predict.")],
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the predictions as CSV.")] = None,
+) -> None:
+    """Predict files with a registered model, through its run's recipe."""
+    from canvascraft.gallery.predict import Predictor, folder_files, predictions_csv
+    from canvascraft.services.drift import capture_try
+
+    predictor = Predictor.from_ref(model)
+    paths = [p for f in files for p in (folder_files(f) if f.is_dir() else [f])]
+    table = predictor.predict_folder(paths)
+    capture_try(model, [(path.name, path.read_bytes()) for path in paths if path.is_file()])
+    for row in table.itertuples(index=False):
+        if row.error:
+            typer.echo(f"{row.file}: error: {row.error}")
+        else:
+            typer.echo(f"{row.file}: {row.predicted} ({row.probability:.3f})")
+    if csv_out is not None:
+        csv_out.write_bytes(predictions_csv(table))
+        typer.echo(f"wrote {len(table)} prediction(s) to {csv_out}")
+    if (table["error"] != "").any():
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+@clean_errors
+def serve(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5001,
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 opens it to the LAN.")] = "127.0.0.1",
+) -> None:
+    """Serve a model as an HTTP scoring endpoint (MLflow's model server; POST /invocations)."""
+    from canvascraft.gallery.serve import serve_command, serve_env
+    from canvascraft.tracking.ui import ui_url
+
+    command = serve_command(model, host, port)
+    typer.echo(f"serving {model} at {ui_url(host, port)}/invocations  (Ctrl+C stops it)")
+    raise typer.Exit(subprocess.call(command, env=serve_env()))
+
+
+# --- Drift: is a model's current data still like its training data? (canvascraft.drift) ----------------

@@ -1,0 +1,66 @@
+"""Set up a workspace and serve the studio."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from canvascraft.cli.output import (
+    clean_errors,
+)
+from canvascraft.cli.root import app
+from canvascraft.config import get_settings
+
+if TYPE_CHECKING:
+    pass
+
+APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
+
+
+@app.command("init")
+@clean_errors
+def init(
+    sample_runs: Annotated[
+        bool,
+        typer.Option(help="On a workspace without jobs, queue one short training run per sample dataset."),
+    ] = True,
+) -> None:
+    """Prepare the workspace: migrations, the sample data when it holds no dataset yet, sample runs."""
+    from canvascraft.services.workspace import prepare, queue_sample_runs
+
+    reports = prepare()
+    for report in reports:
+        typer.echo(f"imported {report.dataset} v{report.version}: {report.item_count} items")
+    if sample_runs and (queued := queue_sample_runs()):
+        typer.echo(
+            f"queued sample training jobs {', '.join(map(str, queued))}: the studio runs them one by one"
+        )
+    typer.echo(f"workspace ready: {get_settings().workspace}")
+
+
+@app.command("studio")
+@clean_errors
+def studio(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
+) -> None:
+    """Start the studio (Streamlit) at http://localhost:PORT."""
+    from canvascraft.services.workspace import prepare
+
+    prepare()
+    settings = get_settings()
+    command = [
+        sys.executable, "-m", "components.launcher", "run", str(APP_FILE),
+        f"--server.port={port}", f"--server.headless={str(headless).lower()}",
+        f"--server.maxUploadSize={settings.max_upload_mb}",
+    ]  # fmt: skip
+    env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(settings.workspace)}
+    raise typer.Exit(subprocess.call(command, cwd=APP_FILE.parent, env=env))
+
+
+# --- Models: the registry, predictions and serving (canvascraft.gallery) ------------------------------
