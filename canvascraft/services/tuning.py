@@ -75,8 +75,9 @@ def start_study(
         raise TrainingError(f"sampler must be one of {', '.join(studies.SAMPLERS)}, got {sampler!r}")
     from canvascraft.training import get_trainer
 
-    metrics = tuning_metrics(trainer)  # an unknown trainer is named here, with the closest names
-    metric = metric or get_trainer(trainer).objective.primary
+    objective = get_trainer(trainer).objective  # an unknown trainer is named here, with the closest names
+    metrics = tuning_metrics(trainer)
+    metric = metric or objective.primary
     if metric not in metrics:
         raise TrainingError(f"metric must be one of {', '.join(metrics)}, got {metric!r}")
     candidates = search_candidates(recipe, trainer)

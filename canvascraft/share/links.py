@@ -20,7 +20,7 @@ METRIC = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 TEXT = re.compile(r"^[^\x00-\x1f\"'\\]{0,120}$")
 """Free filter text: printable, no quotes or backslashes (they would end an MLflow filter string)."""
 CHECKPOINT = re.compile(r"^[1-9]\d{0,9}:(best|last)$")
-NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 CHECK_ID = re.compile(r"^[1-9]\d{0,9}$")
 FEATURE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 """A column or signal name as a check stored it; only ever compared with the check's own features."""

@@ -28,12 +28,12 @@ SAMPLERS: dict[str, str] = {
 }
 
 
-def tuning_metrics(trainer: str) -> dict[str, Literal["minimize", "maximize"]]:
+def tuning_metrics(trainer: str | None) -> dict[str, Literal["minimize", "maximize"]]:
     """What a study of ``trainer`` can optimise: its objective's validation metrics, each with its
-    direction (a trial scores its best epoch)."""
-    from canvascraft.training import get_trainer
+    direction (a trial scores its best epoch). An unknown trainer gets the classifiers' metrics."""
+    from canvascraft.training.trainers import objective_of
 
-    objective = get_trainer(trainer).objective
+    objective = objective_of(trainer)
     return {key: objective.direction(key) for key in objective.metric_keys("val")}
 
 
@@ -90,7 +90,7 @@ def load(name: str) -> optuna.Study:
 def create(name: str, metric: str, sampler: str, attrs: dict[str, Any]) -> optuna.Study:
     """A new study of the trainer in ``attrs["base_spec"]``, scored by ``metric`` (one of its
     ``tuning_metrics``)."""
-    metrics = tuning_metrics(str(attrs["base_spec"]["trainer"]))
+    metrics = tuning_metrics(attrs.get("base_spec", {}).get("trainer"))
     if metric not in metrics:
         raise TrainingError(f"metric must be one of {', '.join(metrics)}, got {metric!r}")
     make_sampler(sampler, 0)  # checks the name
