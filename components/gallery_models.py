@@ -58,14 +58,15 @@ def models_view(state: GalleryState) -> None:
     if chosen != current:
         go(replace(state, model=chosen, version=None))
     versions = model_versions(current)
+    # The validation figures of the versions' trainers, each once, in the order their objectives list them.
+    scores = {m.key("val"): m for v in versions for m in v.objective.scores}
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "version": v.version,
                     "aliases": ", ".join(v.aliases),
-                    "val_accuracy": v.metrics.get("val_accuracy"),
-                    "val_f1": v.metrics.get("val_f1"),
+                    **{key: v.metrics.get(key) for key in scores},
                     "dataset": v.lineage.dataset if v.lineage else None,
                     "recipe": f"{v.lineage.recipe} v{v.lineage.recipe_version}" if v.lineage else None,
                     "trainer": v.lineage.trainer if v.lineage else None,
@@ -77,8 +78,10 @@ def models_view(state: GalleryState) -> None:
         ),
         hide_index=True,
         column_config={
-            "val_accuracy": st.column_config.NumberColumn(format="percent"),
-            "val_f1": st.column_config.NumberColumn(format="%.2f"),
+            **{
+                key: st.column_config.NumberColumn(format="percent" if m.percent else "%.2f")
+                for key, m in scores.items()
+            },
             "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         },
     )
@@ -171,12 +174,12 @@ def _checkpoints() -> dict[str, tuple[str, Path]]:
     newest first."""
     found: dict[str, tuple[str, Path]] = {}
     for view in list_training_jobs(limit=50, trials=False):
+        metric, key = view.objective.primary_metric, view.objective.primary
         for checkpoint in list_checkpoints(view.job.id):
-            found[f"{view.job.id}:{checkpoint.name}"] = (
-                f"{view.title} · {checkpoint.name} (epoch {checkpoint.epoch}, "
-                f"val accuracy {checkpoint.metrics.get('val_accuracy', 0):.0%})",
-                checkpoint.path,
-            )
+            value = checkpoint.metrics.get(key)
+            figure = "" if value is None else f", validation {metric.label} {metric.shown(value)}"
+            label = f"{view.title} · {checkpoint.name} (epoch {checkpoint.epoch}{figure})"
+            found[f"{view.job.id}:{checkpoint.name}"] = (label, checkpoint.path)
     return found
 
 

@@ -220,7 +220,7 @@ def run_view(state: GalleryState) -> None:
                         {
                             "checkpoint": c.name,
                             "epoch": c.epoch,
-                            **{k: c.metrics.get(k) for k in ("val_loss", "val_accuracy", "val_f1")},
+                            **{k: c.metrics.get(k) for k in detail.objective.metric_keys("val")},
                         }
                         for c in detail.checkpoints
                     ]

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.jobs import (
+    Objective,
     TrainingJobView,
     TrainingProgress,
     cancel_job,
@@ -51,7 +52,7 @@ def _live(job_id: int, was_active: bool) -> None:
     progress = view.progress
     _status(view, progress)
     if progress is not None and progress.history:
-        st.plotly_chart(metric_chart(progress), key=f"train_chart_{job_id}")
+        st.plotly_chart(metric_chart(progress, view.objective), key=f"train_chart_{job_id}")
     elif view.active:
         st.caption("The chart appears when the first epoch ends.")
     if progress is not None and progress.pinned:
@@ -134,17 +135,21 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def metric_chart(progress: TrainingProgress) -> go.Figure:
-    """Loss and accuracy per epoch, training dashed and validation solid."""
+def metric_chart(progress: TrainingProgress, objective: Objective) -> go.Figure:
+    """The loss and the trainer's primary figure per epoch, training dashed and validation solid."""
     history = pd.DataFrame(progress.history)
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
-    for column, metric in ((1, "loss"), (2, "accuracy")):
+    shown = (objective.metric("val_loss"), objective.primary_metric)
+    titles = tuple(m.label.capitalize() for m in shown)
+    figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+    for column, metric in enumerate(shown, start=1):
         for split, dash, colour in (("train", "dash", "#a78bfa"), ("val", "solid", "#7c3aed")):
+            if metric.key(split) not in history:
+                continue
             figure.add_trace(
                 go.Scatter(
-                    x=history["epoch"], y=history[f"{split}_{metric}"], mode="lines+markers",
-                    name=f"{'training' if split == 'train' else 'validation'} {metric}",
-                    line={"dash": dash, "color": colour if metric == "loss" else _teal(split)},
+                    x=history["epoch"], y=history[metric.key(split)], mode="lines+markers",
+                    name=f"{'training' if split == 'train' else 'validation'} {metric.label}",
+                    line={"dash": dash, "color": colour if column == 1 else _teal(split)},
                 ),
                 row=1, col=column,
             )  # fmt: skip

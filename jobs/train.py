@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,25 +23,21 @@ import optuna
 import torch
 from torch.utils.data import Dataset
 
-from canvascraft.data.preview import thumbnail_png
-from canvascraft.data.reads import item_bytes, open_version, table_rows
-from canvascraft.drift.profile import build_profile, feature_table
 from canvascraft.errors import Cancelled, TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
 from canvascraft.jobs.runtime import begin_job, report_progress, run_job, set_run_id, stop_on_sigterm
 from canvascraft.recipe.io import to_yaml
 from canvascraft.recipe.library import load_recipe
-from canvascraft.recipe.preview import spectrogram_png
 from canvascraft.recipe.spec import validate_recipe
 from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
 from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training import EpochResult, get_trainer, load_checkpoint, load_split, train
-from canvascraft.training.data import Member, SplitData, validation_members
-from canvascraft.training.evaluate import CARD, EMBEDDINGS, PREDICTIONS, PROFILE, card_png, validation_report
+from canvascraft.training.data import validation_members
+from canvascraft.training.finish import FinishedRun
 from canvascraft.training.loop import LAST, resolve_device
 from canvascraft.training.pinned import PinnedProbe
-from canvascraft.training.progress import PinnedItem, TrainingProgress
+from canvascraft.training.progress import TrainingProgress
 from canvascraft.tuning.space import apply_overrides
 from canvascraft.tuning.trial import TrialReporter
 
@@ -225,8 +220,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         model.to("cpu")
         if result.best_path.exists():
             load_checkpoint(model, result.best_path)  # the model that is logged is the best epoch's
-        predicted = _log_validation(training, model, split, members)
-        _log_profile(training, spec, split, predicted)
+        objective.log_finished(FinishedRun(training, model, split, members, spec))
         uri = training.log_model(model, _example(split.val), extra_files=model_files)
         best = result.best
         # The run's per-epoch metrics end at the last epoch; these describe the model that was logged.
@@ -248,44 +242,6 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         raise
     training.finish("FINISHED")
     reporter.phase("done")
-
-
-PROFILE_ITEMS = 2000
-"""At most this many training items are profiled (evenly spread): enough for stable statistics."""
-
-
-def _log_profile(training: TrainingRun, spec: dict[str, Any], split: SplitData, predicted: list[str]) -> None:
-    """The reference profile drift checks compare new data with: the training data's signal statistics
-    (per-column statistics for tables) and the distribution of the model's validation predictions."""
-    view = open_version(spec["dataset"], spec.get("dataset_version"))
-    if split.modality == "table":
-        frame = table_rows(view).drop(columns=[view.version.label_column], errors="ignore")
-    else:
-        step = max(1, len(split.train_indices) // PROFILE_ITEMS)
-        chosen = split.train_indices[::step][:PROFILE_ITEMS]
-        frame = feature_table(split.modality, (item_bytes(view.items[i].sha256) for i in chosen))
-    profile = build_profile(split.modality, frame, Counter(predicted))
-    training.log_text(profile.to_json(), PROFILE)
-
-
-def _log_validation(
-    training: TrainingRun, model: torch.nn.Module, split: SplitData, members: list[Member]
-) -> None:
-    """The best model's predictions and embeddings on every validation item, and the run's card."""
-    items = [PinnedItem(m.index, m.name, m.label, m.sha256) for m in members]
-    report = validation_report(model, split.val, items, split.classes)
-    training.log_text(report.predictions_json(), PREDICTIONS)
-    training.log_bytes(report.embeddings_npy(), EMBEDDINGS)
-    pictures: list[bytes | None] = []
-    for member in members[:4]:
-        if member.sha256 is None:
-            pictures.append(None)
-        elif split.modality == "image":
-            pictures.append(thumbnail_png(item_bytes(member.sha256), 96))
-        else:
-            pictures.append(spectrogram_png(item_bytes(member.sha256)))
-    training.log_bytes(card_png(report, pictures), CARD)
-    return [str(item["predicted"]) for item in report.items]
 
 
 def _filmstrip(progress: TrainingProgress) -> dict[str, Any]:

@@ -66,11 +66,10 @@ def job_rows(jobs: list[TrainingJobView]) -> pd.DataFrame:
     rows = []
     for view in jobs:
         spec, progress = view.job.spec, view.progress
-        best = view.best_primary
         rows.append({
             "job": view.job.id, "state": view.job.state, "dataset": spec.get("dataset"),
             "recipe": spec.get("recipe"), "trainer": spec.get("trainer"),
-            "progress": progress.fraction if progress else 0.0, "best acc.": best,
+            "progress": progress.fraction if progress else 0.0, "best": view.best_shown,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -111,7 +110,7 @@ with list_column:
                 "recipe": st.column_config.TextColumn(width=100),
                 "trainer": st.column_config.TextColumn(width=80),
                 "progress": st.column_config.ProgressColumn(width=80, min_value=0.0, max_value=1.0),
-                "best acc.": st.column_config.NumberColumn(width=70, format="percent"),
+                "best": st.column_config.TextColumn(width=110, help="The best validation figure so far."),
             },
         )
 

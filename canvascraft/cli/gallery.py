@@ -28,7 +28,7 @@ def runs_list(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs at most.")] = 100,
 ) -> None:
     """List training runs with their final metrics, newest first or by a metric."""
-    from canvascraft.gallery.runs import RunFilter, lower_is_better, search_runs
+    from canvascraft.gallery.runs import DEFAULT_METRIC, RunFilter, lower_is_better, search_runs
 
     descending = not (sort and lower_is_better(sort))
     page = search_runs(RunFilter(dataset=dataset), sort_metric=sort, descending=descending, page_size=limit)
@@ -46,7 +46,7 @@ def runs_list(
     if not runs:
         typer.echo("no runs match" if dataset else "no runs yet: start one with `canvascraft train`")
         return
-    shown_metric = sort or "val_accuracy"
+    shown_metric = sort or DEFAULT_METRIC
     heading = shown_metric if len(shown_metric) <= 12 else shown_metric[:11] + "…"
     typer.echo(f"{'run id':<32} {'status':<9} {'dataset':<16} {'recipe':<16} {'trainer':<10} {heading:>12}")
     for r in runs:

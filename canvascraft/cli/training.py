@@ -16,6 +16,7 @@ from canvascraft.cli.root import app, jobs_app, trainers_app
 
 if TYPE_CHECKING:
     from canvascraft.store.models import Job
+    from canvascraft.training.objectives import Objective
 
 
 @trainers_app.command("list")
@@ -31,7 +32,10 @@ def trainers_list(
     if as_json:
         rows = [
             {"name": t.name, "modality": t.modality, "summary": t.summary,
-             "hyperparameters": {p.name: {"kind": p.kind, **param_schema(p)} for p in t.hyperparams}}
+             "hyperparameters": {p.name: {"kind": p.kind, **param_schema(p)} for p in t.hyperparams},
+             "objective": {"task": t.objective.task, "primary": t.objective.primary,
+                           "monitor": t.objective.monitor,
+                           "metrics": {k: t.objective.direction(k) for k in t.objective.metric_keys("val")}}}
             for t in trainers
         ]  # fmt: skip
         typer.echo(json.dumps(rows, indent=2))
@@ -40,6 +44,21 @@ def trainers_list(
         typer.echo(f"{t.name:<12} {t.modality:<6} {t.summary}")
         for p in t.hyperparams:
             typer.echo(f"    {p.name:<14} {p.kind:<6} default {p.default!r}: {p.help}")
+        typer.echo(f"    metrics: {_metrics_line(t.objective)}")
+
+
+def _metrics_line(objective: Objective) -> str:
+    """Each validation metric with its direction, which one is primary and which picks the best checkpoint."""
+    parts = []
+    for key in objective.metric_keys("val"):
+        notes = [
+            *(["primary"] if key == objective.primary else []),
+            "higher is better" if objective.direction(key) == "maximize" else "lower is better",
+        ]
+        if key == objective.monitor:
+            notes[-1] += "; picks the best checkpoint"
+        parts.append(f"{key} ({', '.join(notes)})")
+    return ", ".join(parts)
 
 
 @app.command("train")

@@ -30,9 +30,13 @@ def tune_command(
     sampler: Annotated[
         str, typer.Option(help="tpe, random or hyperband (TPE with Hyperband pruning).")
     ] = "tpe",
-    metric: Annotated[str, typer.Option(help="val_accuracy, val_f1 (maximised) or val_loss (minimised).")] = (
-        "val_accuracy"
-    ),
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="Validation metric to optimise (default: the trainer's primary one; `canvascraft trainers "
+            "list` shows each trainer's metrics and which way they improve)."
+        ),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the trainer's).")] = None,
     max_items: Annotated[
         int | None, typer.Option(help="Tune on a stratified subset of this many items.")

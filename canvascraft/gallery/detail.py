@@ -30,6 +30,7 @@ from canvascraft.gallery.runs import (
 )
 from canvascraft.jobs.checkpoints import CheckpointInfo, list_checkpoints
 from canvascraft.tracking.runs import tracking_client
+from canvascraft.training.objectives import Objective
 from canvascraft.training.trainers import objective_of
 
 if TYPE_CHECKING:
@@ -113,6 +114,11 @@ class RunDetail:
     @property
     def has_validation(self) -> bool:
         return bool(self.items)
+
+    @property
+    def objective(self) -> Objective:
+        """What the run's trainer reports: the checkpoint table's columns."""
+        return objective_of(self.card.trainer)
 
 
 def get_run(run_id: str, client: MlflowClient | None = None) -> Run:

@@ -27,6 +27,7 @@ from mlflow.tracking import MlflowClient
 
 from canvascraft.errors import ModelError
 from canvascraft.tracking.runs import tracking_client
+from canvascraft.training.objectives import Objective
 from canvascraft.training.trainers import objective_of
 
 MODEL_ID_TAG = "canvascraft.model_id"
@@ -66,6 +67,11 @@ class ModelVersionInfo:
     def ref(self) -> str:
         """``NAME/VERSION``, which ``resolve`` and the CLI accept."""
         return f"{self.name}/{self.version}"
+
+    @property
+    def objective(self) -> Objective:
+        """What the version's trainer reports (its ``metrics`` are that objective's validation figures)."""
+        return objective_of(self.lineage.trainer if self.lineage else None)
 
 
 @dataclass(frozen=True)

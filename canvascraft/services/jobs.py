@@ -18,17 +18,18 @@ from canvascraft.jobs.pool import log_tail
 from canvascraft.jobs.reasons import explain_ending
 from canvascraft.store.models import Job
 from canvascraft.training.launch import DEVICES, fork_job, launch_training, validation_items
+from canvascraft.training.objectives import Objective
 from canvascraft.training.pinned import MAX_PINNED
 from canvascraft.training.progress import TrainingProgress
 
 if TYPE_CHECKING:
     from canvascraft.jobs.checkpoints import CheckpointInfo
-    from canvascraft.training.objectives import Objective
 
 __all__ = [
     "DEVICES",
     "MAX_PINNED",
     "POLL_S",
+    "Objective",
     "TrainerInfo",
     "TrainingJobView",
     "TrainingProgress",
@@ -100,9 +101,16 @@ class TrainingJobView:
         row = self.objective.best(self.objective.primary, history)
         return None if row is None else float(row[self.objective.primary])
 
+    @property
+    def best_shown(self) -> str | None:
+        """The best primary figure in words (``62.5% accuracy``), None before the first epoch."""
+        best = self.best_primary
+        metric = self.objective.primary_metric
+        return None if best is None else f"{metric.shown(best)} {metric.label}"
+
     def summary_of(self, row: dict[str, Any]) -> str:
         """An epoch's validation figures in words, loss aside: ``validation accuracy 50.0%, …``."""
-        shown = [m for m in self.objective.metrics if m.key("val") in row and m.name != "loss"]
+        shown = [m for m in self.objective.scores if m.key("val") in row]
         return ", ".join(f"validation {m.label} {m.shown(float(row[m.key('val')]))}" for m in shown)
 
     @property

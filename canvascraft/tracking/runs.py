@@ -28,7 +28,7 @@ from canvascraft.config import get_settings
 if TYPE_CHECKING:  # torch is imported only to log a model, so a study driver starts without it
     import torch
 
-    from canvascraft.training.loop import EpochResult
+    from canvascraft.training.epochs import EpochResult
 
 DEFAULT_EXPERIMENT = "canvascraft"
 TRUNCATED_NOTE = " …[truncated]"

@@ -14,7 +14,7 @@ _EXPORTS = {
     "SplitData": "data",
     "load_split": "data",
     "split_table": "data",
-    "EpochResult": "loop",
+    "EpochResult": "epochs",
     "TrainResult": "loop",
     "load_checkpoint": "loop",
     "resolve_device": "loop",

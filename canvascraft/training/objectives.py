@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # torch is imported by the loop that calls these, not by read
     import torch
     from torch import nn
 
+    from canvascraft.training.finish import FinishedRun
+
 Direction = Literal["maximize", "minimize"]
 SPLITS = ("train", "val")
 
@@ -81,7 +83,20 @@ class Objective(ABC):
     def meter(self) -> Meter:
         """A fresh meter for one pass over one split."""
 
+    def log_finished(self, finished: FinishedRun) -> None:  # noqa: B027 (an optional hook)
+        """Log what a finished run keeps beside its model (reports, samples, a drift reference);
+        runs after the best checkpoint is loaded and before the model is logged. Nothing by default."""
+
     # Derived names, so no caller spells one.
+
+    @property
+    def scores(self) -> tuple[Metric, ...]:
+        """The metrics besides the loss: the figures tables and summaries show."""
+        return tuple(m for m in self.metrics if m.name != "loss")
+
+    @property
+    def primary_metric(self) -> Metric:
+        return self.metric(self.primary)
 
     def metric_keys(self, split: str | None = None) -> list[str]:
         """Every logged metric name (of one split, or both)."""
@@ -167,6 +182,11 @@ class Classification(Objective):
 
     def meter(self) -> Meter:
         return _ClassificationMeter()
+
+    def log_finished(self, finished: FinishedRun) -> None:
+        from canvascraft.training.finish import log_classification
+
+        log_classification(finished)
 
 
 CLASSIFICATION = Classification()
