@@ -47,3 +47,21 @@ def test_a_page_importing_a_core_module_is_refused_by_name(tmp_path: Path) -> No
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
     assert "pages.gallery -> canvascraft.gallery.runs" in result.stdout
+
+
+def test_every_core_package_is_under_the_core_contracts() -> None:
+    """A new package under canvascraft/ is covered by the layer checks from its first commit."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    core = next(c for c in contracts if c["name"].startswith("The core never imports"))
+    ui = next(c for c in contracts if c["name"].startswith("Pages and components"))
+    doors = {"canvascraft.services", "canvascraft.cli"}
+    packages = {
+        f"canvascraft.{path.stem if path.suffix else path.name}"
+        for path in (ROOT / "canvascraft").iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+    assert packages - doors - set(core["source_modules"]) == set()
+    allowed = {"canvascraft.errors", "canvascraft.share"}
+    assert packages - doors - allowed - set(ui["forbidden_modules"]) == set()
