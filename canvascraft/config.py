@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the studio's scheduler retries alert deliveries that are due (0: never).",
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a write waits for a SQLite database another process holds locked.",
+    )
 
     @field_validator("workspace", mode="after")
     @classmethod
@@ -130,5 +136,24 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the env."""
-    return Settings()
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the env.
+
+    A bad value raises ``ConfigError`` naming each variable, its value and the rule, not pydantic's
+    whole report."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        from canvascraft.errors import ConfigError
+
+        raise ConfigError(settings_problems(error)) from None
+
+
+def settings_problems(error: ValidationError) -> str:
+    """``CANVASCRAFT_MAX_UPLOAD_MB='-3': Input should be greater than or equal to 1`` for each problem."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    problems = []
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"])
+        shown = os.environ.get(f"{prefix}{name}".upper(), problem.get("input"))
+        problems.append(f"{prefix}{name}".upper() + f"={shown!r}: {problem['msg']}")
+    return "bad setting: " + "; ".join(problems) + " (fix or unset the variable)"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -89,3 +91,70 @@ def sample_workspace(sample_workspace_template: Path, workspace: Path) -> Path:
     """A private copy of the sample workspace, with the settings pointing at it."""
     shutil.copytree(sample_workspace_template, workspace)
     return workspace
+
+
+TINY_RUNS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
+    "table": ("sample-table", "table-starter", "table-mlp", {"epochs": 2}),
+    "image": ("sample-images", "image-starter", "image-cnn",
+              {"epochs": 1, "max_items": 30, "hyper": {"batch_size": 8, "width": 8}}),
+    "audio": ("sample-audio", "audio-starter", "audio-cnn",
+              {"epochs": 1, "max_items": 30, "hyper": {"batch_size": 8, "width": 8}}),
+    "median": ("sample-table", "table-median", "table-mlp", {"epochs": 2}),
+}  # fmt: skip
+"""The tiny real runs tests share: one per sample dataset, and a table run on a median-imputing copy of
+``table-starter`` (so two runs differ in one recipe setting)."""
+
+
+@dataclass(frozen=True)
+class TrainedTemplate:
+    """A workspace holding the finished ``TINY_RUNS`` (key → job id and MLflow run id)."""
+
+    path: Path
+    job_ids: dict[str, int]
+    run_ids: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def trained_runs_template(
+    sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> TrainedTemplate:
+    """The sample workspace with every ``TINY_RUNS`` run finished, trained once per session (training is
+    the slow part of the suite). Tests copy it (``trained_runs_workspace``) or copy it once per module;
+    the copies' MLflow artifacts stay in this folder, so a test that edits a run's files undoes it."""
+    from canvascraft.recipe.library import load_recipe, save_recipe
+    from canvascraft.recipe.spec import validate_recipe
+    from canvascraft.services.jobs import launch_training, wait_for
+
+    path = tmp_path_factory.mktemp("trained") / "workspace"
+    shutil.copytree(sample_workspace_template, path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
+        use_workspace(patch, path)
+        base = load_recipe("table-starter").model_dump(mode="json")
+        base["brushes"][0]["params"]["strategy"] = "median"
+        save_recipe(validate_recipe({**base, "name": "table-median"}))
+        launched = {
+            key: launch_training(dataset, recipe, trainer, **options)
+            for key, (dataset, recipe, trainer, options) in TINY_RUNS.items()
+        }
+        run_ids = {}
+        for key, job_id in launched.items():
+            job = wait_for(job_id, timeout_s=600)
+            assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
+            run_ids[key] = job.mlflow_run_id
+        engine_for(get_settings().db_url).dispose()
+    get_settings.cache_clear()
+    return TrainedTemplate(path, launched, run_ids)
+
+
+def copy_trained(template: TrainedTemplate, folder: Path) -> Path:
+    """A private copy of the trained workspace at ``folder`` (which must not exist yet)."""
+    shutil.copytree(template.path, folder)
+    return folder
+
+
+@pytest.fixture
+def trained_runs_workspace(trained_runs_template: TrainedTemplate, workspace: Path) -> TrainedTemplate:
+    """A private copy of the trained workspace, with the settings pointing at it."""
+    copy_trained(trained_runs_template, workspace)
+    return TrainedTemplate(workspace, trained_runs_template.job_ids, trained_runs_template.run_ids)

@@ -1,18 +1,15 @@
 """The Gallery page through AppTest: the grid, a run, registering, models, trying a model, comparing,
 share links and links that were tampered with or point at something gone.
 
-Four tiny real runs (image, audio, and two table runs whose recipes differ in one setting) are trained
-once per module in a copy of the sample workspace (about a minute on two cores); each test works on its
-own copy of that workspace, so registering or deleting in one test never leaks into another. The
-session-wide runs of ``tests/gallery/conftest.py`` are not reused: they live in one shared workspace
-that the model tests register into, and the page tests need a second table recipe.
+The session's four tiny real runs (image, audio, and two table runs whose recipes differ in one
+setting; ``tests/conftest.py``) are shared; each test works on its own copy of their workspace, so
+registering or deleting in one test never leaks into another.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import shutil
 import wave
 from pathlib import Path
 
@@ -22,57 +19,23 @@ from mlflow.entities import Metric, Param
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from canvascraft.config import get_settings
 from canvascraft.gallery.detail import items_in_cell, run_detail
 from canvascraft.gallery.predict import Predictor
 from canvascraft.gallery.registry import download_zip, model_versions, register
-from canvascraft.recipe.spec import validate_recipe
-from canvascraft.services.jobs import launch_training, wait_for
-from canvascraft.services.recipes import load_recipe, save_recipe
 from canvascraft.share.links import GalleryState, link, parse
-from canvascraft.store.session import engine_for
 from canvascraft.tracking.runs import ensure_experiment, tracking_client
-from tests.conftest import use_workspace
-from tests.gallery.conftest import RUNS as TINY_RUNS
+from tests.conftest import TrainedTemplate
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 BASE = "http://studio.test:8501"
 Runs = dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def trained_template(
-    sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Runs]:
-    """A workspace holding four finished runs, trained once for the module."""
-    path = tmp_path_factory.mktemp("gallery-page") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
-        use_workspace(patch, path)
-        base = load_recipe("table-starter").model_dump(mode="json")
-        base["brushes"][0]["params"]["strategy"] = "median"
-        save_recipe(validate_recipe({**base, "name": "table-median"}))
-        launched = {
-            modality: launch_training(dataset, recipe, trainer, **options)
-            for modality, (dataset, recipe, trainer, options) in TINY_RUNS.items()
-        }
-        launched["median"] = launch_training("sample-table", "table-median", "table-mlp", epochs=2)
-        runs = {}
-        for key, job_id in launched.items():
-            job = wait_for(job_id, timeout_s=400)
-            assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-            runs[key] = job.mlflow_run_id
-        engine_for(get_settings().db_url).dispose()
-    get_settings.cache_clear()
-    return path, runs
-
-
 @pytest.fixture
-def runs(trained_template: tuple[Path, Runs], workspace: Path) -> Runs:
-    """A private copy of the trained workspace (artifacts are still read from the template's folder)."""
-    shutil.copytree(trained_template[0], workspace)
-    return trained_template[1]
+def runs(trained_runs_workspace: TrainedTemplate) -> Runs:
+    """A private copy of the session's trained workspace (artifacts are still read from the template's
+    folder): table, image, audio and median runs."""
+    return trained_runs_workspace.run_ids
 
 
 def open_gallery(**query: str) -> AppTest:

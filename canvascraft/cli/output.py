@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from canvascraft.config import get_settings
 from canvascraft.errors import CanvasCraftError, NothingImportedError, RecipeError, Skipped
@@ -33,6 +34,12 @@ def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
         except CanvasCraftError as error:
             typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
+        except OperationalError as error:
+            reason = str(error.orig).splitlines()[0] if error.orig is not None else "no answer"
+            typer.echo(f"error: the studio database could not be written ({reason}); another program "
+                       "may hold it locked (a backup, a long import); the command stopped, run it again in "
+                       "a moment", err=True)  # fmt: skip
             raise typer.Exit(1) from None
 
     return wrapper

@@ -2,6 +2,11 @@
 
 The job only writes its own bookkeeping columns; the state is the pool's to change, so a job can never
 mark itself finished while its process is still doing work.
+
+A database that stays locked longer than its busy timeout (a backup, a long write elsewhere) must not
+end a job: a progress or heartbeat write that cannot get through is skipped with a line in the log
+(the next one carries the whole progress again), and the writes a job cannot do without (its MLflow
+run id) are retried until the database answers.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from canvascraft.config import get_settings
 from canvascraft.errors import Cancelled, JobError
@@ -51,19 +58,47 @@ def begin_job(job_id: int, url: str | None = None) -> dict[str, Any]:
     return dict(spec)
 
 
-def report_progress(job_id: int, progress: dict[str, Any] | None = None, url: str | None = None) -> None:
-    """Refresh the heartbeat and, when given, replace the progress the page shows."""
-    values: dict[str, Any] = {"heartbeat_at": utcnow()}
-    if progress is not None:
-        values["progress"] = progress
+RETRY_S = 1.0
+"""Pause between tries of a write the job cannot do without, while the database stays locked."""
+
+
+def _write(job_id: int, values: dict[str, Any], url: str | None) -> None:
     with engine_for(url or get_settings().db_url).begin() as connection:
         connection.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
-def set_run_id(job_id: int, run_id: str, url: str | None = None) -> None:
-    """Record the job's MLflow run id as soon as it exists, so a resume can reopen that run."""
-    with engine_for(url or get_settings().db_url).begin() as connection:
-        connection.execute(update(Job).where(Job.id == job_id).values(mlflow_run_id=run_id))
+def report_progress(job_id: int, progress: dict[str, Any] | None = None, url: str | None = None) -> bool:
+    """Refresh the heartbeat and, when given, replace the progress the page shows. Returns False when
+    the database stayed locked past its busy timeout: the write is skipped, never the job."""
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if progress is not None:
+        values["progress"] = progress
+    try:
+        _write(job_id, values, url)
+    except OperationalError as error:
+        print(f"job {job_id}: the studio database is busy ({_reason(error)}); this progress update "
+              "is skipped and the work goes on", flush=True)  # fmt: skip
+        return False
+    return True
+
+
+def set_run_id(job_id: int, run_id: str, url: str | None = None, tries: int = 600) -> None:
+    """Record the job's MLflow run id as soon as it exists, so a resume can reopen that run; retried
+    while the database is locked (about ``tries`` busy timeouts at most, then the error stands)."""
+    for attempt in range(1, tries + 1):
+        try:
+            _write(job_id, {"mlflow_run_id": run_id}, url)
+            return
+        except OperationalError as error:
+            if attempt == tries:
+                raise
+            print(f"job {job_id}: the studio database is busy ({_reason(error)}); trying again",
+                  flush=True)  # fmt: skip
+            time.sleep(RETRY_S)
+
+
+def _reason(error: OperationalError) -> str:
+    return str(error.orig).splitlines()[0] if error.orig is not None else "locked"
 
 
 def exit_file(log_path: str | Path) -> Path:

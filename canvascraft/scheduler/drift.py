@@ -32,7 +32,7 @@ from canvascraft.config import get_settings
 from canvascraft.drift import queue
 from canvascraft.drift.queue import ORIGIN
 from canvascraft.errors import DriftError
-from canvascraft.store.session import SQLITE_BUSY_TIMEOUT_MS, engine_for
+from canvascraft.store.session import busy_timeout_s, engine_for
 
 log = logging.getLogger(__name__)
 JOBSTORE = "drift"
@@ -119,7 +119,7 @@ def _editing() -> Iterator[BaseScheduler]:
 
 
 def _connect_args(url: str) -> dict[str, float]:
-    return {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000} if url.startswith("sqlite") else {}
+    return {"timeout": busy_timeout_s()} if url.startswith("sqlite") else {}
 
 
 def put_schedule(monitor_id: int, every_s: int | None, cron: str | None, paused: bool) -> None:

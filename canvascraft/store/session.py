@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canvascraft.config import get_settings
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_SWITCH_TRIES = 200
 
 
@@ -39,10 +38,15 @@ def _ensure_wal(cursor: Any) -> None:
     raise sqlite3.OperationalError("could not switch the database to WAL mode: it stayed locked")
 
 
+def busy_timeout_s() -> float:
+    """How long a write waits for a locked SQLite database (``CANVASCRAFT_SQLITE_BUSY_TIMEOUT_S``)."""
+    return get_settings().sqlite_busy_timeout_s
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     _ensure_wal(cursor)
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s() * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -55,9 +59,7 @@ def engine_for(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
-        )
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s(), "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

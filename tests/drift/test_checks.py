@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,35 +17,38 @@ from canvascraft.drift.checks import DriftCheckResult, run_check
 from canvascraft.errors import DriftError
 from canvascraft.gallery.registry import register
 from canvascraft.services.datasets import item_bytes, open_version
-from tests.conftest import use_workspace
+from tests.conftest import TrainedTemplate, copy_trained, use_workspace
 
 DATASET = "sample-images"
 MODEL = "drift-images@champion"
 
-_RUNS: dict[Path, str] = {}
-"""Workspace → the run id of its tiny image model, so the module trains once (tens of seconds)."""
+_REGISTERED: set[str] = set()
+"""Models registered in the module's workspace (each once)."""
 
 
 @pytest.fixture(scope="module")
-def drift_workspace(sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("drift") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
-    return path
+def drift_workspace(trained_runs_template: TrainedTemplate, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's trained workspace for this module's checks."""
+    return copy_trained(trained_runs_template, tmp_path_factory.mktemp("drift") / "workspace")
+
+
+def registered(
+    name: str, key: str, template: TrainedTemplate, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """``NAME@champion`` on the session's ``key`` run, registered in the module's workspace once."""
+    use_workspace(monkeypatch, workspace)
+    if name not in _REGISTERED:
+        register(template.run_ids[key], name, alias="champion")
+        _REGISTERED.add(name)
+    return f"{name}@champion"
 
 
 @pytest.fixture
-def image_model(drift_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """``drift-images@champion``: a tiny image model trained on the sample images, registered once."""
-    from canvascraft.services.jobs import launch_training, wait_for
-
-    use_workspace(monkeypatch, drift_workspace)
-    if drift_workspace not in _RUNS:
-        options = {"epochs": 1, "max_items": 30, "hyper": {"batch_size": 8, "width": 8}}
-        job = wait_for(launch_training(DATASET, "image-starter", "image-cnn", **options), timeout_s=400)
-        assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-        register(job.mlflow_run_id, "drift-images", alias="champion")
-        _RUNS[drift_workspace] = job.mlflow_run_id
-    yield MODEL
+def image_model(
+    drift_workspace: Path, trained_runs_template: TrainedTemplate, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """``drift-images@champion``: the session's tiny image model trained on the sample images."""
+    yield registered("drift-images", "image", trained_runs_template, drift_workspace, monkeypatch)
     get_settings.cache_clear()
 
 
@@ -60,10 +62,12 @@ def darker_copies(folder: Path, count: int = 12, factor: float = 0.15) -> Path:
     return folder
 
 
-def test_own_dataset_does_not_drift_in_brightness(image_model: str) -> None:
+def test_own_dataset_does_not_drift_in_brightness(
+    image_model: str, trained_runs_template: TrainedTemplate
+) -> None:
     result = run_check(image_model, DATASET)
     assert isinstance(result, DriftCheckResult)
-    assert result.run_id in _RUNS.values()
+    assert result.run_id == trained_runs_template.run_ids["image"]
     assert result.n_current == result.n_reference > 0
     assert set(result.results) >= {"brightness", "contrast", "saturation"}
     assert not any(r.drifted for r in result.results["brightness"].values())
@@ -130,18 +134,11 @@ def test_unknown_model_empty_folder_and_unknown_dataset_are_clear_errors(
 
 
 @pytest.fixture
-def table_model(drift_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """``drift-table@champion``: a tiny table model trained on the sample table, registered once."""
-    from canvascraft.services.jobs import launch_training, wait_for
-
-    use_workspace(monkeypatch, drift_workspace)
-    key = drift_workspace / "table"
-    if key not in _RUNS:
-        job = wait_for(launch_training("sample-table", "table-starter", "table-mlp", epochs=2), timeout_s=400)
-        assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-        register(job.mlflow_run_id, "drift-table", alias="champion")
-        _RUNS[key] = job.mlflow_run_id
-    yield "drift-table@champion"
+def table_model(
+    drift_workspace: Path, trained_runs_template: TrainedTemplate, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """``drift-table@champion``: the session's tiny table model trained on the sample table."""
+    yield registered("drift-table", "table", trained_runs_template, drift_workspace, monkeypatch)
     get_settings.cache_clear()
 
 

@@ -23,11 +23,10 @@ from canvascraft.services.drift import (
     run_check_now,
     save_monitor,
 )
-from canvascraft.services.jobs import launch_training, wait_for
 from canvascraft.share.links import DriftState, link, parse_drift
 from canvascraft.store.session import engine_for
 from components.drift_check_view import report_for
-from tests.conftest import use_workspace
+from tests.conftest import TrainedTemplate, copy_trained, use_workspace
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 BASE = "http://studio.test:8501"
@@ -46,18 +45,15 @@ def shifted_rows(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def drift_template(
-    sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory
+    trained_runs_template: TrainedTemplate, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Checks]:
     """A workspace with ``paints@champion`` watched every minute and two finished checks."""
-    path = tmp_path_factory.mktemp("drift-page") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
+    path = copy_trained(trained_runs_template, tmp_path_factory.mktemp("drift-page") / "workspace")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
         patch.setenv("CANVASCRAFT_DRIFT_SCHEDULES", "0")
         use_workspace(patch, path)
-        job = wait_for(launch_training("sample-table", "table-starter", "table-mlp", epochs=2), timeout_s=400)
-        assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-        register(job.mlflow_run_id, MODEL, alias="champion")
+        register(trained_runs_template.run_ids["table"], MODEL, alias="champion")
         save_monitor(MODEL, source_kind="dataset", source="sample-table")
         calm = run_check_now(MODEL, trigger="manual")
         monitor = save_monitor(MODEL, source_kind="folder", every="1min")

@@ -34,9 +34,9 @@ from canvascraft.services.drift import (
     save_monitor,
     set_paused,
 )
-from canvascraft.services.jobs import cancel_job, get_job, launch_training, wait_for
+from canvascraft.services.jobs import cancel_job, get_job, wait_for
 from canvascraft.store.session import engine_for
-from tests.conftest import use_workspace
+from tests.conftest import TrainedTemplate, copy_trained, use_workspace
 from tests.events.servers import smtp_server, webhook_receiver
 from tests.local_servers import free_port
 
@@ -44,16 +44,14 @@ MODEL = "inks"
 
 
 @pytest.fixture(scope="module")
-def trained_template(sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace with ``inks@champion``, a tiny table model, registered once for the module."""
-    path = tmp_path_factory.mktemp("drift-schedules") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
+def trained_template(
+    trained_runs_template: TrainedTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A workspace with ``inks@champion``, the session's tiny table model, registered once for the module."""
+    path = copy_trained(trained_runs_template, tmp_path_factory.mktemp("drift-schedules") / "workspace")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
         use_workspace(patch, path)
-        job = wait_for(launch_training("sample-table", "table-starter", "table-mlp", epochs=2), timeout_s=400)
-        assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-        register(job.mlflow_run_id, MODEL, alias="champion")
+        register(trained_runs_template.run_ids["table"], MODEL, alias="champion")
         engine_for(get_settings().db_url).dispose()
     get_settings.cache_clear()
     return path

@@ -30,11 +30,8 @@ from canvascraft.gallery.detail import (
     run_detail,
 )
 from canvascraft.gallery.runs import RunFilter, metric_rows, run_facets, search_runs
-from canvascraft.recipe.spec import validate_recipe
-from canvascraft.services.jobs import launch_training, wait_for
-from canvascraft.services.recipes import load_recipe, save_recipe
 from canvascraft.tracking.runs import ensure_experiment, tracking_client
-from tests.conftest import use_workspace
+from tests.conftest import TrainedTemplate, use_workspace
 
 DATASETS = ("alpha", "beta", "gamma")
 TRAINERS = ("image-cnn", "table-mlp")
@@ -358,17 +355,10 @@ def _predictions(run_id: str) -> dict[str, object]:
     return json.loads((folder / "validation" / "predictions.json").read_text())
 
 
-def test_detail_and_compare_of_real_training_runs(sample_workspace: Path) -> None:
-    base = load_recipe("table-starter").model_dump(mode="json")
-    base["brushes"][0]["params"]["strategy"] = "median"
-    save_recipe(validate_recipe({**base, "name": "table-median"}))
-    first = launch_training("sample-table", "table-starter", "table-mlp", epochs=2)
-    second = launch_training("sample-table", "table-median", "table-mlp", epochs=2)
-    image = launch_training("sample-images", "image-starter", "image-cnn", epochs=1, max_items=30,
-                            hyper={"batch_size": 8, "width": 8})  # fmt: skip
-    jobs = [wait_for(job_id, timeout_s=240) for job_id in (first, second, image)]
-    assert all(job.state == "succeeded" for job in jobs), [job.error_tail for job in jobs]
-    table_run, median_run, image_run = (job.mlflow_run_id for job in jobs)
+def test_detail_and_compare_of_real_training_runs(trained_runs_workspace: TrainedTemplate) -> None:
+    """The session's tiny runs: two table runs whose recipes differ in one setting, and an image run."""
+    ids = trained_runs_workspace.run_ids
+    table_run, median_run, image_run = ids["table"], ids["median"], ids["image"]
 
     detail = run_detail(table_run)
     logged = _predictions(table_run)

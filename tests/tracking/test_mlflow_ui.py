@@ -14,6 +14,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,12 @@ import pytest
 from canvascraft.config import get_settings
 from canvascraft.errors import ConfigError
 from canvascraft.jobs import JobState
-from canvascraft.services.jobs import launch_training, wait_for
+from canvascraft.services.jobs import get_job
 from canvascraft.services.recipes import export_recipe
 from canvascraft.store.models import Job
 from canvascraft.tracking.runs import tracking_client
 from canvascraft.tracking.ui import ui_command, ui_env, ui_url
+from tests.conftest import TrainedTemplate, use_workspace
 from tests.local_servers import HOST, free_port, get, get_json, post_json, started, wait_answering
 
 START_S = 180.0
@@ -33,15 +35,18 @@ START_S = 180.0
 
 
 @pytest.fixture
-def trained(sample_workspace: Path) -> Job:
-    """A finished two-epoch table job, the quickest real run with params, metrics and artifacts."""
-    job = wait_for(launch_training("sample-table", "table-starter", "table-mlp", epochs=2), timeout_s=240)
+def trained(trained_runs_template: TrainedTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[Job]:
+    """The session's finished two-epoch table job, a real run with params, metrics and artifacts, in
+    the session's trained workspace itself: the UI only reads it (a write would fail these tests)."""
+    use_workspace(monkeypatch, trained_runs_template.path)
+    job = get_job(trained_runs_template.job_ids["table"])
     assert job.state == JobState.SUCCEEDED and job.mlflow_run_id, job.error_tail
-    return job
+    yield job
+    get_settings.cache_clear()
 
 
 def test_mlflow_ui_serves_the_runs_params_metrics_and_artifacts(
-    trained: Job, cwd: Path, tmp_path: Path
+    trained: Job, trained_runs_template: TrainedTemplate, cwd: Path, tmp_path: Path
 ) -> None:
     port = free_port()
     url = ui_url(HOST, port)
@@ -80,9 +85,11 @@ def test_mlflow_ui_serves_the_runs_params_metrics_and_artifacts(
     assert {"recipe.yaml", "table_state.json"} <= {f["path"] for f in listed["files"]}
     assert recipe == export_recipe("table-starter")
     assert table["classes"] and table["feature_names"]
-    assert [(m["info"]["source_run_id"], m["info"]["status"]) for m in models["models"]] == [
-        (trained.mlflow_run_id, "LOGGED_MODEL_READY")
-    ]
+    served = sorted((m["info"]["source_run_id"], m["info"]["status"]) for m in models["models"])
+    assert served == sorted(
+        (run_id, "LOGGED_MODEL_READY") for run_id in trained_runs_template.run_ids.values()
+    )
+    assert trained.mlflow_run_id in trained_runs_template.run_ids.values()
     assert list(cwd.iterdir()) == []  # nothing written where the server was started
 
 
