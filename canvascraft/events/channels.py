@@ -26,6 +26,8 @@ CHANNEL_MODULES = (
 
 MAX_NAME_LENGTH = 16
 """``alert_deliveries.channel`` holds the name; a longer one could not be stored."""
+MAX_TARGET_LENGTH = 2000
+"""``alert_deliveries.target`` holds the target; the settings refuse a longer one for every channel."""
 
 
 class AlertChannel:

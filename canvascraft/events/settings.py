@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canvascraft.errors import AlertError, UnknownNameError
-from canvascraft.events.channels import get_channel
+from canvascraft.events.channels import MAX_TARGET_LENGTH, get_channel
 from canvascraft.events.types import EVENT_TYPES
 from canvascraft.store.models import DEFAULT_ALERT_EVENTS, AlertSettings, as_utc, utcnow
 from canvascraft.store.session import open_session
@@ -150,6 +150,10 @@ def check_channel_targets(pairs: Iterable[tuple[str, str] | str]) -> tuple[tuple
         except UnknownNameError as error:
             raise UnknownNameError(f"channel targets: {error}") from None
         checked = (channel.name, channel.check_target(target))
+        if len(checked[1]) > MAX_TARGET_LENGTH:
+            raise AlertError(
+                f"{channel.target_label}: longer than {MAX_TARGET_LENGTH} characters; use a shorter one"
+            )
         if checked not in found:
             found.append(checked)
     return tuple(found)

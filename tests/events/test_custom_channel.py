@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from canvascraft.cli import app
@@ -168,6 +169,8 @@ def test_targets_of_the_new_channel_are_checked_by_it_and_kept_beside_webhook_an
         UnknownNameError, match="channel targets: unknown alert channel 'test-fil'; did you mean"
     ):
         save_alert_settings("paints", channel_targets=[("test-fil", path)])
+    with pytest.raises(AlertError, match="alert file: longer than 2000 characters"):
+        save_alert_settings("paints", channel_targets=[("test-file", str(tmp_path / ("a" * 2001)))])
     with pytest.raises(AlertError, match="is not CHANNEL:TARGET"):
         save_alert_settings("paints", channel_targets=["test-file"])
 
@@ -224,3 +227,28 @@ def test_a_delivery_naming_a_channel_nobody_registered_fails_with_the_name_and_i
     register_channel(FileChannel)  # back: the next round delivers it
     assert outbox.deliver_due(now=utcnow() + LATER) == 1
     assert len(lines(path)) == 1
+
+
+def panel_script() -> None:
+    from components.alerts_panel import render_alert_settings
+
+    render_alert_settings("paints")
+
+
+def test_the_drift_page_panel_sets_targets_of_the_new_channel(
+    db: str, registered: type[FileChannel], tmp_path: Path
+) -> None:
+    path = str(tmp_path / "alerts.jsonl")
+    page = AppTest.from_function(panel_script, default_timeout=30).run()
+    assert "test-file (alert file)" in page.text_area(key="alerts-targets-paints").help
+
+    page.text_area(key="alerts-targets-paints").input("test-file:relative.jsonl")
+    page.button[0].click().run()
+    assert "alert file: 'relative.jsonl' is not an absolute path" in page.error[0].value
+    page.text_area(key="alerts-targets-paints").input(f"test-file:{path}\n\n")
+    page.button[0].click().run()
+    assert page.success[0].value == "Alert settings saved."
+    assert get_alert_settings("paints").channel_targets == (("test-file", path),)
+
+    page = AppTest.from_function(panel_script, default_timeout=30).run()
+    assert page.text_area(key="alerts-targets-paints").value == f"test-file:{path}"

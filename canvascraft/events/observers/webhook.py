@@ -14,14 +14,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from canvascraft.errors import AlertError, DeliveryError
-from canvascraft.events.channels import AlertChannel, register_channel
+from canvascraft.events.channels import MAX_TARGET_LENGTH, AlertChannel, register_channel
 from canvascraft.events.message import AlertMessage
 
 TIMEOUT_S = 3.0
 ERROR_BODY_CHARS = 200
 USER_AGENT = "CanvasCraft-Studio-Alerts/1"
-MAX_URL_LENGTH = 2000
-"""``alert_deliveries.target`` and ``alert_settings.webhook_url`` hold at most this many characters."""
+MAX_URL_LENGTH = MAX_TARGET_LENGTH  # alert_settings.webhook_url is as wide as a delivery's target
 
 
 def plain_body(message: AlertMessage) -> dict[str, Any]:
