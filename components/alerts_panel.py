@@ -46,6 +46,14 @@ def render_alert_settings(model_name: str) -> None:
             help="Separate addresses with commas. Sent through the SMTP server in the studio's settings.",
             key=_key(model_name, "emails"),
         )
+        channels = ", ".join(f"{c.name} ({c.target_label})" for c in alerts.list_channels())
+        others = st.text_area(
+            "Other alert targets",
+            value="\n".join(f"{channel}:{target}" for channel, target in current.channel_targets),
+            placeholder="channel:target, one a line",
+            help=f"Targets of any alert channel, one CHANNEL:TARGET a line. Channels: {channels}.",
+            key=_key(model_name, "targets"),
+        )
         events = st.multiselect(
             "Tell them when",
             options=list(alerts.EVENT_NAMES),
@@ -84,6 +92,7 @@ def render_alert_settings(model_name: str) -> None:
             webhook_url=webhook,
             slack_format=slack,
             emails=[emails],
+            channel_targets=[line for line in others.splitlines() if line.strip()],
             events=events,
             auto_retrain=auto_retrain,
             ask_first=ask_first,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -21,7 +20,9 @@ from typing import Any
 
 import pytest
 
-HOST = "127.0.0.1"
+from canvascraft.testing.servers import HOST as HOST
+from canvascraft.testing.servers import free_port as free_port
+
 REQUEST_S = 60.0
 """A request's bound: a first model invocation or MLflow search can be slow on a busy machine."""
 PROBE_S = 5.0
@@ -29,13 +30,6 @@ PROBE_S = 5.0
 LOG_TAIL = 3000
 # No proxy from the environment: every request goes straight to the loopback server.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    """A port nothing listens on now, so parallel runs and leftover servers do not collide."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str, endpoint: str, **query: str) -> bytes:

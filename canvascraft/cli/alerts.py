@@ -24,6 +24,8 @@ def _print_alert_settings(view: Any) -> None:
         f"  webhook:      {webhook}" + (" (Slack format)" if view.webhook_url and view.slack_format else "")
     )
     typer.echo(f"  email:        {', '.join(view.emails) or '(none)'}")
+    others = ", ".join(f"{channel}:{target}" for channel, target in view.channel_targets)
+    typer.echo(f"  other:        {others or '(none)'}")
     typer.echo(f"  events:       {', '.join(view.events) or '(none)'}")
     retrain = "on, asks before switching" if view.ask_first else "on, switches when better"
     typer.echo(f"  auto-retrain: {retrain if view.auto_retrain else 'off'}")
@@ -69,6 +71,13 @@ def alerts_settings(
     slack: Annotated[bool | None, typer.Option("--slack/--no-slack", help="Post Slack's format.")] = None,
     email: Annotated[list[str] | None, typer.Option("--email", help="A recipient; repeat for more.")] = None,
     no_email: Annotated[bool, typer.Option("--no-email", help="Remove every email recipient.")] = False,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", help="CHANNEL:TARGET for any alert channel (`alerts channels`); repeat."),
+    ] = None,
+    no_targets: Annotated[
+        bool, typer.Option("--no-targets", help="Remove every --target (webhook and email stay).")
+    ] = False,
     events: Annotated[
         str | None, typer.Option("--events", help="Comma-separated, e.g. drift_detected,training_failed.")
     ] = None,
@@ -88,8 +97,8 @@ def alerts_settings(
     open_workspace()
     key = "" if model == "studio" else model
     current = get_alert_settings(key)
-    given = (webhook, slack, email, events, auto_retrain, ask_first, cooldown)
-    if all(value is None for value in given) and not no_email:
+    given = (webhook, slack, email, target, events, auto_retrain, ask_first, cooldown)
+    if all(value is None for value in given) and not (no_email or no_targets):
         _print_alert_settings(current)
         return
     saved = save_alert_settings(
@@ -97,6 +106,7 @@ def alerts_settings(
         webhook_url=current.webhook_url if webhook is None else webhook,
         slack_format=current.slack_format if slack is None else slack,
         emails=() if no_email else (current.emails if email is None else email),
+        channel_targets=() if no_targets else (current.channel_targets if target is None else target),
         events=current.events if events is None else events.split(","),
         auto_retrain=current.auto_retrain if auto_retrain is None else auto_retrain,
         ask_first=current.ask_first if ask_first is None else ask_first,
@@ -104,6 +114,16 @@ def alerts_settings(
     )
     typer.echo("saved")
     _print_alert_settings(saved)
+
+
+@alerts_app.command("channels")
+@clean_errors
+def alerts_channels() -> None:
+    """The alert channels a --target can name, with what each sends."""
+    from canvascraft.services.alerts import list_channels
+
+    for channel in list_channels():
+        typer.echo(f"{channel.name:<16} {channel.summary} (target: {channel.target_label})")
 
 
 @alerts_app.command("ack")

@@ -2,7 +2,7 @@
 
 ``publish(event)`` sends an event through this process's default bus, wired on first use with the
 studio's observers (the alert log with its webhook and email deliveries, and the retrain observer).
-``register_observer`` adds one more to that wiring.
+``register_observer`` adds one more to that wiring; ``standard_observers`` lists the studio's own.
 """
 
 from canvascraft.events.bus import (
@@ -12,6 +12,7 @@ from canvascraft.events.bus import (
     publish,
     register_observer,
     reset_default_bus,
+    standard_observers,
 )
 from canvascraft.events.types import (
     EVENT_TYPES,
@@ -39,4 +40,5 @@ __all__ = [
     "publish",
     "register_observer",
     "reset_default_bus",
+    "standard_observers",
 ]

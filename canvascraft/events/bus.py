@@ -6,10 +6,14 @@ returns the failures so a producer that cares can say so. Subscribing copies the
 published from any thread while others subscribe.
 
 The default bus (``default_bus()``, ``publish()``) is built on first use with the studio's standard
-observers: the alert log (which writes every event into the database and fans out to the webhook and
-email deliveries of the model's alert settings), the retrain observer when it is installed
-(``canvascraft.events.observers.retrain``: its ``on_event``, for its ``EVENT_TYPES`` or every event),
-and whatever ``register_observer`` added.
+observers (``standard_observers()``): the alert log (which writes every event into the database and
+fans out to the deliveries of the model's alert settings, one per channel target), the retrain observer
+when it is installed (``canvascraft.events.observers.retrain``: its ``on_event``, for its
+``EVENT_TYPES`` or every event), and whatever ``register_observer`` added.
+
+An observer is a callable taking the event, the event types it wants (None: every event) and a name
+(shown in ``EventBus.subscribers`` and in the log when it fails): a ``Subscription``. It must raise
+only ``Exception``s; the bus logs them and returns them from ``publish``, the others still run.
 """
 
 from __future__ import annotations
@@ -164,19 +168,30 @@ def register_observer(
     return unregister
 
 
-def _wire(bus: EventBus) -> None:
-    """The studio's standard observers, in order: the alert log first (so an alert exists before
-    anything reacts to it), then the retrain observer when installed, then registered ones."""
+def standard_observers() -> list[Subscription]:
+    """The studio's own observers as the default bus subscribes them, in order: the alert log first (so
+    an alert exists before anything reacts to it), then the retrain observer when installed. Their
+    tests run ``canvascraft.testing.observers.ObserverContract`` over this list."""
     from canvascraft.events.observers.alert_log import AlertLog
 
-    bus.subscribe(AlertLog(), name=AlertLog.name)
+    observers = [Subscription(AlertLog(), None, AlertLog.name)]
     try:
         retrain = importlib.import_module(RETRAIN_MODULE)
     except ImportError as error:
         if error.name != RETRAIN_MODULE:  # the module exists but something it imports is missing
             log.exception("the retrain observer could not be loaded; auto-retrain is off")
     else:
-        bus.subscribe(retrain.on_event, getattr(retrain, "EVENT_TYPES", None), name="retrain")
+        types = getattr(retrain, "EVENT_TYPES", None)
+        if isinstance(types, type):
+            types = (types,)
+        observers.append(Subscription(retrain.on_event, None if types is None else tuple(types), "retrain"))
+    return observers
+
+
+def _wire(bus: EventBus) -> None:
+    """The standard observers, then the registered ones (in the order they were registered)."""
+    for observer in standard_observers():
+        bus.subscribe(observer.callback, observer.event_types, name=observer.name)
     for entry in _registered:
         entry.attach(bus)
 

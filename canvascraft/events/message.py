@@ -32,9 +32,8 @@ class AlertMessage:
 
 
 class Channel(Protocol):
-    """A delivery channel (``webhook``, ``email``): ``send`` returns on success and raises
-    ``DeliveryError`` with a short reason otherwise. It may be called from several threads."""
-
-    channel: str
+    """What the outbox sends through: ``send`` returns on success and raises ``DeliveryError`` with a
+    short reason otherwise. Registered channels (``canvascraft.events.channels.AlertChannel``) are the
+    usual ones; the outbox's ``channels`` argument may put any object with a ``send`` in their place."""
 
     def send(self, target: str, message: AlertMessage) -> None: ...

@@ -10,6 +10,10 @@ Several processes may deliver at once (the studio, the CLI, a drift job): a send
 with a conditional UPDATE that bumps ``attempts`` and moves ``next_attempt_at`` ahead by a lease
 (``LEASE_S``). Only one UPDATE matches, so a delivery is never sent twice at the same time; if the
 sender dies mid-send, the row becomes due again when the lease runs out.
+
+A delivery names its channel; the outbox finds it in the channel registry
+(``canvascraft.events.channels``), so it knows no channel by name. A name nothing registered (a channel
+module that is gone) is that delivery's error, retried like any other, and never stops the round.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from canvascraft.errors import DeliveryError
+from canvascraft.errors import DeliveryError, UnknownNameError
+from canvascraft.events.channels import get_channel
 from canvascraft.events.message import AlertMessage, Channel
 from canvascraft.store.models import Alert, AlertDelivery, AlertSettings, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
@@ -45,11 +50,18 @@ def backoff_s(attempts: int) -> float:
     return min(BASE_DELAY_S * 2 ** max(attempts - 1, 0), MAX_DELAY_S)
 
 
-def default_channels() -> dict[str, Channel]:
-    from canvascraft.events.observers.email import EmailChannel
-    from canvascraft.events.observers.webhook import WebhookChannel
+class _Channels:
+    """A round's senders: ``given`` ones by name first, else one instance per registered channel,
+    made on first use (a round that sends no email never builds the email channel)."""
 
-    return {"webhook": WebhookChannel(), "email": EmailChannel()}
+    def __init__(self, given: Mapping[str, Channel] | None) -> None:
+        self._made: dict[str, Channel] = dict(given or {})
+
+    def __getitem__(self, name: str) -> Channel:
+        channel = self._made.get(name)
+        if channel is None:
+            channel = self._made[name] = get_channel(name)()  # UnknownNameError for a name not registered
+        return channel
 
 
 def _utc(moment: datetime | None) -> datetime:
@@ -160,12 +172,13 @@ def deliver(
     limit: int = BATCH,
 ) -> DeliveryReport:
     """Try the due deliveries (only ``ids`` when given) once each; returns what happened. ``now`` is the
-    clock used for due-ness and the next try (tests pass a later one instead of sleeping)."""
+    clock used for due-ness and the next try (tests pass a later one instead of sleeping); ``channels``
+    puts senders of one's own in place of registered channels of the same name."""
     from canvascraft.config import get_settings
 
     url = url or get_settings().db_url
     now = _utc(now)
-    channels = channels if channels is not None else default_channels()
+    senders = _Channels(channels)
     report = DeliveryReport()
     for delivery_id, seen in _due(url, now, ids, limit):
         if not _claim(url, delivery_id, seen, now):
@@ -174,12 +187,9 @@ def deliver(
         error: str | None
         try:
             channel_name, target, message = _message(url, delivery_id)
-            channel = channels.get(channel_name)
-            if channel is None:
-                raise DeliveryError(f"no {channel_name!r} channel in this studio")
-            channel.send(target, message)
+            senders[channel_name].send(target, message)
             error = None
-        except DeliveryError as failure:
+        except (DeliveryError, UnknownNameError) as failure:
             error = str(failure)
         except Exception as failure:  # a channel bug must not stop the other deliveries
             log.exception("alert delivery %s failed unexpectedly", delivery_id)

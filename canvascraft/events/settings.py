@@ -3,6 +3,10 @@
 Read by the alert log (which deliveries to queue) and by the retrain observer (``auto_retrain``,
 ``ask_first``, ``cooldown_s``); written by the Drift page and ``canvascraft alerts settings``. Every
 value is checked before it is saved, and each error names the field and what to change.
+
+Who hears is a list of (channel, target) pairs: the webhook URL and the email recipients have fields
+of their own (the form and the CLI have since the start), and ``channel_targets`` holds targets of any
+registered channel (``canvascraft.events.channels``). Each target is checked by its channel.
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from canvascraft.errors import AlertError
+from canvascraft.errors import AlertError, UnknownNameError
+from canvascraft.events.channels import MAX_TARGET_LENGTH, get_channel
 from canvascraft.events.types import EVENT_TYPES
 from canvascraft.store.models import DEFAULT_ALERT_EVENTS, AlertSettings, as_utc, utcnow
 from canvascraft.store.session import open_session
@@ -32,9 +36,6 @@ EVENT_NAMES: dict[str, str] = {
 assert set(EVENT_NAMES) == set(EVENT_TYPES)
 
 DEFAULT_COOLDOWN_S = 3600
-MAX_URL_LENGTH = 2000
-# Deliberately simple: one @, no spaces, a dot in the domain. The SMTP server is the real judge.
-EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
 DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
@@ -47,6 +48,7 @@ class AlertSettingsView:
     webhook_url: str | None = None
     slack_format: bool = False
     emails: tuple[str, ...] = ()
+    channel_targets: tuple[tuple[str, str], ...] = ()
     events: tuple[str, ...] = DEFAULT_ALERT_EVENTS
     auto_retrain: bool = False
     ask_first: bool = True
@@ -59,9 +61,11 @@ class AlertSettingsView:
 
     @property
     def targets(self) -> list[tuple[str, str]]:
-        """(channel, target) of every delivery an alert of a wanted event gets."""
+        """(channel, target) of every delivery an alert of a wanted event gets: the webhook, the emails,
+        then the other channels' targets; each pair once (an alert has one delivery per pair)."""
         found = [("webhook", self.webhook_url)] if self.webhook_url else []
-        return found + [("email", address) for address in self.emails]
+        found += [("email", address) for address in self.emails]
+        return list(dict.fromkeys([*found, *self.channel_targets]))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -69,6 +73,7 @@ class AlertSettingsView:
             "webhook_url": self.webhook_url,
             "slack_format": self.slack_format,
             "emails": list(self.emails),
+            "channel_targets": [{"channel": c, "target": t} for c, t in self.channel_targets],
             "events": list(self.events),
             "auto_retrain": self.auto_retrain,
             "ask_first": self.ask_first,
@@ -83,6 +88,7 @@ def _view(row: AlertSettings) -> AlertSettingsView:
         webhook_url=row.webhook_url,
         slack_format=row.slack_format,
         emails=tuple(row.emails or ()),
+        channel_targets=tuple((str(t["channel"]), str(t["target"])) for t in row.channel_targets or ()),
         events=tuple(row.events or ()),
         auto_retrain=row.auto_retrain,
         ask_first=row.ask_first,
@@ -105,33 +111,51 @@ def get_alert_settings(model_name: str, url: str | None = None) -> AlertSettings
 
 
 def check_webhook_url(value: str | None) -> str | None:
+    """The webhook field: empty means no webhook; anything else is checked by the webhook channel."""
     value = (value or "").strip()
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-        raise AlertError(
-            f"webhook URL: {value!r} is not an http:// or https:// address; "
-            "paste the full URL, e.g. https://hooks.slack.com/services/…"
-        )
-    if len(value) > MAX_URL_LENGTH:
-        raise AlertError(f"webhook URL: longer than {MAX_URL_LENGTH} characters; use a shorter address")
-    return value
+    return get_channel("webhook").check_target(value) if value else None
 
 
 def check_emails(values: Iterable[str]) -> tuple[str, ...]:
-    """Addresses stripped, empty ones dropped, duplicates removed (order kept); a bad one is an error."""
+    """Addresses stripped, empty ones dropped, duplicates removed (order kept); a bad one is an error.
+    A value may hold several addresses separated by commas, semicolons or spaces (the form's one box)."""
+    check = get_channel("email").check_target
     found: list[str] = []
     for raw in values:
         for address in re.split(r"[,;\s]+", raw or ""):
-            if not address:
-                continue
-            if not EMAIL_PATTERN.match(address):
-                raise AlertError(
-                    f"email recipients: {address!r} is not an email address; write it as name@example.com"
-                )
-            if address not in found:
+            if address and (address := check(address)) not in found:
                 found.append(address)
+    return tuple(found)
+
+
+def parse_channel_target(text: str) -> tuple[str, str]:
+    """``CHANNEL:TARGET`` (the CLI's ``--target``, a line of the form's box) as a pair; the target may
+    hold colons of its own (``webhook:https://…``)."""
+    channel, colon, target = (text or "").partition(":")
+    if not colon or not channel.strip() or not target.strip():
+        raise AlertError(
+            f"channel targets: {text!r} is not CHANNEL:TARGET; write it as e.g. webhook:https://example.com/hook"
+        )
+    return channel.strip(), target.strip()
+
+
+def check_channel_targets(pairs: Iterable[tuple[str, str] | str]) -> tuple[tuple[str, str], ...]:
+    """Each (channel, target), or ``CHANNEL:TARGET`` text, checked by its channel; duplicates removed
+    (order kept). An unknown channel raises ``UnknownNameError`` naming the closest registered ones."""
+    found: list[tuple[str, str]] = []
+    for pair in pairs:
+        name, target = parse_channel_target(pair) if isinstance(pair, str) else pair
+        try:
+            channel = get_channel(name)
+        except UnknownNameError as error:
+            raise UnknownNameError(f"channel targets: {error}") from None
+        checked = (channel.name, channel.check_target(target))
+        if len(checked[1]) > MAX_TARGET_LENGTH:
+            raise AlertError(
+                f"{channel.target_label}: longer than {MAX_TARGET_LENGTH} characters; use a shorter one"
+            )
+        if checked not in found:
+            found.append(checked)
     return tuple(found)
 
 
@@ -173,19 +197,27 @@ def save_alert_settings(
     webhook_url: str | None = None,
     slack_format: bool = False,
     emails: Iterable[str] = (),
+    channel_targets: Iterable[tuple[str, str] | str] = (),
     events: Iterable[str] | None = None,
     auto_retrain: bool = False,
     ask_first: bool = True,
     cooldown_s: int | float = DEFAULT_COOLDOWN_S,
     url: str | None = None,
 ) -> AlertSettingsView:
-    """Check every value, then create or replace the model's settings; returns what was saved."""
+    """Check every value, then create or replace the model's settings; returns what was saved (a value
+    not given is reset, so callers that change one field pass the others as they were)."""
     if not isinstance(model_name, str) or len(model_name) > 200:
         raise AlertError("model: give the registered model's name (at most 200 characters)")
     values = {
         "webhook_url": check_webhook_url(webhook_url),
         "slack_format": bool(slack_format),
         "emails": list(check_emails([emails] if isinstance(emails, str) else emails)),
+        "channel_targets": [
+            {"channel": channel, "target": target}
+            for channel, target in check_channel_targets(
+                [channel_targets] if isinstance(channel_targets, str) else channel_targets
+            )
+        ],
         "events": list(check_events([events] if isinstance(events, str) else events)),
         "auto_retrain": bool(auto_retrain),
         "ask_first": bool(ask_first),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from canvascraft.errors import AlertError
 from canvascraft.events import outbox
+from canvascraft.events.channels import all_channels
 from canvascraft.events.settings import (
     EVENT_NAMES,
     AlertSettingsView,
@@ -26,11 +27,13 @@ __all__ = [
     "EVENT_NAMES",
     "AlertSettingsView",
     "AlertView",
+    "ChannelView",
     "DeliveryView",
     "acknowledge",
     "deliver_due",
     "get_alert_settings",
     "list_alerts",
+    "list_channels",
     "parse_duration",
     "retry_now",
     "save_alert_settings",
@@ -47,6 +50,20 @@ def _seconds(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h"
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    """A registered alert channel as the settings form and ``alerts channels`` show it."""
+
+    name: str
+    summary: str
+    target_label: str
+
+
+def list_channels() -> list[ChannelView]:
+    """Every alert channel a target can name, the studio's own first."""
+    return [ChannelView(c.name, c.summary, c.target_label) for c in all_channels()]
 
 
 @dataclass(frozen=True)

@@ -291,7 +291,10 @@ class AlertSettings(Base):
     #: Post Slack's ``{"text", "blocks"}`` body instead of the plain JSON alert.
     slack_format: Mapped[bool] = mapped_column(Boolean, default=False)
     emails: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: Event names (``canvascraft.events.EVENT_TYPES``) that reach the webhook and the emails.
+    #: Targets of any registered alert channel (``canvascraft.events.channels``) beside the webhook URL
+    #: and the emails above, as ``[{"channel": "...", "target": "..."}]`` in the order they were given.
+    channel_targets: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    #: Event names (``canvascraft.events.EVENT_TYPES``) that reach the webhook, the emails and the targets.
     events: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_ALERT_EVENTS))
     auto_retrain: Mapped[bool] = mapped_column(Boolean, default=False)
     #: With auto-retrain on: the retrained version waits for a person to approve it before the alias moves
@@ -335,9 +338,9 @@ class AlertDelivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    #: ``webhook`` or ``email``.
+    #: A registered alert channel's name (``webhook``, ``email``, …).
     channel: Mapped[str] = mapped_column(String(16))
-    #: The URL or the email address.
+    #: Where that channel sends: the URL, the email address, ….
     target: Mapped[str] = mapped_column(String(2000))
     #: ``pending``, ``retrying``, ``delivered`` or ``dead``.
     state: Mapped[str] = mapped_column(String(16), index=True)

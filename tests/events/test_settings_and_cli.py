@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -19,6 +20,8 @@ from canvascraft.services.alerts import (
     parse_duration,
     save_alert_settings,
 )
+from canvascraft.store.migrate import upgrade
+from canvascraft.store.session import engine_for
 
 
 def drift(model: str = "paints") -> DriftDetected:
@@ -189,3 +192,25 @@ def test_the_panel_saves_settings_shows_errors_and_acknowledges(db: str) -> None
     assert page.success[0].value == f"Alert #{alert.id} acknowledged."
     assert list_alerts("paints")[0].acknowledged
     assert page.info[0].value.startswith("No alerts waiting for you"), "acknowledged alerts are hidden"
+
+
+def test_settings_saved_before_channel_targets_existed_keep_working(database_url: str) -> None:
+    upgrade(database_url, "0007")
+    with engine_for(database_url).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO alert_settings (model_name, webhook_url, slack_format, emails, events, "
+                "auto_retrain, ask_first, cooldown_s, updated_at) VALUES ('paints', "
+                "'https://hooks.example.com/x', false, '[\"ana@example.com\"]', '[\"drift_detected\"]', "
+                "false, true, 60, '2026-01-01 00:00:00')"
+            )
+        )
+    upgrade(database_url)
+
+    view = get_alert_settings("paints")
+    assert (view.webhook_url, view.emails, view.channel_targets) == (
+        "https://hooks.example.com/x",
+        ("ana@example.com",),
+        (),
+    )
+    assert view.targets == [("webhook", "https://hooks.example.com/x"), ("email", "ana@example.com")]

@@ -1,5 +1,6 @@
 """The alert log: every published event becomes an ``alerts`` row, and the events a model's people
-asked for get one outbox row per webhook and email address, tried at once.
+asked for get one outbox row per target in the model's settings (webhook, email addresses, any other
+registered channel's targets), tried at once.
 
 The row is written first and in its own transaction, so an alert is never lost to a slow or failing
 endpoint: what is not delivered now stays in the outbox and ``deliver_due`` sends it later. Events that
@@ -45,7 +46,7 @@ def record(event: Event, url: str | None = None) -> tuple[int, list[int]]:
 
 class AlertLog:
     """Bus subscriber for every event. ``deliver_now=False`` leaves sending to ``deliver_due`` (for a
-    producer that must not wait on the network); ``channels`` replaces the webhook and email senders."""
+    producer that must not wait on the network); ``channels`` replaces registered channels by name."""
 
     name = "alert-log"
 

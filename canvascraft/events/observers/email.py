@@ -1,21 +1,26 @@
 """The email channel: a plain-text message over SMTP (host, port and From address from the settings).
 
 The subject is the alert's title, the text its body and the link back into the studio. A refused
-connection, a rejected recipient or a timeout raises ``DeliveryError`` and the outbox retries.
+connection, a rejected recipient or a timeout raises ``DeliveryError`` and the outbox retries. A target
+is one address, checked when the settings are saved (``EmailChannel.check_target``).
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from canvascraft.config import get_settings
-from canvascraft.errors import DeliveryError
+from canvascraft.errors import AlertError, DeliveryError
+from canvascraft.events.channels import AlertChannel, register_channel
 from canvascraft.events.message import AlertMessage
 
 TIMEOUT_S = 10.0
+# Deliberately simple: one @, no spaces, a dot in the domain. The SMTP server is the real judge.
+EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
 
 
 def build_email(message: AlertMessage, to: str, sender: str) -> EmailMessage:
@@ -35,11 +40,14 @@ def build_email(message: AlertMessage, to: str, sender: str) -> EmailMessage:
     return email
 
 
-class EmailChannel:
+@register_channel
+class EmailChannel(AlertChannel):
     """Sends through ``smtp_factory(host, port, timeout)`` (default ``smtplib.SMTP``); host, port and
     sender default to the settings read at send time, so a changed setting applies to the next retry."""
 
-    channel = "email"
+    name = "email"
+    summary = "Send each alert as a plain-text email through the studio's SMTP server."
+    target_label = "email recipients"
 
     def __init__(
         self,
@@ -52,6 +60,16 @@ class EmailChannel:
         self.host, self.port, self.sender = host, port, sender
         self.smtp_factory = smtp_factory
         self.timeout_s = timeout_s
+
+    @classmethod
+    def check_target(cls, target: str) -> str:
+        """One recipient, stripped; refused with how to write it when it cannot be an address."""
+        address = (target or "").strip()
+        if not EMAIL_PATTERN.match(address):
+            raise AlertError(
+                f"email recipients: {address!r} is not an email address; write it as name@example.com"
+            )
+        return address
 
     def send(self, target: str, message: AlertMessage) -> None:
         settings = get_settings()

@@ -2,21 +2,25 @@
 
 Any 2xx answer counts as delivered; anything else (an error status, a refused connection, a timeout)
 raises ``DeliveryError`` and the outbox retries with backoff. The HTTP client comes from outside
-(an ``httpx.Client`` or one made here), so tests and other transports can be swapped in.
+(an ``httpx.Client`` or one made here), so tests and other transports can be swapped in. A target is
+an http:// or https:// URL, checked when the settings are saved (``WebhookChannel.check_target``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from canvascraft.errors import DeliveryError
+from canvascraft.errors import AlertError, DeliveryError
+from canvascraft.events.channels import MAX_TARGET_LENGTH, AlertChannel, register_channel
 from canvascraft.events.message import AlertMessage
 
 TIMEOUT_S = 3.0
 ERROR_BODY_CHARS = 200
 USER_AGENT = "CanvasCraft-Studio-Alerts/1"
+MAX_URL_LENGTH = MAX_TARGET_LENGTH  # alert_settings.webhook_url is as wide as a delivery's target
 
 
 def plain_body(message: AlertMessage) -> dict[str, Any]:
@@ -65,14 +69,31 @@ def slack_body(message: AlertMessage) -> dict[str, Any]:
     return {"text": text, "blocks": blocks}
 
 
-class WebhookChannel:
+@register_channel
+class WebhookChannel(AlertChannel):
     """POSTs alerts; ``client`` is used as given (its timeout applies) or one is made per send."""
 
-    channel = "webhook"
+    name = "webhook"
+    summary = "POST each alert as JSON (or Slack's format) to an http(s) URL."
+    target_label = "webhook URL"
 
     def __init__(self, client: httpx.Client | None = None, timeout_s: float = TIMEOUT_S) -> None:
         self.client = client
         self.timeout_s = timeout_s
+
+    @classmethod
+    def check_target(cls, target: str) -> str:
+        """A full http(s) address, stripped; anything else is refused with what to paste instead."""
+        value = (target or "").strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
+            raise AlertError(
+                f"webhook URL: {value!r} is not an http:// or https:// address; "
+                "paste the full URL, e.g. https://hooks.slack.com/services/…"
+            )
+        if len(value) > MAX_URL_LENGTH:
+            raise AlertError(f"webhook URL: longer than {MAX_URL_LENGTH} characters; use a shorter address")
+        return value
 
     def send(self, target: str, message: AlertMessage) -> None:
         body = slack_body(message) if message.slack_format else plain_body(message)
