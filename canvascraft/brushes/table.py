@@ -146,8 +146,8 @@ class TableBrush(Brush, TransformerMixin, BaseEstimator):
         """Learn the brush's statistics from the training split (never from validation or test rows).
 
         ``y`` is scikit-learn's target argument: a brush learns nothing from the target, so target
-        values are ignored, while a string names the label column (recipes call ``fit(frame,
-        "label")``), as ``label_column`` does; in a Pipeline, pass ``<step>__label_column``.
+        values are ignored, while a string names the label column as ``label_column`` does (so
+        ``fit(frame, "label")`` reads as it always has). In a Pipeline, pass ``<step>__label_column``.
         """
         if isinstance(y, str):
             if label_column is not None and label_column != y:
