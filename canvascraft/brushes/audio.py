@@ -10,7 +10,6 @@ first instead of a numpy shape error. The work itself lives in ``canvascraft.bru
 from __future__ import annotations
 
 import io
-from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -18,7 +17,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from canvascraft.brushes.base import Brush, Modality, Param
+from canvascraft.brushes.base import PROBABILITY, Brush, Modality, Param
 from canvascraft.brushes.functional import audio as F
 from canvascraft.brushes.registry import register
 from canvascraft.errors import CorruptItemError, RecipeError
@@ -91,16 +90,14 @@ def load_clip(data: bytes, target_rate: int | None = None) -> Clip:
     return Clip(mono, sample_rate)
 
 
-PROBABILITY = Param("p", "float", 0.5, "Chance that the brush is applied to an item.", 0.0, 1.0)
 FEATURE_STEPS = "mel_spectrogram or mfcc"
 
 
 class AudioBrush(Brush):
-    """Base of the audio brushes: checks the input kind, then calls ``draw`` and ``apply``.
+    """Base of the audio brushes: says which kind of sample (clip or features) each one takes.
 
-    ``make_params``/``transform`` are implemented here so no brush can skip the input check; subclasses
-    implement ``draw`` (random brushes only) and ``apply``. A brush with a ``p`` parameter is skipped
-    for a share ``1 - p`` of items, decided first from the same RNG.
+    ``check_input`` turns a step in the wrong place into a message naming what must come first; the
+    base class runs it before every ``make_params`` and ``transform``, and draws the ``p`` gate.
     """
 
     modality: ClassVar[Modality] = "audio"
@@ -111,34 +108,12 @@ class AudioBrush(Brush):
     #: The step to put before this brush, named in the wrong-input message.
     needs_before: ClassVar[str] = FEATURE_STEPS
 
-    def make_params(self, sample: Any) -> dict[str, Any]:
-        sample = self.expect(sample)
-        if "p" not in self.settings:
-            return self.draw(sample)
-        if torch.rand(1).item() >= self.settings["p"]:
-            return {"applied": False}
-        return {"applied": True, **self.draw(sample)}
-
-    def transform(self, sample: Any, drawn: dict[str, Any]) -> Any:
-        sample = self.expect(sample)
-        if not drawn.get("applied", True):
-            return sample
-        return self.apply(sample, drawn)
-
-    def draw(self, sample: Any) -> dict[str, Any]:
-        """This item's random values, from torch's global RNG; deterministic brushes draw none."""
-        return {}
-
-    @abstractmethod
-    def apply(self, sample: Any, drawn: dict[str, Any]) -> Clip | Features:
-        """The effect itself, deterministic given ``drawn``."""
-
-    def expect(self, sample: Any) -> Any:
-        """Return ``sample`` if this brush can take it, else raise ``RecipeError`` saying what to change."""
+    def check_input(self, sample: Any) -> None:
+        """Refuse a sample this brush cannot take, saying what to change in the recipe."""
         name = self.name
         if self.input_kind == "clip":
             if isinstance(sample, Clip):
-                return sample
+                return
             if isinstance(sample, Features):
                 raise RecipeError(
                     [
@@ -155,7 +130,7 @@ class AudioBrush(Brush):
                         f"put {name} right after {self.needs_before}"
                     ]
                 )
-            return sample
+            return
         if isinstance(sample, Clip):
             raise RecipeError(
                 [
@@ -195,10 +170,10 @@ class Gain(AudioBrush):
         PROBABILITY,
     )
 
-    def draw(self, sample: Clip) -> dict[str, Any]:
+    def make_params(self, sample: Clip) -> dict[str, Any]:
         return {"gain_db": uniform(*self.settings["gain_db"])}
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         return Clip(F.apply_gain(sample.samples, drawn["gain_db"]), sample.sample_rate)
 
 
@@ -218,11 +193,11 @@ class TimeShift(AudioBrush):
         PROBABILITY,
     )
 
-    def draw(self, sample: Clip) -> dict[str, Any]:
+    def make_params(self, sample: Clip) -> dict[str, Any]:
         limit = self.settings["max_shift_s"]
         return {"shift_s": uniform(-limit, limit)}
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         offset = round(drawn["shift_s"] * sample.sample_rate)
         return Clip(F.shift(sample.samples, offset, self.settings["mode"]), sample.sample_rate)
 
@@ -243,11 +218,11 @@ class AddNoise(AudioBrush):
         PROBABILITY,
     )
 
-    def draw(self, sample: Clip) -> dict[str, Any]:
-        # The noise is made from a drawn seed in ``apply``: the drawn values stay small enough to log.
+    def make_params(self, sample: Clip) -> dict[str, Any]:
+        # The noise is made from a drawn seed in ``transform``: the drawn values stay small enough to log.
         return {"snr_db": uniform(*self.settings["snr_db"]), "noise_seed": randint(0, 2**31 - 1)}
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         noisy = F.add_white_noise(sample.samples, drawn["snr_db"], drawn["noise_seed"])
         return Clip(noisy, sample.sample_rate)
 
@@ -265,10 +240,10 @@ class TimeStretch(AudioBrush):
         PROBABILITY,
     )
 
-    def draw(self, sample: Clip) -> dict[str, Any]:
+    def make_params(self, sample: Clip) -> dict[str, Any]:
         return {"rate": uniform(*self.settings["rate"])}
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         return Clip(F.time_stretch(sample.samples, drawn["rate"]), sample.sample_rate)
 
 
@@ -288,10 +263,10 @@ class PitchShift(AudioBrush):
         PROBABILITY,
     )
 
-    def draw(self, sample: Clip) -> dict[str, Any]:
+    def make_params(self, sample: Clip) -> dict[str, Any]:
         return {"semitones": uniform(*self.settings["semitones"])}
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         shifted = F.pitch_shift(sample.samples, sample.sample_rate, drawn["semitones"])
         return Clip(shifted, sample.sample_rate)
 
@@ -312,7 +287,7 @@ class TrimSilence(AudioBrush):
         ),
     )
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         return Clip(F.trim_silence(sample.samples, self.settings["top_db"]), sample.sample_rate)
 
 
@@ -332,7 +307,7 @@ class Resample(AudioBrush):
         ),
     )
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         target = self.settings["target_rate"]
         return Clip(F.resample(sample.samples, sample.sample_rate, target), target)
 
@@ -395,7 +370,7 @@ class MelSpectrogram(MelStep):
     summary = "Turn the sound into a picture of energy per pitch band over time (mel power)."
     params = MEL_PARAMS
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Features:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Features:
         return Features(self.mel(sample), "mel", sample.sample_rate, self.settings["hop_length"])
 
 
@@ -413,7 +388,7 @@ class Mfcc(MelStep):
             return [f"mfcc.n_mfcc: must be <= n_mels ({self.settings['n_mels']})"]
         return []
 
-    def apply(self, sample: Clip, drawn: dict[str, Any]) -> Features:
+    def transform(self, sample: Clip, drawn: dict[str, Any]) -> Features:
         values = F.mfcc_from_mel(self.mel(sample), self.settings["n_mfcc"])
         return Features(values, "mfcc", sample.sample_rate, self.settings["hop_length"])
 
@@ -441,7 +416,7 @@ class LogScale(AudioBrush):
         ),
     )
 
-    def apply(self, sample: Features, drawn: dict[str, Any]) -> Features:
+    def transform(self, sample: Features, drawn: dict[str, Any]) -> Features:
         values = F.power_to_db(sample.values, self.settings["top_db"])
         return Features(values, f"log-{sample.kind}", sample.sample_rate, sample.hop_length)
 
@@ -466,7 +441,7 @@ class Mask(AudioBrush):
     output_kind: ClassVar[SampleKind] = "features"
     axis: ClassVar[int]
 
-    def draw(self, sample: Features) -> dict[str, Any]:
+    def make_params(self, sample: Features) -> dict[str, Any]:
         size = sample.values.shape[self.axis]
         limit = min(self.settings["max_width"], size)
         spans = []
@@ -475,7 +450,7 @@ class Mask(AudioBrush):
             spans.append([randint(0, size - width), width])
         return {"spans": spans}
 
-    def apply(self, sample: Features, drawn: dict[str, Any]) -> Features:
+    def transform(self, sample: Features, drawn: dict[str, Any]) -> Features:
         values = F.mask(sample.values, self.axis, drawn["spans"], self.settings["fill"])
         return Features(values, sample.kind, sample.sample_rate, sample.hop_length)
 

@@ -1,6 +1,7 @@
 """Image brushes. They work on uint8 tensors shaped ``(C, H, W)`` or batches ``(N, C, H, W)`` and wrap
 ``torchvision.transforms.v2``: the v2 transform draws the randomness (``make_params``) and does the
-work (``transform``); a brush only maps its declared settings onto the transform's arguments.
+work (``transform``); a brush only maps its declared settings onto the transform's arguments. The
+probability gate (``p``) is the base class's, drawn with the same ``torch.rand(1)`` v2 draws.
 
 On a batch, one set of values is drawn and applied to every image (the same crop, the same flip), so
 ``transform(batch, drawn)[i]`` is ``transform(batch[i], drawn)``. Brushes keep the dtype, except
@@ -18,11 +19,9 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from canvascraft.brushes.base import Brush, Modality, Param
+from canvascraft.brushes.base import PROBABILITY, Brush, Modality, Param, probability
 from canvascraft.brushes.functional.image import add_noise_uint8
 from canvascraft.brushes.registry import register
-
-PROBABILITY = Param("p", "float", 0.5, "Chance that the brush is applied to an item.", 0.0, 1.0)
 
 # v2 takes these names as strings; nearest keeps the hard edges of pixel art.
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
@@ -47,35 +46,25 @@ class ImageBrush(Brush):
 
 
 class TorchvisionBrush(ImageBrush):
-    """Base of the image brushes that wrap one v2 transform, built once in ``setup``.
+    """Base of the image brushes that wrap one v2 transform, built once by ``build`` in ``setup``.
 
-    If the brush declares a ``p`` parameter, ``make_params`` first draws whether to apply it at all
-    (v2 does that inside ``forward``, which brushes do not call); the v2 transform is then built with
-    ``p=1.0``. The draw is the same ``torch.rand(1)`` v2 makes, so a seeded recipe reproduces a seeded
-    ``v2.Compose`` of the same transforms.
+    ``make_params`` and ``transform`` hand over to the v2 transform's own. v2 draws its probability
+    inside ``forward``, which brushes do not call, so a gated brush builds its v2 transform with
+    ``p=1.0`` and leaves the gate to ``Brush``; since the gate is the same ``torch.rand(1)`` v2 draws,
+    a seeded recipe reproduces a seeded ``v2.Compose`` of the same transforms.
     """
 
     def build(self) -> v2.Transform:
+        """The v2 transform the settings describe (``p=1.0`` where it has a probability)."""
         raise NotImplementedError
 
     def setup(self) -> None:
         self._transform = self.build()
-        self._p: float | None = self.settings.get("p")
 
     def make_params(self, sample: torch.Tensor) -> dict[str, Any]:
-        if self._p is None:
-            # No "applied" key: transform() hands v2's own dict back without copying it.
-            return self._transform.make_params([sample])
-        if torch.rand(1).item() >= self._p:
-            return {"applied": False}
-        return {"applied": True, **self._transform.make_params([sample])}
+        return self._transform.make_params([sample])
 
     def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
-        if "applied" in drawn:
-            if not drawn["applied"]:
-                return sample
-            # Several v2 transforms splat their params into a kernel, which would reject "applied".
-            drawn = {k: v for k, v in drawn.items() if k != "applied"}
         return self._transform.transform(sample, drawn)
 
 
@@ -215,7 +204,7 @@ class ColorJitter(TorchvisionBrush):
 class Grayscale(TorchvisionBrush):
     name = "grayscale"
     summary = "Drain the colour; the image keeps its channels, so the shape does not change."
-    params = (Param("p", "float", 0.1, "Chance that the brush is applied to an item.", 0.0, 1.0),)
+    params = (probability(0.1),)
 
     def build(self) -> v2.Transform:
         return v2.RandomGrayscale(p=1.0)

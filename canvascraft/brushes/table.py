@@ -2,18 +2,23 @@
 
 A table brush is fitted once on the training rows (``fit``) and then applied unchanged to
 validation, preview and inference rows (``transform``), so no statistic leaks from held-out rows
-into training. Where scikit-learn has the transformer, the brush wraps it rather than re-implementing
-it. The fitted numbers travel with the recipe as plain JSON (``get_state``/``set_state``), never as a
-pickle, because loading a recipe must not be able to run code.
+into training. Each is a real scikit-learn transformer (``fit(X, y=None)`` returning the brush,
+``transform(X)``, ``fit_transform``, ``get_params``/``set_params``, ``clone``, ``check_is_fitted``),
+so it also works inside an ``sklearn.pipeline.Pipeline``. Where scikit-learn has the transformer,
+the brush wraps it rather than re-implementing it. The fitted numbers travel with the recipe as plain
+JSON (``get_state``/``set_state``), never as a pickle, because loading a recipe must not be able to
+run code.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, ClassVar, Literal, Self, cast
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import (
     MinMaxScaler,
@@ -22,6 +27,7 @@ from sklearn.preprocessing import (
     RobustScaler,
     StandardScaler,
 )
+from sklearn.utils import metadata_routing
 
 from canvascraft.brushes.base import Brush, Modality, Param
 from canvascraft.brushes.registry import get_brush, register
@@ -107,28 +113,47 @@ def _decode(value: Any) -> Any:
     return array.reshape(value["shape"])
 
 
-class TableBrush(Brush):
+class TableBrush(Brush, TransformerMixin, BaseEstimator):
     """Base of the table brushes: a step fitted on the training split, then applied to every split.
 
     Like a scikit-learn transformer, ``__init__`` only stores the settings and ``fit`` learns
     statistics into attributes ending in ``_``. ``columns`` picks what the brush acts on; the label
     column is never among them. Untouched columns pass through unchanged and in their order.
-    Subclasses implement ``_fit_columns``, ``_transform_columns``, ``_export_state`` and
-    ``_restore_state``; the base does the checks, so every brush words its errors the same way.
+    Subclasses implement ``_fit_columns`` (learn from the chosen columns), ``_transform_columns``
+    (apply to them) and ``_export_state``/``_restore_state`` (the fitted numbers as JSON); the base
+    does the checks, so every brush words its errors the same way.
+
+    ``Brush`` comes first among the bases, so its ``get_params``, ``set_params`` and ``repr`` (the
+    declared settings) are the ones scikit-learn sees; ``TransformerMixin`` adds ``fit_transform``.
     """
 
     modality: ClassVar[Modality] = "table"
     augments: ClassVar[bool] = False
     accepts: ClassVar[Literal["numeric", "any"]] = "numeric"
     """Which dtypes a column named in an explicit ``columns`` list may have."""
+    # ``transform``'s arguments are the data and the (empty) draw, not metadata a Pipeline routes.
+    __metadata_request__transform: ClassVar[dict[str, Any]] = {
+        "sample": metadata_routing.UNUSED,
+        "drawn": metadata_routing.UNUSED,
+    }
 
     columns_: list[Any]
     label_column_: str | None
 
     # --- the public API -----------------------------------------------------------------------------
 
-    def fit(self, frame: pd.DataFrame, label_column: str | None = None) -> Self:
-        """Learn the brush's statistics from the training split (never from validation or test rows)."""
+    def fit(self, X: pd.DataFrame, y: Any = None, label_column: str | None = None) -> Self:
+        """Learn the brush's statistics from the training split (never from validation or test rows).
+
+        ``y`` is scikit-learn's target argument: a brush learns nothing from the target, so target
+        values are ignored, while a string names the label column as ``label_column`` does (so
+        ``fit(frame, "label")`` reads as it always has). In a Pipeline, pass ``<step>__label_column``.
+        """
+        if isinstance(y, str):
+            if label_column is not None and label_column != y:
+                raise RecipeError([f"{self.name}: two label columns given, {y!r} and {label_column!r}"])
+            label_column = y
+        frame = X
         self._check_frame(frame)
         self.__dict__.pop("columns_", None)  # a failed refit must leave the brush unfitted, not stale
         if len(frame) == 0:
@@ -154,8 +179,41 @@ class TableBrush(Brush):
     def is_fitted(self) -> bool:
         return hasattr(self, "columns_")
 
-    def transform(self, sample: pd.DataFrame, drawn: dict[str, Any]) -> pd.DataFrame:
-        """Apply the fitted statistics; returns a new frame with the same rows and index."""
+    def __sklearn_is_fitted__(self) -> bool:
+        """What ``sklearn.utils.validation.check_is_fitted`` asks."""
+        return self.is_fitted
+
+    def __sklearn_tags__(self) -> Any:
+        """Tell scikit-learn's tools what the brushes take: gaps always, categories where they accept them."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = tags.input_tags.string = self.accepts == "any"
+        return tags
+
+    def __sklearn_clone__(self) -> Self:
+        """An unfitted brush with the same settings, for scikit-learn's ``clone`` (searches, CV).
+
+        scikit-learn's default clone insists that ``__init__`` keep each argument object as given;
+        a brush keeps the checked, canonical form (a new list for a range), so the copy is built
+        from the settings instead, carrying the routing and output configuration as ``clone`` does.
+        """
+        twin = type(self)(**copy.deepcopy(self.get_params()))
+        for attribute in ("_metadata_request", "_sklearn_output_config"):
+            if attribute in vars(self):
+                setattr(twin, attribute, copy.deepcopy(getattr(self, attribute)))
+        return twin
+
+    def set_params(self, **params: Any) -> Self:
+        """Change settings; a brush whose settings changed forgets its fit, which they no longer match."""
+        before = self.get_params()
+        super().set_params(**params)
+        if self.get_params() != before:
+            for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+                delattr(self, attribute)
+        return self
+
+    def check_input(self, sample: Any) -> None:
+        """A fitted brush and a table holding the columns it was fitted on."""
         self._check_fitted()
         self._check_frame(sample)
         missing = [c for c in self.columns_ if c not in sample.columns]
@@ -166,6 +224,12 @@ class TableBrush(Brush):
                     f"table; available: {_names(list(sample.columns))}"
                 ]
             )
+
+    def transform(self, sample: pd.DataFrame, drawn: dict[str, Any]) -> pd.DataFrame:
+        """Apply the fitted statistics; returns a new frame with the same rows and index.
+
+        Table brushes draw nothing, so ``transform(X)`` alone is the whole step (as scikit-learn calls it).
+        """
         if not self.columns_:
             return sample.copy()
         return self._transform_columns(sample)

@@ -34,9 +34,13 @@ LOG_TENSOR_LIMIT = 64
 
 @runtime_checkable
 class Fittable(Protocol):
-    """A brush that learns from the training split (the table brushes) and can save what it learned."""
+    """A brush that learns from the training split (the table brushes) and can save what it learned.
 
-    def fit(self, frame: Any, label_column: str | None) -> Any: ...
+    The label column is passed by keyword: a table brush's second positional argument is
+    scikit-learn's ``y``.
+    """
+
+    def fit(self, frame: Any, *, label_column: str | None) -> Any: ...
 
     def get_state(self) -> dict[str, Any]: ...
 
@@ -174,7 +178,7 @@ class Pipeline:
         with seeded(self.recipe.seed):
             for step in self.steps:
                 if isinstance(step.brush, Fittable):
-                    step.brush.fit(frame, label_column)
+                    step.brush.fit(frame, label_column=label_column)
                 if step is fittable[-1]:
                     break  # the steps after the last learning one have nothing to learn from
                 frame = step.brush.transform(frame, step.brush.make_params(frame))
