@@ -11,6 +11,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services import alerts
+from components.text import plain
 
 LIST_LIMIT = 50
 ACTION_ROWS = 10
@@ -99,7 +100,7 @@ def render_alert_settings(model_name: str) -> None:
             cooldown_s=cooldown_s,
         )
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return
     st.success("Alert settings saved.", icon=":material/check:")
 
@@ -109,7 +110,7 @@ def _acknowledge(alert_id: int, notice_key: str) -> None:
         alerts.acknowledge(alert_id)
         st.session_state[notice_key] = ("success", f"Alert #{alert_id} acknowledged.")
     except CanvasCraftError as error:
-        st.session_state[notice_key] = ("error", str(error))
+        st.session_state[notice_key] = ("error", plain(error))
 
 
 def _retry(alert_id: int, notice_key: str) -> None:
@@ -117,7 +118,7 @@ def _retry(alert_id: int, notice_key: str) -> None:
         view = alerts.retry_now(alert_id)
         st.session_state[notice_key] = ("info", f"Alert #{alert_id}: {view.delivery_summary()}")
     except CanvasCraftError as error:
-        st.session_state[notice_key] = ("error", str(error))
+        st.session_state[notice_key] = ("error", plain(error))
 
 
 def render_alert_list(model_name: str) -> None:

@@ -29,6 +29,7 @@ from canvascraft.services.drift import (
 )
 from canvascraft.share.links import DriftState
 from components.drift_monitors import when
+from components.text import plain
 from components.view_nav import go
 
 THUMBS_PER_ROW = 6
@@ -40,7 +41,7 @@ def verdict_block(detail: CheckDetail, latest: bool) -> None:
     summary = detail.summary
     st.subheader(f"Check #{summary.id}" + (" · the latest" if latest else ""), anchor=False)
     if summary.state == "failed":
-        st.error(f"Check #{summary.id} failed: {summary.error}", icon=":material/error:")
+        st.error(f"Check #{summary.id} failed: {plain(summary.error)}", icon=":material/error:")
     elif summary.state == "no_data":
         st.info(
             f"Check #{summary.id} found no new data ({summary.current}). Drop files into the watched "
@@ -245,6 +246,8 @@ def opened_check(state: DriftState, checks: list[CheckSummary]) -> CheckDetail |
             return get_check(state.check)
         except CanvasCraftError as error:
             fallback = "; showing the latest check instead." if finished else "."
-            st.warning(f"This link's check cannot be shown: {error}{fallback}", icon=":material/link_off:")
+            st.warning(
+                f"This link's check cannot be shown: {plain(error)}{fallback}", icon=":material/link_off:"
+            )
     done = [c for c in finished if c.state == "done"] or finished
     return get_check(done[0].id) if done else None

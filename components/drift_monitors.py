@@ -25,6 +25,7 @@ from canvascraft.services.drift import (
     set_paused,
 )
 from canvascraft.share.links import DriftState
+from components.text import plain
 from components.view_nav import flash, go
 
 REFRESH_S = 2.0
@@ -75,7 +76,7 @@ def _watch_form(models: list[str], monitor: MonitorView | None, asked: str | Non
     prefix = f"drift_edit_{monitor.id}" if monitor else "drift_new"
     if monitor is not None:
         name = monitor.model_name
-        st.markdown(f"Model **{name}**")
+        st.markdown(f"Model **{plain(name)}**")
     else:
         if not models:
             st.info(
@@ -141,7 +142,7 @@ def _watch_form(models: list[str], monitor: MonitorView | None, asked: str | Non
                 thresholds=monitor.custom_thresholds if monitor else None,
             )  # fmt: skip
         except CanvasCraftError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(plain(error), icon=":material/error:")
             return
         if monitor is None and saved.source_kind == "folder":
             flash(f"Watching {saved.model_name}: drop new files into {saved.folder} and press Run now.")
@@ -158,7 +159,7 @@ def monitor_panel(monitor: MonitorView, models: list[str]) -> None:
             data = {"folder": "new files in its watched folder", "sent": "files sent to it on Try"}.get(
                 monitor.source_kind, f"the latest version of dataset {monitor.source}"
             )
-            st.markdown(f"**{monitor.ref}** · checks {data}")
+            st.markdown(f"**{plain(monitor.ref)}** · checks {data}")
             if monitor.source_kind != "dataset":
                 st.caption(
                     "Drop new files here; each check reads the files no earlier check has read:"
@@ -181,7 +182,7 @@ def monitor_panel(monitor: MonitorView, models: list[str]) -> None:
                 try:
                     check_id = request_check(monitor.model_name)
                 except CanvasCraftError as error:
-                    st.error(str(error), icon=":material/error:")
+                    st.error(plain(error), icon=":material/error:")
                 else:
                     flash(f"Check #{check_id} is queued; it starts within a few seconds.")
                     st.rerun()
@@ -265,7 +266,7 @@ def thresholds_form(monitor: MonitorView) -> None:
                 source=monitor.source, every=monitor.every_s, cron=monitor.cron, thresholds=custom,
             )  # fmt: skip
         except CanvasCraftError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(plain(error), icon=":material/error:")
             return
         for name in METRICS:
             st.session_state.pop(f"drift_limit_{monitor.id}_{name}", None)

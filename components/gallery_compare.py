@@ -11,6 +11,7 @@ from canvascraft.errors import CanvasCraftError
 from canvascraft.services.gallery import DEFAULT_METRIC, Comparison, RecipeChange, compare_runs, curves_figure
 from canvascraft.share.links import GalleryState
 from components.gallery_runs import SUMMARY_METRICS, runs_grid
+from components.text import plain
 from components.view_nav import go
 
 DIFFERS = "background-color: #fef3c7"
@@ -22,7 +23,9 @@ def compare_view(state: GalleryState) -> None:
     try:
         comparison = compare_runs(list(state.runs))
     except CanvasCraftError as error:
-        st.error(f"This comparison cannot be shown: {error}. Here are all runs.", icon=":material/error:")
+        st.error(
+            f"This comparison cannot be shown: {plain(error)}. Here are all runs.", icon=":material/error:"
+        )
         runs_grid(GalleryState())
         return
     st.button("← All runs", on_click=go, args=(GalleryState(),), type="tertiary")

@@ -26,6 +26,7 @@ from canvascraft.services.gallery import (
 from canvascraft.services.jobs import list_training_jobs
 from canvascraft.share.links import GalleryState
 from components.media import cached_thumbnail, cached_waveform
+from components.text import plain
 from components.view_nav import go
 
 
@@ -94,7 +95,7 @@ def models_view(state: GalleryState) -> None:
             try:
                 set_alias(current, alias.strip(), version)
             except CanvasCraftError as error:
-                st.error(str(error), icon=":material/error:")
+                st.error(plain(error), icon=":material/error:")
             else:
                 st.success(f"{alias} → version {version}", icon=":material/check_circle:")
     shown = middle.selectbox("download version", numbers, key="gallery_download_version")
@@ -119,7 +120,7 @@ def try_view(state: GalleryState) -> None:
     predictor = _checkpoint_predictor(state) if state.checkpoint else _registered_predictor(state)
     if predictor is None:
         return
-    st.caption(f"{predictor.modality} model · classes: {', '.join(predictor.classes)}")
+    st.caption(f"{predictor.modality} model · classes: {', '.join(map(plain, predictor.classes))}")
     sample, own = st.tabs(["A sample item", "Your own files"])
     with sample:
         _sample_item(state, predictor)
@@ -159,7 +160,7 @@ def _registered_predictor(state: GalleryState) -> Predictor | None:
         version = resolve(ref)
         return loaded(version.ref, version.source)
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None
 
 
@@ -210,7 +211,7 @@ def _checkpoint_predictor(state: GalleryState) -> Predictor | None:
     try:
         return loaded_checkpoint(int(job), which, options[chosen][1].stat().st_mtime)
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None
 
 
@@ -241,7 +242,7 @@ def _sample_item(state: GalleryState, predictor: Predictor) -> None:
     try:
         result = predictor.predict_item(picked)
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return
     with right:
         prediction_chart(result, key="gallery_try_sample_chart", truth=items[picked].label)
@@ -265,7 +266,7 @@ def _own_files(predictor: Predictor) -> None:
                 predictor.predict_file(files[0].getvalue(), files[0].name), key="gallery_try_file_chart"
             )
         except CanvasCraftError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(plain(error), icon=":material/error:")
         return
     table = predictor.predict_many((f.name, f.getvalue()) for f in files)
     bad = table[table["error"] != ""]
@@ -299,5 +300,5 @@ def prediction_chart(result: Prediction, key: str, truth: str | None = None) -> 
         else " · :green[right]" if result.label == truth
         else f" · :red[wrong: it is labelled {truth}]"
     )  # fmt: skip
-    st.markdown(f"Top prediction: **{result.label}** ({result.probability:.0%}){verdict}")
+    st.markdown(f"Top prediction: **{plain(result.label)}** ({result.probability:.0%}){verdict}")
     st.plotly_chart(figure, key=key)

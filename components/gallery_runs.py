@@ -31,6 +31,7 @@ from canvascraft.services.gallery import (
 )
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.media import cached_thumbnail, cached_waveform
+from components.text import plain
 from components.view_nav import go
 
 PAGE_SIZE = 12
@@ -96,7 +97,7 @@ def runs_grid(state: GalleryState) -> None:
         )
     except CanvasCraftError as error:
         # The filters cannot run as given (a link typed by hand): say why, and show every run instead.
-        st.error(f"{error}. Showing all runs; change the filters above.", icon=":material/error:")
+        st.error(f"{plain(error)}. Showing all runs; change the filters above.", icon=":material/error:")
         state = GalleryState()
         page = search_runs(page_size=PAGE_SIZE)
     if not page.cards:
@@ -191,7 +192,7 @@ def run_view(state: GalleryState) -> None:
     try:
         detail = run_detail(state.run)
     except CanvasCraftError as error:
-        st.error(f"This run cannot be shown: {error}. Here are all runs.", icon=":material/error:")
+        st.error(f"This run cannot be shown: {plain(error)}. Here are all runs.", icon=":material/error:")
         runs_grid(GalleryState())
         return
     card = detail.card
@@ -298,7 +299,7 @@ def _cell_items(detail: RunDetail, clicked: dict | None) -> None:
     predicted = right.selectbox("predicted as", classes, key=guess_key)
     items = items_in_cell(detail, true_label, predicted)
     what = "correct" if true_label == predicted else "wrong"
-    st.caption(f"{len(items)} item(s) labelled {true_label}, predicted {predicted} ({what})")
+    st.caption(f"{len(items)} item(s) labelled {plain(true_label)}, predicted {plain(predicted)} ({what})")
     _items(items, detail.card.modality)
 
 
@@ -326,13 +327,13 @@ def _items(items: list[ValidationItem], modality: str | None) -> None:
     for position, item in enumerate(items[:24]):
         with row[position % 6]:
             mark = "✓" if item.correct else "✗"
-            caption = f"{mark} {item.label} → {item.predicted} ({item.confidence:.0%})"
+            caption = f"{mark} {plain(item.label)} → {plain(item.predicted)} ({item.confidence:.0%})"
             if item.sha256 and modality == "image":
                 st.image(cached_thumbnail(item.sha256, 128), caption=caption)
             elif item.sha256 and modality == "audio":
                 st.image(cached_waveform(item.sha256), caption=caption)
             else:
-                st.caption(f"{item.name or f'row {item.index + 1}'}: {caption}")
+                st.caption(f"{plain(item.name) if item.name else f'row {item.index + 1}'}: {caption}")
 
 
 def _register_form(detail: RunDetail) -> None:
@@ -349,7 +350,7 @@ def _register_form(detail: RunDetail) -> None:
             try:
                 info = register(detail.card.run_id, name.strip(), alias.strip() or None)
             except CanvasCraftError as error:
-                st.error(str(error), icon=":material/error:")
+                st.error(plain(error), icon=":material/error:")
             else:
                 st.session_state[done_key] = (info.name, info.version, alias.strip())
         if done_key in st.session_state:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from canvascraft.errors import Skipped
 from canvascraft.services.datasets import Health
+from components.text import plain
 
 SKIPPED_TABLE_ROWS = 100  # beyond this a scrolling grid beats a long static table
 ACCENT = "#7c3aed"  # the theme's primary colour (.streamlit/config.toml)
@@ -69,6 +70,6 @@ def skipped_list(skipped: list[Skipped]) -> None:
     """Every file an import left out, with the reason, so the user can fix and re-import it."""
     rows = pd.DataFrame([{"file": s.name, "reason": s.reason} for s in skipped])
     if len(rows) <= SKIPPED_TABLE_ROWS:
-        st.table(rows, hide_index=True)
+        st.table(rows.map(plain), hide_index=True)  # st.table renders Markdown in its cells
     else:
         st.dataframe(rows, hide_index=True, width="stretch")

@@ -27,6 +27,7 @@ from canvascraft.services.jobs import (
 )
 from canvascraft.services.recipes import list_recipes
 from components.media import cached_thumbnail, cached_waveform
+from components.text import plain
 
 REFRESH_S = 2.0
 LOG_LINES = 40
@@ -242,14 +243,14 @@ def _cancel(job_id: int) -> None:
         cancel_job(job_id)
         st.session_state[FLASH] = f"Cancelling job #{job_id}…"
     except CanvasCraftError as error:
-        st.session_state[FLASH] = str(error)
+        st.session_state[FLASH] = plain(error)
 
 
 def _resume(job_id: int) -> None:
     try:
         new_id = resume_job(job_id)
     except CanvasCraftError as error:
-        st.session_state[FLASH] = str(error)
+        st.session_state[FLASH] = plain(error)
         return
     st.session_state["job"] = new_id
     st.session_state[FLASH] = f"Job #{new_id} resumes job #{job_id}."
@@ -293,7 +294,7 @@ def _fork_form(view: TrainingJobView) -> None:
                     hyper={"learning_rate": rate},
                 )
             except CanvasCraftError as error:
-                st.error(str(error), icon=":material/error:")
+                st.error(plain(error), icon=":material/error:")
                 return
             st.session_state[FLASH] = f"Job #{new_id} starts from job #{job.id}'s {checkpoint} checkpoint."
             st.session_state[SWITCH_TO] = new_id

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from canvascraft.services.datasets import ItemView, column_stats, item_bytes, thumbnail_png, waveform_png
+from components.text import plain
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
@@ -24,16 +25,18 @@ def image_grid(items: list[ItemView], columns: int = 8, size: int = 128) -> None
         for column, item in zip(row, items[start : start + columns], strict=False):
             with column:
                 st.image(
-                    cached_thumbnail(item.sha256, size), caption=item.label or "(no label)", width="stretch"
+                    cached_thumbnail(item.sha256, size),
+                    caption=plain(item.label) if item.label else "(no label)",
+                    width="stretch",
                 )
-                st.caption(f"{item.name.rsplit('/', 1)[-1]} · {item.width}×{item.height}")
+                st.caption(f"{plain(item.name.rsplit('/', 1)[-1])} · {item.width}×{item.height}")
 
 
 def audio_list(items: list[ItemView]) -> None:
     for item in items:
         with st.container(border=True):
             info, player, wave = st.columns([2, 3, 3], vertical_alignment="center")
-            info.markdown(f"**{item.label or '(no label)'}**  \n`{item.name}`")
+            info.markdown(f"**{plain(item.label) if item.label else '(no label)'}**  \n{plain(item.name)}")
             info.caption(
                 f"{item.duration_s:.2f} s · {item.sample_rate} Hz · {item.channels} ch · {item.format}"
             )
@@ -44,7 +47,7 @@ def audio_list(items: list[ItemView]) -> None:
 def table_preview(frame: pd.DataFrame, label_column: str | None, rows: int = 200) -> None:
     st.markdown(
         f"**{len(frame):,} rows × {frame.shape[1]} columns**"
-        + (f" · label column `{label_column}`" if label_column else " · no label column")
+        + (f" · label column **{plain(label_column)}**" if label_column else " · no label column")
     )
     st.dataframe(frame.head(rows), hide_index=True, height=320)
     st.markdown("**Column statistics**")
@@ -68,4 +71,4 @@ def card_preview(modality: str, items: list[ItemView]) -> None:
         st.image(cached_waveform(items[0].sha256), width="stretch")
     elif modality == "table" and items and items[0].columns:
         names = [c["name"] for c in items[0].columns]
-        st.caption("Columns: " + ", ".join(names[:8]) + (" …" if len(names) > 8 else ""))
+        st.caption("Columns: " + ", ".join(map(plain, names[:8])) + (" …" if len(names) > 8 else ""))

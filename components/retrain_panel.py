@@ -15,6 +15,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services import retrain as retrains
+from components.text import plain
 
 LIST_LIMIT = 20
 SIDE_ITEMS = 12
@@ -47,7 +48,7 @@ def render_retrains(model_name: str, alias: str = "champion") -> None:
         try:
             started = retrains.request_retrain(f"{model_name}@{chosen}", "requested on the Drift page")
         except CanvasCraftError as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
             st.success(f"Retrain {started} started: training a candidate on the latest data.")
             st.rerun()
@@ -98,7 +99,7 @@ def _render_pending(view: retrains.RetrainView) -> None:
         for item in compared.items:
             with st.container(border=True):
                 title = item.name or (item.sha256 or "")[:12] or f"row {item.index}"
-                st.caption(f"{title} · true label: {item.label}")
+                st.caption(f"{title} · true label: {plain(item.label)}")
                 if item.image is not None:
                     st.image(item.image, width=96)
                 elif item.audio is not None:
@@ -126,7 +127,7 @@ def _decide(action: Callable[[int], retrains.RetrainView], retrain_id: int) -> N
     try:
         decided = action(retrain_id)
     except CanvasCraftError as error:
-        st.error(str(error))
+        st.error(plain(error))
     else:
         st.success(f"Retrain {decided.id}: {decided.words}.")
         st.rerun()

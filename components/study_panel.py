@@ -24,6 +24,7 @@ from canvascraft.services.tuning import (
     train_best,
 )
 from components.job_panel import FLASH, LOG_LINES, REFRESH_S, STATE_COLOURS, SWITCH_TO
+from components.text import plain
 
 ERROR = "train_study_error"
 """An action's failure, kept across the rerun its callback causes so the panel can show it."""
@@ -82,7 +83,7 @@ def _stop(name: str) -> None:
         stop_study(name)
         st.session_state[FLASH] = f"Stopping study {name}: its trials in flight are cancelled."
     except CanvasCraftError as error:
-        st.session_state[ERROR] = str(error)
+        st.session_state[ERROR] = plain(error)
 
 
 def _live(name: str, was_active: bool, had_best: bool) -> None:
@@ -243,7 +244,7 @@ def _train_best_form(view: StudyView) -> None:
         try:
             job_id = train_best(view.name, epochs=int(epochs))
         except CanvasCraftError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(plain(error), icon=":material/error:")
             return
     st.session_state[FLASH] = f"Job #{job_id} trains study {view.name}'s best trial #{summary.best_trial}."
     st.session_state[SWITCH_TO] = job_id

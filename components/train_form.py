@@ -23,6 +23,7 @@ from canvascraft.services.jobs import (
 )
 from canvascraft.services.recipes import list_recipes
 from components.params import param_widget, seed_param
+from components.text import plain
 
 PREFIX = "train_"
 LOOP_FIRST = ("epochs", "batch_size", "learning_rate")
@@ -107,7 +108,7 @@ def launch_form() -> int | None:
     try:
         members, defaults = validation_items(dataset, val_fraction, int(split_seed), limit)
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None
     names = {m.index: f"{m.name.rsplit('/', 1)[-1]} ({m.label})" for m in members}
     pin_key = f"{PREFIX}pins_{dataset}_{val_fraction}_{split_seed}_{limit}"
@@ -127,5 +128,5 @@ def launch_form() -> int | None:
             max_items=limit, pinned=list(pinned), device=device,
         )  # fmt: skip
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None

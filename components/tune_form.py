@@ -26,6 +26,7 @@ from canvascraft.services.tuning import (
     tuning_metrics,
 )
 from components.params import param_widget, seed_param
+from components.text import plain
 from components.train_form import pick_setup
 
 PREFIX = "train_tune_"
@@ -48,7 +49,7 @@ def tune_form() -> str | None:
     try:
         candidates = search_candidates(setup.recipe, trainer.name)
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None
     st.markdown("**Search space**", help=SPACE_HELP)
     edited = st.data_editor(
@@ -102,7 +103,7 @@ def tune_form() -> str | None:
             max_items=int(max_items) or None, name=name.strip() or None,
         )  # fmt: skip
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None
     return study
 

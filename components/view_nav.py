@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from canvascraft.share.links import DriftState, GalleryState, link, to_params
+from components.text import plain
 
 NOTICES = "view_notices"
 FLASH = "view_flash"
@@ -46,7 +47,7 @@ def show_notices() -> None:
     """The messages kept by ``notify`` and a confirmation left by ``flash``; ``clear_notices`` ends the
     notices' life when the page run completes."""
     for notice in st.session_state.get(NOTICES, []):
-        st.warning(notice, icon=":material/link_off:")
+        st.warning(plain(notice), icon=":material/link_off:")
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
 

@@ -21,6 +21,7 @@ from canvascraft.services.datasets import item_bytes, list_datasets, open_versio
 from canvascraft.services.recipes import import_recipe_text, list_recipes, load_recipe, save_recipe
 from components.brush_editor import WORKING, load_into_editor, recipe_editor, show_errors, working_recipe
 from components.recipe_preview import audio_preview, image_preview, table_preview
+from components.text import plain
 
 st.title("Brushes")
 st.markdown(
@@ -110,7 +111,7 @@ with shown:
             with editor:
                 show_errors(error.errors, slots)
         except CanvasCraftError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(plain(error), icon=":material/error:")
 
 with editor, st.container(border=True):
     st.markdown("**Save, share, import**")
@@ -144,4 +145,4 @@ with editor, st.container(border=True):
             load_into_editor(load_recipe(saved.name))
             st.rerun()
         except CanvasCraftError as error:
-            st.error(str(error))
+            st.error(plain(error))

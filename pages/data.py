@@ -15,6 +15,7 @@ from canvascraft.services.datasets import (
 from components.health import health_view, skipped_list
 from components.import_form import import_form
 from components.media import audio_list, image_grid, table_preview
+from components.text import plain
 
 PAGE_SIZES = {"image": 48, "audio": 8}
 
@@ -38,7 +39,7 @@ number = pick_version.selectbox(
 try:
     view = open_version(name, number)
 except CanvasCraftError as error:
-    st.error(str(error))
+    st.error(plain(error))
     st.stop()
 
 summary = view.version
@@ -68,7 +69,9 @@ with browse:
         table_preview(table_rows(view), summary.label_column)
     else:
         filter_column, page_column = st.columns([4, 1], vertical_alignment="bottom")
-        label_filter = filter_column.pills("Label", labels, selection_mode="multi", key="data_labels")
+        label_filter = filter_column.pills(
+            "Label", labels, selection_mode="multi", format_func=plain, key="data_labels"
+        )
         shown = [i for i in view.items if not label_filter or i.label in label_filter]
         page_size = PAGE_SIZES[view.modality]
         pages = max(1, -(-len(shown) // page_size))

@@ -22,6 +22,7 @@ from components.drift_check_view import (
 )
 from components.drift_monitors import live_checks, monitor_panel, thresholds_form, watch_form, when
 from components.retrain_panel import render_retrains
+from components.text import plain
 from components.view_nav import clear_notices, go, notify, share_box, show_notices
 
 st.title("Drift")
@@ -42,7 +43,7 @@ models = watchable_models()
 monitors = {m.model_name: m for m in list_monitors()}
 if not monitors:
     if state.model is not None:
-        st.warning(f"The model {state.model!r} is not watched.", icon=":material/link_off:")
+        st.warning(f"The model {plain(repr(state.model))} is not watched.", icon=":material/link_off:")
     if not models:
         st.info(
             "No registered models yet: train and register a model in the Gallery first, then come back to "
@@ -62,7 +63,9 @@ if not monitors:
 names = list(monitors)
 if state.model is not None and state.model not in monitors:
     why = "is registered but not watched yet" if state.model in models else "does not exist (deleted?)"
-    st.warning(f"The model {state.model!r} {why}; showing {names[0]}.", icon=":material/link_off:")
+    st.warning(
+        f"The model {plain(repr(state.model))} {why}; showing {plain(names[0])}.", icon=":material/link_off:"
+    )
 current = state.model if state.model in monitors else names[0]
 monitor = monitors[current]
 checks = list_checks(current)

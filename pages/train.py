@@ -10,6 +10,7 @@ from canvascraft.services.jobs import TrainingJobView, list_training_jobs, train
 from canvascraft.services.tuning import SAMPLERS, StudyView, list_studies
 from components.job_panel import FLASH, REFRESH_S, SWITCH_TO, job_panel
 from components.study_panel import study_panel
+from components.text import plain
 from components.train_form import launch_form
 from components.tune_form import tune_form
 
@@ -174,7 +175,9 @@ if asked_job is not None and (not asked_job.isdigit() or int(asked_job) not in s
 elif asked_job is not None and asked_job != st.session_state.get(JOB_IN_URL):
     st.session_state["job"] = int(asked_job)  # a link (or the browser's back button) chose this job
 if asked_study is not None and asked_study not in names:
-    st.warning(f"There is no study {asked_study!r}; showing the jobs instead.", icon=":material/info:")
+    st.warning(
+        f"There is no study {plain(repr(asked_study))}; showing the jobs instead.", icon=":material/info:"
+    )
     del st.query_params["study"]
     st.session_state.pop("study", None)
 
@@ -207,4 +210,4 @@ if states or names:
         elif job_id is not None:
             job_panel(int(job_id))
     except CanvasCraftError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
