@@ -66,7 +66,8 @@ def test_mlflow_ui_serves_the_runs_params_metrics_and_artifacts(
         table = json.loads(get(url, "/get-artifact", path="table_state.json", run_uuid=trained.mlflow_run_id))
         models = post_json(url, "/api/2.0/mlflow/logged-models/search", {"experiment_ids": [experiment_id]})
 
-    (run,) = runs
+    assert len(runs) == len(trained_runs_template.run_ids)  # the workspace's runs, each once
+    (run,) = [r for r in runs if r["info"]["run_id"] == trained.mlflow_run_id]
     assert run["info"]["run_id"] == trained.mlflow_run_id and run["info"]["status"] == "FINISHED"
     params = {p["key"]: p["value"] for p in run["data"]["params"]}
     assert (params["trainer"], params["dataset"], params["recipe"]) == (
