@@ -107,3 +107,9 @@ def test_a_link_to_a_missing_job_explains_and_shows_the_newest(sample_workspace:
         app = open_train(bad)
         assert f"There is no training job {bad!r}" in app.warning[0].value
         assert app.selectbox(key="job").value == newest
+
+
+def test_a_link_with_an_id_too_big_for_the_database_is_a_missing_job(sample_workspace: Path) -> None:
+    huge = "12345678901234567890123456"
+    app = open_train(huge)  # no OverflowError from the database
+    assert f"There is no training job {huge!r}" in app.warning[0].value

@@ -68,6 +68,10 @@ def log_tail(path: str | Path | None, lines: int = ERROR_TAIL_LINES) -> str | No
     return "\n".join(text.splitlines()[-lines:])
 
 
+MAX_ID = 2**63 - 1
+"""The largest id a row can have (a signed 64-bit integer, in SQLite and PostgreSQL alike)."""
+
+
 class JobPool:
     """Queues jobs in the database and runs up to ``max_concurrent`` of them through an executor."""
 
@@ -101,8 +105,9 @@ class JobPool:
     # --- queries -------------------------------------------------------------------------------
 
     def get_job(self, job_id: int) -> Job:
+        in_range = 0 < job_id <= MAX_ID  # a bigger number (a typed link) is no id, not a database error
         with open_session(self.url) as session:
-            job = session.get(Job, job_id)
+            job = session.get(Job, job_id) if in_range else None
         if job is None:
             raise JobError(f"Job {job_id} does not exist; list jobs to see their ids.")
         return _detached(job)
