@@ -455,11 +455,20 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.is_symlink())
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (``=HYPERLINK(…)``, ``@SUM(…)``)."""
+
+
 def predictions_csv(frame: pd.DataFrame) -> bytes:
-    """A predictions table as UTF-8 CSV, for download."""
+    """A predictions table as UTF-8 CSV, for download. Text cells (file names, labels, a table's own
+    values) that a spreadsheet would run as a formula get a leading ``'``, so they open as text."""
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
+    frame.map(_as_text_cell).to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
+
+
+def _as_text_cell(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _signature_shape(model: Any) -> tuple[int, ...] | None:

@@ -138,3 +138,15 @@ def test_table_rows_from_a_csv_upload(trained: Callable[[str], Job]) -> None:
     out = predictor.predict_many([("new rows.csv", data)])
     assert out["file"].tolist() == [f"new rows.csv row {i}" for i in range(1, 5)]
     assert out["predicted"].tolist() == [item["predicted"] for item in report["items"][:4]]
+
+
+def test_predictions_csv_opens_formula_like_cells_as_text() -> None:
+    frame = pd.DataFrame({
+        "file": ['=HYPERLINK("http://127.0.0.1:9/x","open")', "@SUM(A1:A9)", "+1", "plain.png"],
+        "predicted": ["-cmd", "ink", "\tTAB", "ink"],
+        "probability": [-0.5, 0.9, 0.1, 1.0],
+    })  # fmt: skip
+    table = pd.read_csv(io.BytesIO(predictions_csv(frame)), keep_default_na=False)
+    assert table["file"].tolist() == ["'" + frame["file"][0], "'@SUM(A1:A9)", "'+1", "plain.png"]
+    assert table["predicted"].tolist() == ["'-cmd", "ink", "'\tTAB", "ink"]
+    assert table["probability"].tolist() == [-0.5, 0.9, 0.1, 1.0]  # numbers stay numbers
