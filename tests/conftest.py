@@ -10,12 +10,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from canvascraft.config import get_settings
 from canvascraft.store.session import engine_for
 
-POSTGRES_URL = os.environ.get("CANVASCRAFT_TEST_POSTGRES_URL")
+def worker_database(url: str | None) -> str | None:
+    """The PostgreSQL test database of this test process: with parallel workers (pytest-xdist) each
+    gets its own (``canvascraft_test_gw0``…), created on first use, since tests reset the schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            known = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if known.scalar() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = worker_database(os.environ.get("CANVASCRAFT_TEST_POSTGRES_URL"))
 
 
 def use_workspace(monkeypatch: pytest.MonkeyPatch, path: Path, database_url: str | None = None) -> None:
