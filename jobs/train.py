@@ -24,15 +24,14 @@ import optuna
 import torch
 from torch.utils.data import Dataset
 
-from canvascraft.data.preview import thumbnail_png
-from canvascraft.data.reads import item_bytes, open_version, table_rows
-from canvascraft.drift.profile import build_profile, feature_table
+from canvascraft.data.reads import item_bytes, open_version
+from canvascraft.drift.profile import build_profile
 from canvascraft.errors import Cancelled, TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
 from canvascraft.jobs.runtime import begin_job, report_progress, run_job, set_run_id, stop_on_sigterm
+from canvascraft.modalities import get_modality
 from canvascraft.recipe.io import to_yaml
 from canvascraft.recipe.library import load_recipe
-from canvascraft.recipe.preview import spectrogram_png
 from canvascraft.recipe.spec import validate_recipe
 from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
@@ -258,12 +257,9 @@ def _log_profile(training: TrainingRun, spec: dict[str, Any], split: SplitData, 
     """The reference profile drift checks compare new data with: the training data's signal statistics
     (per-column statistics for tables) and the distribution of the model's validation predictions."""
     view = open_version(spec["dataset"], spec.get("dataset_version"))
-    if split.modality == "table":
-        frame = table_rows(view).drop(columns=[view.version.label_column], errors="ignore")
-    else:
-        step = max(1, len(split.train_indices) // PROFILE_ITEMS)
-        chosen = split.train_indices[::step][:PROFILE_ITEMS]
-        frame = feature_table(split.modality, (item_bytes(view.items[i].sha256) for i in chosen))
+    step = max(1, len(split.train_indices) // PROFILE_ITEMS)
+    chosen = split.train_indices[::step][:PROFILE_ITEMS]
+    frame = get_modality(split.modality).drift_frame(view, chosen)
     profile = build_profile(split.modality, frame, Counter(predicted))
     training.log_text(profile.to_json(), PROFILE)
 
@@ -276,14 +272,11 @@ def _log_validation(
     report = validation_report(model, split.val, items, split.classes)
     training.log_text(report.predictions_json(), PREDICTIONS)
     training.log_bytes(report.embeddings_npy(), EMBEDDINGS)
-    pictures: list[bytes | None] = []
-    for member in members[:4]:
-        if member.sha256 is None:
-            pictures.append(None)
-        elif split.modality == "image":
-            pictures.append(thumbnail_png(item_bytes(member.sha256), 96))
-        else:
-            pictures.append(spectrogram_png(item_bytes(member.sha256)))
+    modality = get_modality(split.modality)
+    pictures = [
+        None if member.sha256 is None else modality.card_picture(item_bytes(member.sha256))
+        for member in members[:4]
+    ]
     training.log_bytes(card_png(report, pictures), CARD)
     return [str(item["predicted"]) for item in report.items]
 
