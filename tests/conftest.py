@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from canvascraft.config import get_settings
 from canvascraft.store.session import engine_for
 
+
 def worker_database(url: str | None) -> str | None:
     """The PostgreSQL test database of this test process: with parallel workers (pytest-xdist) each
     gets its own (``canvascraft_test_gw0``…), created on first use, since tests reset the schema."""

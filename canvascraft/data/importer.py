@@ -24,6 +24,7 @@ from canvascraft.data.health import class_counts
 from canvascraft.data.inspect import UNLABELLED, ItemInfo, Modality, inspect_item, modality_of
 from canvascraft.data.sources import Candidate, Entry
 from canvascraft.errors import CorruptItemError, DatasetError, NothingImportedError, Skipped
+from canvascraft.modalities import all_modalities, get_modality, listed, supported_files
 from canvascraft.store.models import Dataset, DatasetVersion, Item, SkippedItem
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,119}$")
@@ -68,9 +69,9 @@ def choose_modality(candidates: list[Candidate], skipped: list[Skipped] | None =
     """A new dataset takes the modality most of its files have; the others are skipped."""
     counts = Counter(m for c in candidates if (m := modality_of(c.name)) is not None)
     if not counts:
+        names = listed([m.name for m in all_modalities()])
         raise NothingImportedError(
-            "no image, audio or table files found: the studio reads .png .jpg .jpeg .webp .bmp, "
-            ".wav .flac .ogg, .csv and .parquet",
+            f"no {names} files found: the studio reads {supported_files()}",
             [*(skipped or []), *(Skipped(c.name, "unsupported file type") for c in candidates)],
         )
     return counts.most_common(1)[0][0]
@@ -108,7 +109,8 @@ class _ItemProcessor:
     def _row(candidate: Candidate, info: ItemInfo, sha256: str, size: int) -> dict[str, object]:
         return {
             "name": candidate.name,
-            "label": None if info.modality == "table" else candidate.label,
+            # Rows are labelled by a column, not by the folder their file came from.
+            "label": None if get_modality(info.modality).rows else candidate.label,
             "sha256": sha256,
             "format": info.format,
             "size_bytes": size,
@@ -145,7 +147,7 @@ def import_entries(
     skipped = [e for e in listed if isinstance(e, Skipped)]
     dataset = session.scalars(select(Dataset).where(Dataset.name == name)).one_or_none()
     modality = dataset.modality if dataset else choose_modality(candidates, skipped)
-    if modality == "table" and label_column is None and dataset and dataset.versions:
+    if get_modality(modality).rows and label_column is None and dataset and dataset.versions:
         label_column = dataset.versions[-1].label_column
 
     process = _ItemProcessor(settings, modality, name, label_column)

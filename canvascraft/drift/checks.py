@@ -25,7 +25,6 @@ raises :class:`DriftError`. Model and dataset modules are imported inside :func:
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections import Counter
@@ -45,9 +44,10 @@ from canvascraft.drift.metrics import (
     prediction_drift,
     resolve_thresholds,
 )
-from canvascraft.drift.profile import Profile, feature_table, plain_sentences
+from canvascraft.drift.profile import Profile, plain_sentences
 from canvascraft.drift.views import FarItem, FeatureHistogram, Projection
 from canvascraft.errors import CanvasCraftError, DriftError
+from canvascraft.modalities import Modality, get_modality
 
 if TYPE_CHECKING:
     from canvascraft.gallery.predict import Predictor
@@ -159,9 +159,13 @@ def _load_profile(run_id: str) -> Profile:
     return Profile.from_json(path.read_bytes())
 
 
+def _modality(predictor: Predictor) -> Modality:
+    return get_modality(predictor.modality)
+
+
 def _reference_frame(predictor: Predictor) -> pd.DataFrame:
     """The training dataset version's feature table, rebuilt from its stored items."""
-    from canvascraft.data.reads import item_bytes, open_version, table_rows
+    from canvascraft.data.reads import open_version
 
     params = predictor.context.params
     if "dataset" not in params:
@@ -175,16 +179,12 @@ def _reference_frame(predictor: Predictor) -> pd.DataFrame:
         raise DriftError(
             f"the model's training data is gone, so there is nothing to compare: {error}"
         ) from None
-    if predictor.modality == "table":
-        return table_rows(view).drop(columns=[view.version.label_column], errors="ignore")
-    chosen = [view.items[i] for i in _spread(len(view.items), REFERENCE_ITEMS)]
-    return feature_table(predictor.modality, (item_bytes(item.sha256) for item in chosen))
+    return _modality(predictor).drift_frame(view, _spread(len(view.items), REFERENCE_ITEMS))
 
 
 def _signal_batch(predictor: Predictor, files: list[tuple[str, bytes]]) -> _Batch:
     """Signal features, a prediction and an embedding per image or clip; a file failing any is skipped."""
-    from canvascraft.drift.profile import signal_features
-
+    modality = _modality(predictor)
     rows: list[dict[str, float]] = []
     predicted: list[str] = []
     names: list[str] = []
@@ -192,7 +192,7 @@ def _signal_batch(predictor: Predictor, files: list[tuple[str, bytes]]) -> _Batc
     skipped: list[tuple[str, str]] = []
     for name, data in files:
         try:
-            features = signal_features(predictor.modality, data)
+            features = modality.signal_features(data)
             batch = predictor.prepare_file(data, name)
         except CanvasCraftError as error:
             skipped.append((name, str(error)))
@@ -203,7 +203,7 @@ def _signal_batch(predictor: Predictor, files: list[tuple[str, bytes]]) -> _Batc
         embedding = predictor.embeddings(batch)
         if embedding is not None:
             embedded.append(embedding[0])
-    images = [data for name, data in files if name in set(names)] if predictor.modality == "image" else []
+    images = [data for name, data in files if name in set(names)] if modality.thumbnails else []
     return _Batch(
         pd.DataFrame(rows),
         predicted,
@@ -245,7 +245,7 @@ def _files_batch(predictor: Predictor, files: list[tuple[str, bytes]]) -> _Batch
     """Images or clips, or CSV/Parquet files of rows for a table model."""
     from canvascraft.gallery.predict import read_rows
 
-    if predictor.modality != "table":
+    if not _modality(predictor).rows:
         return _signal_batch(predictor, files)
     frames: list[tuple[str, pd.DataFrame]] = []
     unreadable: list[tuple[str, str]] = []
@@ -269,19 +269,19 @@ def _folder_batch(predictor: Predictor, folder: Path) -> _Batch:
 
 
 def _dataset_batch(predictor: Predictor, name: str) -> _Batch:
-    from canvascraft.data.inspect import read_table
     from canvascraft.data.reads import item_bytes, open_version
 
     try:
         view = open_version(name)
     except CanvasCraftError as error:
         raise DriftError(f"{name!r} is neither a folder nor a dataset: {error}") from None
-    if predictor.modality == "table":
+    modality = _modality(predictor)
+    if modality.rows:
         frames = []
         skipped: list[tuple[str, str]] = []
         for item in view.items:
             try:
-                frames.append((item.name, read_table(item_bytes(item.sha256), item.format)))
+                frames.append((item.name, modality.decode(item_bytes(item.sha256), item.format)))
             except (CanvasCraftError, ValueError, OSError) as error:
                 skipped.append((item.name, str(error)))
         batch = _table_batch(predictor, frames, view.version.label_column)
@@ -491,22 +491,8 @@ def _farthest_scores(
     return ((values - base.mean()) / spread).abs().mean(axis=1, skipna=True).fillna(0).to_numpy()
 
 
-def _thumbnail(data: bytes) -> bytes | None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            small = image.convert("RGB")
-            small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-            out = io.BytesIO()
-            small.save(out, format="PNG")
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
-
-
 def _farthest(
-    modality: str, reference: pd.DataFrame, embeddings: np.ndarray | None, batch: _Batch
+    modality: Modality, reference: pd.DataFrame, embeddings: np.ndarray | None, batch: _Batch
 ) -> list[FarItem]:
     scores = _farthest_scores(reference, embeddings, batch)
     if scores is None or not len(scores):
@@ -515,12 +501,12 @@ def _farthest(
     images = dict(zip(batch.names, batch.images, strict=False)) if batch.images else {}
     for index in np.argsort(-scores, kind="stable")[:FARTHEST]:
         name = batch.names[index] if index < len(batch.names) else f"item {index + 1}"
-        if modality == "table":
+        if modality.rows:
             row = batch.frame.iloc[int(index)].to_dict()
             items.append(FarItem(name, float(scores[index]), "row", values=jsonable(row)))
         else:
-            thumbnail = _thumbnail(images[name]) if name in images else None
-            items.append(FarItem(name, float(scores[index]), modality, thumbnail_png=thumbnail))
+            thumbnail = modality.thumbnail(images[name], THUMBNAIL_PX) if name in images else None
+            items.append(FarItem(name, float(scores[index]), modality.name, thumbnail_png=thumbnail))
     return items
 
 
@@ -604,5 +590,5 @@ def run_check(
         model_version=int(info.version),
         histograms=_histograms(profile, reference, batch, results),
         projection=_projection(usable, batch) if usable is not None else None,
-        farthest=_farthest(predictor.modality, reference, usable, batch),
+        farthest=_farthest(_modality(predictor), reference, usable, batch),
     )

@@ -9,7 +9,6 @@ JSON (no pickle), so it can be stored beside the run, read by any tool and never
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -19,10 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
 
 from canvascraft.drift.metrics import MetricResult
-from canvascraft.errors import CorruptItemError, DriftError
+from canvascraft.errors import DriftError, UnknownNameError
+from canvascraft.modalities import Modality, all_modalities, get_modality, listed
 
 PROFILE_VERSION = 1
 """Bumped when the JSON layout changes, so an old profile is refused instead of misread."""
@@ -30,94 +29,26 @@ PROFILE_VERSION = 1
 HISTOGRAM_BINS = 10
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 
-IMAGE_SIDE = 512
-"""Images are shrunk to at most this side before their statistics: means and spreads of luminance and
-colour barely move, and a 24-megapixel photo costs a few milliseconds instead of a second."""
 
-IMAGE_FEATURES = ("brightness", "contrast", "mean_r", "mean_g", "mean_b", "saturation")
-AUDIO_FEATURES = ("rms", "spectral_centroid_hz", "duration_s", "zero_crossing_rate")
-
-ITEM_NOUNS = {"image": "photos", "audio": "clips"}
-
-SIGNAL_PHRASES: dict[str, tuple[str, str]] = {
-    "brightness": ("are brighter", "are darker"),
-    "contrast": ("have more contrast", "have less contrast"),
-    "mean_r": ("are redder", "are less red"),
-    "mean_g": ("are greener", "are less green"),
-    "mean_b": ("are bluer", "are less blue"),
-    "saturation": ("are more colourful", "are more washed out"),
-    "rms": ("are louder", "are quieter"),
-    "spectral_centroid_hz": ("sound higher-pitched or hissier", "sound lower-pitched or more muffled"),
-    "duration_s": ("are longer", "are shorter"),
-    "zero_crossing_rate": ("are noisier", "are smoother"),
-}
-"""Signal → (phrase when the mean rose, phrase when it fell), read as "new <items> <phrase> than the
-training <items>". One small table, so a new signal needs one line here and nothing else."""
+def _known(modality: str) -> Modality | None:
+    """The modality called ``modality``, or None (a profile read from JSON may name any)."""
+    try:
+        return get_modality(modality)
+    except UnknownNameError:
+        return None
 
 
 # ----------------------------------------------------------------------------------------------- signals
 
 
 def signal_features(modality: str, data: bytes) -> dict[str, float]:
-    """A handful of statistics for one stored image or audio file, the columns drift is checked on.
-
-    Images: brightness (mean Rec. 601 luminance, 0–1), contrast (its standard deviation), mean R/G/B and
-    mean HSV saturation (all 0–1). Audio: RMS level, spectral centroid in Hz (magnitude-weighted mean
-    frequency of the whole clip), duration in seconds and zero-crossing rate (crossings per sample).
-    """
-    if modality == "image":
-        return _image_features(data)
-    if modality == "audio":
-        return _audio_features(data)
-    raise DriftError(f"signal features exist for image and audio data, not {modality!r}")
-
-
-def _image_features(data: bytes) -> dict[str, float]:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (IMAGE_SIDE, IMAGE_SIDE))  # JPEG decodes at reduced size, others ignore it
-            rgb = image.convert("RGB")
-            rgb.thumbnail((IMAGE_SIDE, IMAGE_SIDE))
-            pixels = np.asarray(rgb, dtype=np.float64) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise DriftError(f"cannot read the image for its drift profile: {error}") from None
-    if pixels.size == 0:
-        raise DriftError("cannot read the image for its drift profile: it has no pixels")
-    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
-    luminance = 0.299 * red + 0.587 * green + 0.114 * blue
-    high, low = pixels.max(axis=2), pixels.min(axis=2)
-    saturation = np.divide(high - low, high, out=np.zeros_like(high), where=high > 0)
-    return {
-        "brightness": float(luminance.mean()),
-        "contrast": float(luminance.std()),
-        "mean_r": float(red.mean()),
-        "mean_g": float(green.mean()),
-        "mean_b": float(blue.mean()),
-        "saturation": float(saturation.mean()),
-    }
-
-
-def _audio_features(data: bytes) -> dict[str, float]:
-    # Imported here: the audio brushes pull in torch, which table and image profiles never need.
-    from canvascraft.brushes.audio import load_clip
-
-    try:
-        clip = load_clip(data)
-    except CorruptItemError as error:
-        raise DriftError(f"cannot read the audio for its drift profile: {error}") from None
-    samples = clip.samples.astype(np.float64)
-    magnitude = np.abs(np.fft.rfft(samples))
-    frequencies = np.fft.rfftfreq(samples.size, d=1.0 / clip.sample_rate)
-    total = float(magnitude.sum())
-    centroid = float((frequencies * magnitude).sum() / total) if total > 0 else 0.0
-    signs = np.signbit(samples)
-    crossings = float(np.count_nonzero(signs[1:] != signs[:-1]) / max(samples.size - 1, 1))
-    return {
-        "rms": float(np.sqrt(np.mean(samples**2))),
-        "spectral_centroid_hz": centroid,
-        "duration_s": float(clip.duration_s),
-        "zero_crossing_rate": crossings,
-    }
+    """A handful of statistics for one stored image or audio file, the columns drift is checked on:
+    the modality's own ``signals`` (brightness and colour of a picture, loudness and pitch of a clip)."""
+    found = _known(modality)
+    if found is None or not found.signals:
+        with_signals = [m.name for m in all_modalities() if m.signals]
+        raise DriftError(f"signal features exist for {listed(with_signals, 'and')} data, not {modality!r}")
+    return found.signal_features(data)
 
 
 def feature_table(
@@ -125,19 +56,11 @@ def feature_table(
 ) -> pd.DataFrame:
     """One row per item: signal features for images and audio; for tables the rows of every file, stacked,
     without the label column (the label is the model's output, profiled as ``label_counts`` instead)."""
-    if modality == "table":
-        from canvascraft.data.inspect import read_table
-
-        frames = [read_table(blob, table_format) for blob in blobs]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        if label_column is not None and label_column in frame.columns:
-            frame = frame.drop(columns=[label_column])
-        return frame
-    names = {"image": IMAGE_FEATURES, "audio": AUDIO_FEATURES}.get(modality)
-    if names is None:
-        raise DriftError(f"unknown modality {modality!r}; expected image, audio or table")
-    rows = [signal_features(modality, blob) for blob in blobs]
-    return pd.DataFrame(rows, columns=list(names))
+    found = _known(modality)
+    if found is None:
+        names = [m.name for m in all_modalities()]
+        raise DriftError(f"unknown modality {modality!r}; expected {listed(names)}")
+    return found.feature_table(blobs, label_column=label_column, table_format=table_format)
 
 
 # ----------------------------------------------------------------------------------------------- profile
@@ -280,7 +203,9 @@ def _current_mean(current: pd.DataFrame, column: str) -> float | None:
 
 def _sentence(reference: Profile, current: pd.DataFrame, column: str) -> str:
     summary = reference.columns.get(column)
-    nouns = ITEM_NOUNS.get(reference.modality)
+    modality = _known(reference.modality)
+    nouns = modality.item_noun if modality is not None else None
+    phrases = modality.signals if modality is not None else {}
     if column == "embedding":
         things = nouns or "rows"
         return f"new {things} look different to the model than the training {things}"
@@ -293,8 +218,8 @@ def _sentence(reference: Profile, current: pd.DataFrame, column: str) -> str:
         subject = f"the {column.replace('_', ' ')} of new {nouns}" if nouns else f"column {column}"
         return f"{subject} is spread differently than in training"
     rose = after > before
-    if nouns and column in SIGNAL_PHRASES:
-        return f"new {nouns} {SIGNAL_PHRASES[column][0 if rose else 1]} than the training {nouns}"
+    if nouns and column in phrases:
+        return f"new {nouns} {phrases[column][0 if rose else 1]} than the training {nouns}"
     return f"column {column} has {'higher' if rose else 'lower'} values than in training"
 
 

@@ -2,9 +2,10 @@
 
 A ``Predictor`` holds what validation used: the run's recipe (``recipe.yaml``, built for the ``eval``
 stage, so augmenting brushes are left out), the fitted table-brush state (``table_state.json``) and the
-class names. Images and audio go through ``decode_image``/``load_clip`` and ``as_tensor`` exactly as
-``ItemDataset`` does; table rows go through the restored pipeline and are read back in the run's
-``feature_names`` order. Same item, same input tensor, same prediction.
+class names. A file is read by the run's modality (``read_file``: checked as an import checks it,
+decoded as ``ItemDataset`` decodes stored items); images and audio then go through ``as_tensor`` as
+training does, table rows through the restored pipeline, read back in the run's ``feature_names``
+order. Same item, same input tensor, same prediction.
 
 The model comes from a registered version (the logged ``pt2`` program, loaded by ``load_program``,
 which refuses a folder that could run code) or from a job's checkpoint (the trainer's model rebuilt from
@@ -25,7 +26,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,6 @@ import pandas as pd
 import torch
 from mlflow.exceptions import MlflowException
 
-from canvascraft.config import get_settings
 from canvascraft.errors import (
     CanvasCraftError,
     CorruptItemError,
@@ -43,6 +43,7 @@ from canvascraft.errors import (
 )
 from canvascraft.gallery.loading import load_program
 from canvascraft.gallery.registry import ModelVersionInfo, model_folder, resolve
+from canvascraft.modalities import Modality, get_modality
 from canvascraft.recipe.compose import Pipeline, compose, item_seed
 from canvascraft.recipe.io import from_yaml
 from canvascraft.recipe.spec import Recipe
@@ -52,11 +53,6 @@ TOP_K = 3
 RECIPE_ARTIFACT = "recipe.yaml"
 TABLE_ARTIFACT = "table_state.json"
 PREDICTIONS_ARTIFACT = "validation/predictions.json"
-WHAT_IT_READS = {
-    "image": "a picture (PNG, JPEG, WebP or BMP)",
-    "audio": "a sound clip (WAV, FLAC or OGG)",
-    "table": "a table of rows (CSV or Parquet) with the columns it was trained on",
-}
 
 
 @dataclass(frozen=True)
@@ -163,6 +159,11 @@ class Predictor:
     def modality(self) -> str:
         return self.context.modality
 
+    @property
+    def _modality(self) -> Modality:
+        """The object that reads, fits and describes this model's kind of data."""
+        return get_modality(self.context.modality)
+
     # Loading.
 
     @classmethod
@@ -213,7 +214,7 @@ class Predictor:
         context = run_context(run_id)
         trainer = get_trainer(spec["trainer"])(**spec.get("hyper", {}))
         shape = _logged_shape(run_id)
-        build_shape = shape or _shape_from_weights(load_file(str(path)), context.modality)
+        build_shape = shape or _shape_from_weights(load_file(str(path)), get_modality(context.modality))
         model = trainer.build_model(build_shape, len(context.classes))
         load_checkpoint(model, path)
         model.eval()
@@ -226,23 +227,15 @@ class Predictor:
         for a table."""
         if not data:
             raise self._unreadable(filename, "the file is empty (0 bytes)")
-        if self.modality == "table":
+        if self._modality.rows:
             return self.prepare_rows(read_rows(data, filename, self))
         return self._prepare_item(data, filename)[None]
 
     def _prepare_item(self, data: bytes, filename: str) -> torch.Tensor:
-        from canvascraft.brushes.audio import load_clip
-        from canvascraft.data.inspect import inspect_audio, inspect_image
-        from canvascraft.recipe.preview import decode_image
         from canvascraft.training.data import as_tensor
 
         try:
-            if self.modality == "image":
-                inspect_image(data, max_pixels=get_settings().max_image_pixels)
-                sample: Any = decode_image(data)
-            else:
-                inspect_audio(data)
-                sample = load_clip(data)
+            sample = self._modality.read_file(data, filename)
             out = as_tensor(self.pipeline.apply(sample, item_seed(self.context.recipe.seed, 0)))
         except CorruptItemError as error:
             raise self._unreadable(filename, str(error)) from None
@@ -251,22 +244,14 @@ class Predictor:
         return self._fit_shape(out, filename)
 
     def _fit_shape(self, x: torch.Tensor, filename: str) -> torch.Tensor:
-        """Audio: pad with zeros or crop the time axis to the exported frames; anything else must match."""
+        """The exported shape, as the modality fits it (audio pads or crops time); else refused."""
         if self.input_shape is None or tuple(x.shape) == self.input_shape:
             return x
         want = self.input_shape
-        if self.modality == "audio" and x.ndim == len(want) and tuple(x.shape[:-1]) == want[:-1]:
-            frames = want[-1]
-            return (
-                torch.nn.functional.pad(x, (0, frames - x.shape[-1]))
-                if x.shape[-1] < frames
-                else x[..., :frames]
-            )
-        hint = (
-            " (add a resize brush to the recipe so every picture has one size)"
-            if self.modality == "image"
-            else ""
-        )
+        fitted = self._modality.fit_input(x, want)
+        if fitted is not None:
+            return fitted
+        hint = self._modality.shape_hint
         raise self._unreadable(
             filename, f"after the recipe it is shaped {tuple(x.shape)}, the model reads {want}{hint}"
         )
@@ -305,7 +290,7 @@ class Predictor:
 
     def input_columns(self) -> list[str]:
         """The table columns the model was trained on, without the label (from the dataset version)."""
-        if self.modality != "table":
+        if not self._modality.rows:
             return []
         try:
             view = self._version_view()
@@ -319,6 +304,8 @@ class Predictor:
         from canvascraft.data.reads import open_version
 
         params = self.context.params
+        if "dataset" not in params:
+            raise ModelError(f"run {self.context.run_id} does not record its dataset")
         version = params.get("dataset_version")
         return open_version(params["dataset"], int(version) if version and version.isdigit() else None)
 
@@ -364,8 +351,8 @@ class Predictor:
         """A stored item (a sample from the dataset), by its content hash."""
         from canvascraft.data.reads import item_bytes
 
-        if self.modality == "table":
-            raise ModelError("table samples are rows: use sample_rows() and predict_rows()")
+        if self._modality.rows:
+            raise ModelError(f"{self.modality} samples are rows: use sample_rows() and predict_rows()")
         try:
             data = item_bytes(sha256)
         except (FileNotFoundError, ValueError, CanvasCraftError):
@@ -374,11 +361,11 @@ class Predictor:
 
     def sample_rows(self, indices: Sequence[int]) -> pd.DataFrame:
         """Rows of the run's table, by the labelled-row index validation uses (``predictions.json``)."""
-        from canvascraft.training.data import _table_frame
+        from canvascraft.training.data import table_frame
 
         params = self.context.params
         max_items = params.get("max_items")
-        label, frame = _table_frame(
+        label, frame = table_frame(
             self._version_view(),
             params["dataset"],
             int(max_items) if max_items and max_items.isdigit() else None,
@@ -404,7 +391,7 @@ class Predictor:
         rows: list[dict[str, Any]] = []
         for name, data in files:
             try:
-                if self.modality == "table":
+                if self._modality.rows:
                     table = self.predict_rows(read_rows(data, name, self))
                     rows += [
                         {"file": f"{name} row {i + 1}", "predicted": p, "probability": float(q), "error": ""}
@@ -429,20 +416,17 @@ class Predictor:
 
     def _unreadable(self, filename: str, reason: str) -> UnreadableFileError:
         return UnreadableFileError(
-            f"cannot read {filename!r}: {reason}. This model reads {WHAT_IT_READS.get(self.modality)}"
+            f"cannot read {filename!r}: {reason}. This model reads {self._modality.reads}"
         )
 
 
-def read_rows(data: bytes, filename: str, predictor: Predictor | None = None) -> pd.DataFrame:
-    """An uploaded CSV or Parquet file as a frame, checked as an import checks it."""
-    from canvascraft.data.inspect import TABLE_EXTENSIONS, inspect_table, read_table
-
-    fmt = TABLE_EXTENSIONS.get(PurePosixPath(filename).suffix.lower(), "CSV")
+def read_rows(data: bytes, filename: str, predictor: Predictor) -> pd.DataFrame:
+    """An uploaded CSV or Parquet file for a table model, as a frame, checked as an import checks it."""
+    modality = get_modality(predictor.modality)
     try:
-        inspect_table(data, fmt, label_column=None)
-        return read_table(data, fmt)
+        return modality.read_file(data, filename)
     except CorruptItemError as error:
-        what = WHAT_IT_READS["table"]
+        what = modality.reads
         raise UnreadableFileError(f"cannot read {filename!r}: {error}. This model reads {what}") from None
     except (ValueError, OSError) as error:
         raise UnreadableFileError(f"cannot read {filename!r}: {error}") from None
@@ -497,10 +481,9 @@ def _logged_shape(run_id: str) -> tuple[int, ...] | None:
     return _signature_shape(Model.load(str(folder)))
 
 
-def _shape_from_weights(state: dict[str, torch.Tensor], modality: str) -> tuple[int, ...]:
+def _shape_from_weights(state: dict[str, torch.Tensor], modality: Modality) -> tuple[int, ...]:
     """An input shape a trainer accepts, from the first weight: dim 1 is the input channels (or features)."""
     first = next((t for t in state.values() if t.ndim >= 2), None)
     if first is None:
         raise ModelError("the checkpoint holds no layer weights; it is not a CanvasCraft model")
-    width = int(first.shape[1])
-    return (width,) if modality == "table" else (width, 1, 1)
+    return modality.probe_shape(int(first.shape[1]))

@@ -417,6 +417,7 @@ def compare_on_same_items(base: ModelVersionInfo, candidate: ModelVersionInfo) -
     """Both versions' predictions on the candidate run's validation items, one dict per item."""
     from canvascraft.gallery.detail import read_predictions
     from canvascraft.gallery.predict import Predictor
+    from canvascraft.modalities import get_modality
     from canvascraft.tracking.runs import tracking_client
 
     if not candidate.run_id:
@@ -426,7 +427,7 @@ def compare_on_same_items(base: ModelVersionInfo, candidate: ModelVersionInfo) -
         raise RetrainError(f"{candidate.ref}'s run logged no validation predictions to compare on")
     base_model, candidate_model = Predictor.from_version(base), Predictor.from_version(candidate)
     items = [{"index": m.index, "name": m.name, "sha256": m.sha256, "label": m.label} for m in members]
-    if candidate_model.modality == "table":
+    if get_modality(candidate_model.modality).rows:
         frame = candidate_model.sample_rows([m.index for m in members])
         for which, model in (("base", base_model), ("candidate", candidate_model)):
             out = model.predict_rows(frame)

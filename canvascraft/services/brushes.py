@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import zip_longest
 from typing import Any
 
 import torch
 
 from canvascraft.brushes import Param, all_brushes
 from canvascraft.data.catalog import ItemView
-from canvascraft.data.reads import item_bytes, open_version, table_rows
-from canvascraft.errors import CanvasCraftError, DatasetError, RecipeError
+from canvascraft.data.reads import item_bytes, items_across_labels, open_version, table_rows
+from canvascraft.errors import RecipeError
+from canvascraft.modalities import PREVIEW_ROWS, PREVIEW_SIDE, get_modality
 from canvascraft.recipe import preview
 from canvascraft.recipe.io import to_yaml as to_yaml
 from canvascraft.recipe.preview import AudioPreview as AudioPreview
@@ -21,9 +21,7 @@ from canvascraft.recipe.preview import ImagePreview as ImagePreview
 from canvascraft.recipe.preview import TablePreview as TablePreview
 from canvascraft.recipe.spec import Recipe, validate_recipe
 
-TABLE_PREVIEW_ROWS = 500
-# Previews run at display resolution: thumbnails on the page are about this wide.
-PREVIEW_SIDE = 128
+TABLE_PREVIEW_ROWS = PREVIEW_ROWS
 
 
 @dataclass(frozen=True)
@@ -53,14 +51,7 @@ def check_recipe(data: Mapping[str, Any]) -> tuple[Recipe | None, list[str]]:
 
 def sample_items(dataset: str, count: int) -> list[ItemView]:
     """``count`` items spread over the labels (one of each label in turn)."""
-    view = open_version(dataset)
-    by_label: dict[str | None, list[ItemView]] = {}
-    for item in view.items:
-        by_label.setdefault(item.label, []).append(item)
-    interleaved = [i for group in zip_longest(*by_label.values()) for i in group if i is not None]
-    if not interleaved:
-        raise DatasetError(f"dataset '{dataset}' has no items to preview")
-    return interleaved[:count]
+    return items_across_labels(open_version(dataset), count)
 
 
 @lru_cache(maxsize=256)
@@ -72,11 +63,8 @@ def _display_original(sha256: str, max_side: int) -> tuple[torch.Tensor, float]:
 def preview_uploaded_image(
     recipe: Recipe, name: str, data: bytes, n_variants: int, seed: int, max_side: int = PREVIEW_SIDE
 ) -> list[preview.ImagePreview]:
-    try:
-        image = preview.decode_image(data)
-    except (OSError, ValueError) as error:
-        raise DatasetError(f"could not read {name} as an image: {error}") from None
-    return preview.preview_images(recipe, [(name, *preview.downscale(image, max_side))], n_variants, seed)
+    modality = get_modality(recipe.modality)
+    return [modality.preview_file(recipe, name, data, n_variants, seed, max_side=max_side)]
 
 
 def preview_item_images(
@@ -88,12 +76,7 @@ def preview_item_images(
 
 
 def preview_audio(recipe: Recipe, name: str, data: bytes, n_variants: int, seed: int) -> preview.AudioPreview:
-    try:
-        return preview.preview_audio(recipe, name, data, n_variants, seed)
-    except (RuntimeError, ValueError) as error:
-        if isinstance(error, CanvasCraftError):
-            raise
-        raise DatasetError(f"could not read {name} as audio: {error}") from None
+    return get_modality(recipe.modality).preview_file(recipe, name, data, n_variants, seed)
 
 
 def preview_dataset_table(recipe: Recipe, dataset: str) -> preview.TablePreview:
@@ -107,18 +90,11 @@ def preview_grid_png(
 ) -> bytes:
     """The before/after grid image ``canvascraft recipe preview`` writes."""
     seed = recipe.seed if seed is None else seed
-    modality = open_version(dataset).modality
-    if modality != recipe.modality:
+    view = open_version(dataset)
+    if view.modality != recipe.modality:
         raise RecipeError(
-            [f"recipe '{recipe.name}' is for {recipe.modality} data, but '{dataset}' holds {modality}"]
+            [f"recipe '{recipe.name}' is for {recipe.modality} data, but '{dataset}' holds {view.modality}"]
         )
-    if modality == "image":
-        return preview.image_grid_png(
-            preview_item_images(recipe, sample_items(dataset, count), n_variants, seed)
-        )
-    if modality == "audio":
-        clips = sample_items(dataset, count)
-        return preview.audio_grid_png(
-            [preview_audio(recipe, i.name, item_bytes(i.sha256), n_variants, seed) for i in clips]
-        )
-    return preview.table_grid_png(preview_dataset_table(recipe, dataset))
+    return get_modality(view.modality).preview_png(
+        recipe, view, count=count, n_variants=n_variants, seed=seed
+    )

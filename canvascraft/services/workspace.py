@@ -10,6 +10,7 @@ from canvascraft.config import get_settings
 from canvascraft.data.catalog import DatasetSummary, ItemView, list_datasets, preview_items
 from canvascraft.data.importer import ImportReport
 from canvascraft.data.sample import SAMPLE_DATASETS, SAMPLE_TABLE_LABEL, write_sample_data
+from canvascraft.modalities import get_modality
 from canvascraft.recipe.library import ensure_starter_recipes
 from canvascraft.scheduler import start_background as start_background  # the studio's server starts it
 from canvascraft.services.datasets import import_path
@@ -77,7 +78,7 @@ def import_samples(seed: int = 0) -> list[ImportReport]:
         import_path(
             folders[name],
             name,
-            label_column=SAMPLE_TABLE_LABEL if modality == "table" else None,
+            label_column=SAMPLE_TABLE_LABEL if get_modality(modality).rows else None,
         )
         for name, modality in SAMPLE_DATASETS.items()
     ]

@@ -9,7 +9,6 @@ never shape the scaling or the encoding.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,13 +16,15 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from canvascraft.brushes.audio import Clip, Features, load_clip
+from canvascraft.brushes.audio import Clip, Features
 from canvascraft.data.catalog import VersionView
 from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.errors import DatasetError
+from canvascraft.modalities import Reader, all_modalities, get_modality, listed
 from canvascraft.recipe.compose import Pipeline, compose, item_seed
-from canvascraft.recipe.preview import decode_image
 from canvascraft.recipe.spec import Recipe, validate_recipe
+from canvascraft.training.split import Member as Member
+from canvascraft.training.split import SplitData as SplitData
 from canvascraft.training.split import stratified_split
 
 Sample = tuple[torch.Tensor, int]
@@ -62,8 +63,11 @@ class ItemDataset(Dataset[Sample]):
         *,
         read: Callable[[str], bytes] = item_bytes,
     ) -> None:
-        if view.modality not in ("image", "audio"):
-            raise DatasetError(f"ItemDataset reads image or audio versions, not {view.modality}")
+        modality = get_modality(view.modality)
+        if modality.rows:
+            per_file = [m.name for m in all_modalities() if not m.rows]
+            raise DatasetError(f"ItemDataset reads {listed(per_file)} versions, not {view.modality}")
+        self.modality = modality
         self.view = view
         self.indices = list(indices)
         self.pipeline = pipeline
@@ -74,8 +78,9 @@ class ItemDataset(Dataset[Sample]):
         unknown = {view.items[i].label for i in self.indices} - set(self._class_index)
         if unknown:
             raise DatasetError(f"items labelled {sorted(map(str, unknown))} are not among the classes")
-        # A DataLoader pads audio by time; images keep the default collation (the recipe sizes them).
-        self.collate_fn = pad_frames if view.modality == "audio" else None
+        # The modality says how a DataLoader batches its items (audio pads by time; images keep the
+        # default collation, the recipe sizes them).
+        self.collate_fn = modality.collate_fn()
 
     def set_epoch(self, epoch: int) -> None:
         """The loop calls this before each epoch so augmentations differ between epochs."""
@@ -88,26 +93,9 @@ class ItemDataset(Dataset[Sample]):
         index = self.indices[position]
         item = self.view.items[index]
         data = self.read(item.sha256)
-        sample: Any = decode_image(data) if self.view.modality == "image" else load_clip(data)
+        sample = self.modality.decode(data, item.format)
         out = self.pipeline.apply(sample, item_seed(self.pipeline.recipe.seed, index, self.epoch))
         return as_tensor(out), self._class_index[str(item.label)]
-
-
-@dataclass(frozen=True)
-class SplitData:
-    """Both splits of one version under one recipe, and what a saved model needs to be reused."""
-
-    modality: str
-    classes: list[str]
-    train: Dataset[Sample]
-    val: Dataset[Sample]
-    #: One item's shape without the batch axis: ``(C, H, W)``, ``(1, bins, frames)`` or ``(features,)``.
-    input_shape: tuple[int, ...]
-    train_indices: list[int]
-    val_indices: list[int]
-    #: ``Pipeline.state()`` of the fitted table recipe (JSON data), None for images and audio.
-    table_state: list[dict[str, Any]] | None = None
-    feature_names: list[str] | None = None
 
 
 def table_features(frame: pd.DataFrame, label_column: str) -> tuple[np.ndarray, list[str]]:
@@ -181,15 +169,26 @@ def load_split(
             f"recipe {recipe.name!r} is for {recipe.modality}, but dataset {dataset_name!r} holds "
             f"{view.modality}; pick a {view.modality} recipe"
         )
-    if view.modality == "table":
-        label_column, frame = _table_frame(view, dataset_name, max_items, seed)
-        return split_table(frame, label_column, recipe, val_fraction, seed)
+    return get_modality(view.modality).split(
+        view, recipe, val_fraction=val_fraction, seed=seed, max_items=max_items
+    )
 
-    train_idx, val_idx, classes = _item_split(view, val_fraction, seed, max_items)
-    train = ItemDataset(view, train_idx, compose(recipe, "train"), classes)
-    val = ItemDataset(view, val_idx, compose(recipe, "eval"), classes)
+
+def split_items(
+    view: VersionView,
+    recipe: Recipe,
+    val_fraction: float,
+    seed: int,
+    max_items: int | None,
+    read: Reader = item_bytes,
+) -> SplitData:
+    """Both splits of a version whose items are one sample each (images, clips): each runs the
+    recipe as it is read."""
+    train_idx, val_idx, classes = item_split(view, val_fraction, seed, max_items)
+    train = ItemDataset(view, train_idx, compose(recipe, "train"), classes, read=read)
+    val = ItemDataset(view, val_idx, compose(recipe, "eval"), classes, read=read)
     if len(val) == 0:
-        raise DatasetError(f"dataset {dataset_name!r} is too small to keep items aside for validation")
+        raise DatasetError(f"dataset {view.dataset!r} is too small to keep items aside for validation")
     return SplitData(
         modality=view.modality,
         classes=classes,
@@ -201,15 +200,17 @@ def load_split(
     )
 
 
-@dataclass(frozen=True)
-class Member:
-    """One validation item as the Train page lists it for pinning: ``index`` is what a job's
-    ``pinned`` spec holds (manifest index for items, labelled-row index for tables)."""
-
-    index: int
-    name: str
-    label: str
-    sha256: str | None
+def split_rows(
+    view: VersionView,
+    recipe: Recipe,
+    val_fraction: float,
+    seed: int,
+    max_items: int | None,
+    read: Reader = item_bytes,
+) -> SplitData:
+    """Both splits of a table version: its rows, the recipe fitted on the training rows only."""
+    label_column, frame = table_frame(view, view.dataset, max_items, seed, read=read)
+    return split_table(frame, label_column, recipe, val_fraction, seed)
 
 
 def validation_members(
@@ -222,30 +223,42 @@ def validation_members(
 ) -> list[Member]:
     """The validation split ``load_split`` would make with these settings, without running a recipe."""
     view = open_version(dataset_name, version)
-    if view.modality == "table":
-        label_column, frame = _table_frame(view, dataset_name, max_items, seed)
-        labels = frame[label_column].dropna().astype(str).tolist()
-        _, val_rows = stratified_split(labels, val_fraction, seed)
-        return [Member(i, f"row {i + 1}", labels[i], None) for i in val_rows]
-    _, val_idx, _ = _item_split(view, val_fraction, seed, max_items)
+    return get_modality(view.modality).members(
+        view, val_fraction=val_fraction, seed=seed, max_items=max_items
+    )
+
+
+def item_members(view: VersionView, val_fraction: float, seed: int, max_items: int | None) -> list[Member]:
+    """The validation items of a version whose items are one sample each."""
+    _, val_idx, _ = item_split(view, val_fraction, seed, max_items)
     return [Member(i, view.items[i].name, str(view.items[i].label), view.items[i].sha256) for i in val_idx]
 
 
-def _table_frame(
-    view: VersionView, dataset_name: str, max_items: int | None, seed: int
+def row_members(
+    view: VersionView, val_fraction: float, seed: int, max_items: int | None, read: Reader = item_bytes
+) -> list[Member]:
+    """The validation rows of a table version (a row has no stored file of its own)."""
+    label_column, frame = table_frame(view, view.dataset, max_items, seed, read=read)
+    labels = frame[label_column].dropna().astype(str).tolist()
+    _, val_rows = stratified_split(labels, val_fraction, seed)
+    return [Member(i, f"row {i + 1}", labels[i], None) for i in val_rows]
+
+
+def table_frame(
+    view: VersionView, dataset_name: str, max_items: int | None, seed: int, *, read: Reader = item_bytes
 ) -> tuple[str, pd.DataFrame]:
     """The label column and the rows a table run reads (a seeded stratified subset with ``max_items``)."""
     label_column = view.version.label_column
     if label_column is None:
         raise DatasetError(f"dataset {dataset_name!r} has no label column; import it with one")
-    frame = table_rows(view)
+    frame = table_rows(view, read)
     if max_items is not None and max_items < len(frame):
         keep = _subset(frame[label_column].astype(str).tolist(), max_items, seed)
         frame = frame.iloc[keep].reset_index(drop=True)
     return label_column, frame
 
 
-def _item_split(
+def item_split(
     view: VersionView, val_fraction: float, seed: int, max_items: int | None
 ) -> tuple[list[int], list[int], list[str]]:
     """Manifest indices of the training and validation items, and the sorted class names."""

@@ -14,10 +14,9 @@ from typing import Any
 
 from torch import nn
 
-from canvascraft.data.preview import thumbnail_png
-from canvascraft.data.reads import item_bytes, open_version, table_rows
-from canvascraft.drift.profile import build_profile, feature_table
-from canvascraft.recipe.preview import spectrogram_png
+from canvascraft.data.reads import item_bytes, open_version
+from canvascraft.drift.profile import build_profile
+from canvascraft.modalities import get_modality
 from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training.data import Member, SplitData
 from canvascraft.training.evaluate import CARD, EMBEDDINGS, PREDICTIONS, PROFILE, card_png, validation_report
@@ -53,14 +52,11 @@ def _log_validation(finished: FinishedRun) -> list[str]:
     report = validation_report(finished.model, split.val, items, split.classes)
     training.log_text(report.predictions_json(), PREDICTIONS)
     training.log_bytes(report.embeddings_npy(), EMBEDDINGS)
-    pictures: list[bytes | None] = []
-    for member in members[:CARD_ITEMS]:
-        if member.sha256 is None:
-            pictures.append(None)
-        elif split.modality == "image":
-            pictures.append(thumbnail_png(item_bytes(member.sha256), 96))
-        else:
-            pictures.append(spectrogram_png(item_bytes(member.sha256)))
+    modality = get_modality(split.modality)
+    pictures = [
+        None if member.sha256 is None else modality.card_picture(item_bytes(member.sha256))
+        for member in members[:CARD_ITEMS]
+    ]
     training.log_bytes(card_png(report, pictures), CARD)
     return [str(item["predicted"]) for item in report.items]
 
@@ -70,11 +66,8 @@ def _log_profile(finished: FinishedRun, predicted: list[str]) -> None:
     (per-column statistics for tables) and the distribution of the model's validation predictions."""
     split, spec = finished.split, finished.spec
     view = open_version(spec["dataset"], spec.get("dataset_version"))
-    if split.modality == "table":
-        frame = table_rows(view).drop(columns=[view.version.label_column], errors="ignore")
-    else:
-        step = max(1, len(split.train_indices) // PROFILE_ITEMS)
-        chosen = split.train_indices[::step][:PROFILE_ITEMS]
-        frame = feature_table(split.modality, (item_bytes(view.items[i].sha256) for i in chosen))
+    step = max(1, len(split.train_indices) // PROFILE_ITEMS)
+    chosen = split.train_indices[::step][:PROFILE_ITEMS]
+    frame = get_modality(split.modality).drift_frame(view, chosen)
     profile = build_profile(split.modality, frame, Counter(predicted))
     finished.training.log_text(profile.to_json(), PROFILE)

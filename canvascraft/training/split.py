@@ -8,8 +8,44 @@ run can be repeated and resumed.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from torch.utils.data import Dataset
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """Both splits of one version under one recipe, and what a saved model needs to be reused.
+
+    Defined here, beside the split itself, so a modality can name it without importing torch."""
+
+    modality: str
+    classes: list[str]
+    train: Dataset[tuple[torch.Tensor, int]]
+    val: Dataset[tuple[torch.Tensor, int]]
+    #: One item's shape without the batch axis: ``(C, H, W)``, ``(1, bins, frames)`` or ``(features,)``.
+    input_shape: tuple[int, ...]
+    train_indices: list[int]
+    val_indices: list[int]
+    #: ``Pipeline.state()`` of the fitted table recipe (JSON data), None for images and audio.
+    table_state: list[dict[str, Any]] | None = None
+    feature_names: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """One validation item as the Train page lists it for pinning: ``index`` is what a job's
+    ``pinned`` spec holds (manifest index for items, labelled-row index for tables)."""
+
+    index: int
+    name: str
+    label: str
+    sha256: str | None
 
 
 def stratified_split(labels: list[str], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:

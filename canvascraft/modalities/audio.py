@@ -1,0 +1,157 @@
+"""Audio: WAV, FLAC and OGG clips, one per file, decoded to a mono ``Clip``; recipes end in features
+(a spectrogram) of varying length, so batches are padded on the time axis.
+
+soundfile, numpy and torch are imported inside the methods, so registering the modality costs nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from canvascraft.errors import CanvasCraftError, CorruptItemError, DatasetError, DriftError
+from canvascraft.modalities.base import PREVIEW_SIDE, ItemInfo
+from canvascraft.modalities.files import FileModality
+from canvascraft.modalities.registry import register_modality
+
+if TYPE_CHECKING:
+    import torch
+
+    from canvascraft.brushes.audio import Clip
+    from canvascraft.recipe.preview import AudioPreview
+    from canvascraft.recipe.spec import Recipe
+
+EXTENSIONS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+
+
+def inspect_audio(data: bytes) -> ItemInfo:
+    """Every sample decoded; raises ``CorruptItemError`` for undecodable or empty audio."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as sound:
+            fmt = sound.format
+            sample_rate = sound.samplerate
+            channels = sound.channels
+            samples = sound.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        # libsndfile's own text, without the "Error opening <_io.BytesIO object at 0x…>" prefix.
+        detail = getattr(error, "error_string", None) or error
+        raise CorruptItemError(f"undecodable audio: {detail}") from None
+    if samples.shape[0] == 0:
+        raise CorruptItemError("audio file holds no samples (0 s long)")
+    return ItemInfo(
+        modality="audio",
+        format=fmt,
+        sample_rate=sample_rate,
+        channels=channels,
+        duration_s=round(samples.shape[0] / sample_rate, 6),
+    )
+
+
+def audio_signals(data: bytes) -> dict[str, float]:
+    """RMS level, spectral centroid in Hz (magnitude-weighted mean frequency of the whole clip),
+    duration in seconds and zero-crossing rate (crossings per sample)."""
+    import numpy as np
+
+    # Imported here: the audio brushes pull in torch, which table and image profiles never need.
+    from canvascraft.brushes.audio import load_clip
+
+    try:
+        clip = load_clip(data)
+    except CorruptItemError as error:
+        raise DriftError(f"cannot read the audio for its drift profile: {error}") from None
+    samples = clip.samples.astype(np.float64)
+    magnitude = np.abs(np.fft.rfft(samples))
+    frequencies = np.fft.rfftfreq(samples.size, d=1.0 / clip.sample_rate)
+    total = float(magnitude.sum())
+    centroid = float((frequencies * magnitude).sum() / total) if total > 0 else 0.0
+    signs = np.signbit(samples)
+    crossings = float(np.count_nonzero(signs[1:] != signs[:-1]) / max(samples.size - 1, 1))
+    return {
+        "rms": float(np.sqrt(np.mean(samples**2))),
+        "spectral_centroid_hz": centroid,
+        "duration_s": float(clip.duration_s),
+        "zero_crossing_rate": crossings,
+    }
+
+
+@register_modality
+class AudioModality(FileModality):
+    name: ClassVar[str] = "audio"
+    extensions: ClassVar[dict[str, str]] = EXTENSIONS
+    files: ClassVar[str] = "audio"
+    reads: ClassVar[str] = "a sound clip (WAV, FLAC or OGG)"
+    item_noun: ClassVar[str | None] = "clips"
+    signals: ClassVar[dict[str, tuple[str, str]]] = {
+        "rms": ("are louder", "are quieter"),
+        "spectral_centroid_hz": ("sound higher-pitched or hissier", "sound lower-pitched or more muffled"),
+        "duration_s": ("are longer", "are shorter"),
+        "zero_crossing_rate": ("are noisier", "are smoother"),
+    }
+
+    def inspect(
+        self, filename: str, data: bytes, *, max_image_pixels: int, label_column: str | None
+    ) -> ItemInfo:
+        return inspect_audio(data)
+
+    def decode(self, data: bytes, fmt: str = "") -> Clip:
+        from canvascraft.brushes.audio import load_clip
+
+        return load_clip(data)
+
+    def read_file(self, data: bytes, filename: str) -> Clip:
+        inspect_audio(data)
+        return self.decode(data)
+
+    def collate_fn(self) -> Callable[..., Any] | None:
+        """Trimmed or stretched clips give spectrograms of different lengths: pad time with zeros."""
+        from canvascraft.training.data import pad_frames
+
+        return pad_frames
+
+    def fit_input(self, x: torch.Tensor, want: tuple[int, ...]) -> torch.Tensor | None:
+        """Pad with zeros (as training's ``pad_frames`` does) or crop the time axis to the frames the
+        model was exported with; the other axes must already match."""
+        import torch
+
+        if x.ndim != len(want) or tuple(x.shape[:-1]) != want[:-1]:
+            return None
+        frames = want[-1]
+        return (
+            torch.nn.functional.pad(x, (0, frames - x.shape[-1])) if x.shape[-1] < frames else x[..., :frames]
+        )
+
+    def signal_features(self, data: bytes) -> dict[str, float]:
+        return audio_signals(data)
+
+    def card_picture(self, data: bytes) -> bytes | None:
+        from canvascraft.recipe.preview import spectrogram_png
+
+        return spectrogram_png(data)
+
+    def preview_file(
+        self,
+        recipe: Recipe,
+        name: str,
+        data: bytes,
+        n_variants: int,
+        seed: int,
+        *,
+        max_side: int = PREVIEW_SIDE,
+    ) -> AudioPreview:
+        """The clip after the effects (to listen to) and its features, for the original and each draw."""
+        from canvascraft.recipe import preview
+
+        try:
+            return preview.preview_audio(recipe, name, data, n_variants, seed)
+        except (RuntimeError, ValueError) as error:
+            if isinstance(error, CanvasCraftError):
+                raise
+            raise DatasetError(f"could not read {name} as audio: {error}") from None
+
+    def grid_png(self, previews: list[Any]) -> bytes:
+        from canvascraft.recipe.preview import audio_grid_png
+
+        return audio_grid_png(previews)

@@ -1,0 +1,190 @@
+"""Tables: CSV and Parquet files whose rows are the samples, labelled by a column chosen at import.
+
+A table version's files are stacked into one frame; training fits the table brushes on the training
+rows only, drift compares the columns themselves, and a model reads ``(rows, features)`` batches.
+pandas and pyarrow are imported inside the functions, so registering the modality costs nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from canvascraft.errors import CorruptItemError
+from canvascraft.modalities.base import PREVIEW_ROWS, UNLABELLED, ItemInfo, Modality, Reader
+from canvascraft.modalities.registry import register_modality
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from canvascraft.data.catalog import VersionView
+    from canvascraft.recipe.spec import Recipe
+    from canvascraft.training.split import Member, SplitData
+
+EXTENSIONS = {".csv": "CSV", ".parquet": "PARQUET"}
+
+
+def _check_csv_shape(text: str) -> None:
+    """pandas pads short rows with NaN silently; a ragged row is a broken export, so say where."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise CorruptItemError("CSV has no header row")
+    expected = len(header)
+    for row in reader:
+        if row and len(row) != expected:
+            raise CorruptItemError(
+                f"ragged CSV: line {reader.line_num} has {len(row)} fields, the header has {expected}"
+            )
+
+
+def describe_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table schema stored in the manifest: column names and dtypes."""
+    return [{"name": str(name), "dtype": str(dtype)} for name, dtype in frame.dtypes.items()]
+
+
+def read_table(data: bytes, fmt: str) -> pd.DataFrame:
+    """Decode a stored table (CSV or Parquet) into a DataFrame."""
+    import pandas as pd
+
+    if fmt == "CSV":
+        return pd.read_csv(io.BytesIO(data), encoding="utf-8")
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def inspect_table(data: bytes, fmt: str, *, label_column: str | None) -> ItemInfo:
+    """Every row parsed (UTF-8, no ragged rows); with ``label_column``, the class counts."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if fmt == "CSV":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise CorruptItemError(
+                f"CSV is not UTF-8 (bad byte at position {error.start}); re-save it as UTF-8"
+            ) from None
+        _check_csv_shape(text)
+        try:
+            frame = pd.read_csv(io.StringIO(text))
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+            raise CorruptItemError(f"unreadable CSV: {error}") from None
+    else:
+        try:
+            frame = pq.read_table(pa.BufferReader(data)).to_pandas()
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise CorruptItemError(f"unreadable Parquet file: {error}") from None
+    if frame.empty:
+        raise CorruptItemError("table has no rows")
+    class_counts = None
+    if label_column is not None:
+        if label_column not in frame.columns:
+            known = ", ".join(map(str, frame.columns))
+            raise CorruptItemError(f"no label column '{label_column}' (columns: {known})")
+        counts = frame[label_column].astype("string").fillna(UNLABELLED).value_counts()
+        class_counts = {str(label): int(count) for label, count in counts.sort_index().items()}
+    return ItemInfo(
+        modality="table",
+        format=fmt,
+        n_rows=len(frame),
+        columns=describe_columns(frame),
+        class_counts=class_counts,
+    )
+
+
+def _reader(read: Reader | None) -> Reader:
+    from canvascraft.data.reads import item_bytes
+
+    return read or item_bytes
+
+
+@register_modality
+class TableModality(Modality):
+    name: ClassVar[str] = "table"
+    extensions: ClassVar[dict[str, str]] = EXTENSIONS
+    files: ClassVar[str] = "tables"
+    reads: ClassVar[str] = "a table of rows (CSV or Parquet) with the columns it was trained on"
+    rows: ClassVar[bool] = True
+
+    def inspect(
+        self, filename: str, data: bytes, *, max_image_pixels: int, label_column: str | None
+    ) -> ItemInfo:
+        return inspect_table(data, self.format_of(filename) or "CSV", label_column=label_column)
+
+    def decode(self, data: bytes, fmt: str = "CSV") -> pd.DataFrame:
+        return read_table(data, fmt)
+
+    def read_file(self, data: bytes, filename: str) -> pd.DataFrame:
+        """A file of rows to predict: the label column may be there or not (it is not read)."""
+        fmt = self.format_of(filename) or "CSV"
+        inspect_table(data, fmt, label_column=None)
+        return read_table(data, fmt)
+
+    def split(
+        self,
+        view: VersionView,
+        recipe: Recipe,
+        *,
+        val_fraction: float,
+        seed: int,
+        max_items: int | None,
+        read: Reader | None = None,
+    ) -> SplitData:
+        from canvascraft.training.data import split_rows
+
+        return split_rows(view, recipe, val_fraction, seed, max_items, _reader(read))
+
+    def members(
+        self,
+        view: VersionView,
+        *,
+        val_fraction: float,
+        seed: int,
+        max_items: int | None,
+        read: Reader | None = None,
+    ) -> list[Member]:
+        from canvascraft.training.data import row_members
+
+        return row_members(view, val_fraction, seed, max_items, _reader(read))
+
+    def probe_shape(self, width: int) -> tuple[int, ...]:
+        return (width,)
+
+    def feature_table(
+        self, blobs: Iterable[bytes], *, label_column: str | None = None, table_format: str = "CSV"
+    ) -> pd.DataFrame:
+        import pandas as pd
+
+        frames = [read_table(blob, table_format) for blob in blobs]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if label_column is not None and label_column in frame.columns:
+            frame = frame.drop(columns=[label_column])
+        return frame
+
+    def drift_frame(
+        self, view: VersionView, indices: Sequence[int], *, read: Reader | None = None
+    ) -> pd.DataFrame:
+        """Every row of the version: ``indices`` count items, and a table's samples are its rows."""
+        from canvascraft.data.reads import table_rows
+
+        return table_rows(view, _reader(read)).drop(columns=[view.version.label_column], errors="ignore")
+
+    def preview_png(
+        self,
+        recipe: Recipe,
+        view: VersionView,
+        *,
+        count: int,
+        n_variants: int,
+        seed: int,
+        read: Reader | None = None,
+    ) -> bytes:
+        """Histograms of each numeric column before and after, the brushes fitted on the rows shown."""
+        from canvascraft.data.reads import table_rows
+        from canvascraft.recipe import preview
+
+        frame = table_rows(view, _reader(read)).head(PREVIEW_ROWS)
+        return preview.table_grid_png(preview.preview_table(recipe, frame, view.version.label_column))
