@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+# Tests run in parallel processes: while one waits on a job process or a server, another runs.
+TEST_WORKERS ?= auto
 
 .PHONY: run test setup lint format bench clean
 
@@ -24,7 +26,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/test-deps.sh
 	$(VENV)/bin/lint-imports
-	source scripts/postgres.sh && $(PY) -m pytest
+	source scripts/postgres.sh && $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
