@@ -26,7 +26,7 @@ from canvascraft.errors import DatasetError
 from canvascraft.services.datasets import import_path, open_version
 from canvascraft.store.migrate import alembic_config, upgrade
 from canvascraft.store.models import Base, Dataset, DatasetVersion, Item, SkippedItem
-from canvascraft.store.session import SQLITE_BUSY_TIMEOUT_MS, engine_for, open_session
+from canvascraft.store.session import busy_timeout_s, engine_for, open_session
 
 TABLES = {"datasets", "dataset_versions", "items", "skipped_items"}
 
@@ -149,7 +149,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(workspace: Path) -> None:
 
     with engine_for(url).connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS > 0
+        busy_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert busy_ms == round(busy_timeout_s() * 1000) > 0
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with sqlite3.connect(workspace / "canvascraft.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "WAL is stored in the file"
