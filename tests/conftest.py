@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -142,12 +144,27 @@ def trained_runs_template(
     """The sample workspace with every ``TINY_RUNS`` run finished, trained once per session (training is
     the slow part of the suite). Tests copy it (``trained_runs_workspace``) or copy it once per module;
     the copies' MLflow artifacts stay in this folder, so a test that edits a run's files undoes it."""
+    # Parallel test workers share one: the first trains it, the others wait for it (training beside
+    # it on the same cores would only slow both).
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    root = shared or tmp_path_factory.mktemp("trained")
+    with FileLock(root / "trained-runs.lock"):
+        record = root / "trained-runs.json"
+        if record.exists():
+            saved = json.loads(record.read_text())
+            return TrainedTemplate(Path(saved["path"]), saved["job_ids"], saved["run_ids"])
+        template = _train_tiny_runs(sample_workspace_template, root / "trained-runs" / "workspace")
+        record.write_text(json.dumps({"path": str(template.path), "job_ids": template.job_ids,
+                                      "run_ids": template.run_ids}))  # fmt: skip
+        return template
+
+
+def _train_tiny_runs(sample_template: Path, path: Path) -> TrainedTemplate:
     from canvascraft.recipe.library import load_recipe, save_recipe
     from canvascraft.recipe.spec import validate_recipe
     from canvascraft.services.jobs import launch_training, wait_for
 
-    path = tmp_path_factory.mktemp("trained") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
+    shutil.copytree(sample_template, path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
         use_workspace(patch, path)
