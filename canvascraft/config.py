@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(
         default=200, ge=1, description="Largest file (upload or archive member) accepted, in MB."
     )
+    max_archive_mb: int = Field(
+        default=4096, ge=1, description="Most a .zip may inflate to, all members together, in MB."
+    )
+    max_archive_members: int = Field(
+        default=20_000, ge=1, description="Most files a .zip may hold (folders not counted)."
+    )
     max_image_pixels: int = Field(
         default=40_000_000,
         ge=1,

@@ -494,6 +494,46 @@ def test_a_zip_member_over_the_limit_is_refused_even_when_it_compresses_well(
     assert [item.name for item in open_version("bomb").items] == ["a/ok.png"]
 
 
+def test_an_archive_with_too_many_files_is_refused_before_any_is_read(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_archive_members=5)
+    archive = tmp_path / "many.zip"
+    archive.write_bytes(zip_bytes({f"a/{i}.png": image_bytes(seed=i) for i in range(6)}))
+    with pytest.raises(
+        DatasetError, match=r"many\.zip holds 6 files, over the 5 .*CANVASCRAFT_MAX_ARCHIVE_MEMBERS"
+    ):
+        import_path(archive, "many")
+    assert blob_files(studio) == []
+
+
+def test_an_archive_inflating_past_the_total_limit_is_refused_before_any_is_read(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_archive_mb=2)
+    archive = tmp_path / "big.zip"
+    members = {f"a/{i}.wav": bytes(1024 * 1024) for i in range(3)}
+    archive.write_bytes(zip_bytes(members, compression=zipfile.ZIP_DEFLATED))
+    with pytest.raises(
+        DatasetError, match=r"big\.zip would inflate to 3 MB, over the 2 MB .*CANVASCRAFT_MAX_ARCHIVE_MB"
+    ):
+        import_path(archive, "big")
+    assert blob_files(studio) == []
+
+
+def test_a_zip_bomb_of_many_members_each_under_the_limit_is_refused_whole(
+    studio: Path, tmp_path: Path
+) -> None:
+    archive = tmp_path / "bomb.zip"
+    archive.write_bytes(
+        zip_bytes({f"a/{i}.png": bytes(3 * 1024 * 1024) for i in range(40)}, compression=zipfile.ZIP_DEFLATED)
+    )
+    assert archive.stat().st_size < 1024 * 1024  # 120 MB inside
+    with pytest.raises(DatasetError, match=r"bomb\.zip would inflate \d[\d,]* times its size .*zip bomb"):
+        import_path(archive, "bomb")
+    assert blob_files(studio) == []
+
+
 def forge_declared_size(data: bytes, member: str, size: int) -> bytes:
     """Make ``member`` claim ``size`` uncompressed bytes in its local header and the central directory."""
     out = bytearray(data)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from canvascraft.config import get_settings
 from canvascraft.errors import CorruptItemError, DatasetError, Skipped
 
 
@@ -83,8 +84,41 @@ def safe_member_parts(raw_name: str) -> tuple[str, ...] | None:
     return parts
 
 
+ARCHIVE_RATIO = 100
+"""An archive inflating more than this many times its packed size (over ``RATIO_FROM_BYTES``) is a
+zip bomb, not a dataset: pictures and sound barely compress, and even text tables stay well under."""
+RATIO_FROM_BYTES = 100 * MB
+
+
+def check_archive(archive: zipfile.ZipFile, display: str) -> None:
+    """Refuse an archive whose member count, inflated total or compression ratio is out of bounds,
+    from its directory alone, before a byte is inflated (``CANVASCRAFT_MAX_ARCHIVE_MB`` and
+    ``CANVASCRAFT_MAX_ARCHIVE_MEMBERS`` set the bounds)."""
+    settings = get_settings()
+    members = [info for info in archive.infolist() if not info.is_dir()]
+    if len(members) > settings.max_archive_members:
+        raise DatasetError(
+            f"{display} holds {len(members):,} files, over the {settings.max_archive_members:,} an archive "
+            "may hold; split it, or raise CANVASCRAFT_MAX_ARCHIVE_MEMBERS"
+        )
+    inflated = sum(info.file_size for info in members)
+    if inflated > settings.max_archive_mb * MB:
+        raise DatasetError(
+            f"{display} would inflate to {inflated / MB:,.0f} MB, over the {settings.max_archive_mb:,} MB "
+            "an archive may hold; split it, or raise CANVASCRAFT_MAX_ARCHIVE_MB"
+        )
+    packed = sum(info.compress_size for info in members)
+    if inflated > RATIO_FROM_BYTES and inflated > ARCHIVE_RATIO * max(packed, 1):
+        raise DatasetError(
+            f"{display} would inflate {inflated / max(packed, 1):,.0f} times its size ({inflated / MB:,.0f} "
+            f"MB from {packed / MB:,.1f} MB): that is a zip bomb, not a dataset, so nothing was read"
+        )
+
+
 def zip_entries(archive: zipfile.ZipFile, max_bytes: int, prefix: str = "") -> Iterator[Entry]:
-    """Members of an open archive, read in memory: nothing is ever extracted to disk."""
+    """Members of an open archive, read in memory: nothing is ever extracted to disk. The archive is
+    checked whole first (``check_archive``); each member then inflates at most its declared size."""
+    check_archive(archive, prefix.removesuffix(":") or "the archive")
     for info in archive.infolist():
         if info.is_dir():
             continue
