@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_archive_members: int = Field(
         default=20_000, ge=1, description="Most files a .zip may hold (folders not counted)."
     )
+    max_table_columns: int = Field(
+        default=1000, ge=1, description="Most columns a table may have (each becomes a model input)."
+    )
     max_image_pixels: int = Field(
         default=40_000_000,
         ge=1,

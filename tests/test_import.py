@@ -200,6 +200,31 @@ def test_bad_tables_are_skipped_with_their_reasons(studio: Path, tmp_path: Path)
     assert [item.name for item in open_version("tables").items] == ["good.csv"]
 
 
+def test_tables_pandas_would_quietly_repair_or_that_are_too_wide_are_skipped_saying_why(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_table_columns=50)
+    wide = ",".join(f"c{i}" for i in range(51))
+    folder = write(
+        tmp_path / "tables",
+        {
+            "good.csv": "style,size\nink,1\nwash,2\n",
+            "twice.csv": "style,size,size\nink,1,2\n",
+            "blank.csv": "style,,size\nink,1,2\n",
+            "wide.csv": f"style,{wide}\nink," + ",".join("1" * 51) + "\n",
+        },
+    )
+
+    report = import_path(folder, "tables", label_column="style")
+
+    got = reasons(report.skipped)
+    assert set(got) == {"twice.csv", "blank.csv", "wide.csv"}
+    assert "'size' appears more than once" in got["twice.csv"]
+    assert "column 2 has no name" in got["blank.csv"]
+    assert "52 columns, over the 50" in got["wide.csv"] and "CANVASCRAFT_MAX_TABLE_COLUMNS" in got["wide.csv"]
+    assert [item.name for item in open_version("tables").items] == ["good.csv"]
+
+
 def test_a_file_over_the_size_limit_is_refused_and_a_smaller_one_is_kept(
     studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

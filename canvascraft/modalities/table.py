@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,12 +27,32 @@ if TYPE_CHECKING:
 EXTENSIONS = {".csv": "CSV", ".parquet": "PARQUET"}
 
 
+def check_columns(names: list[str]) -> None:
+    """Refuse a header pandas would quietly repair (a blank name becomes ``Unnamed: 3``, a repeated one
+    ``a.1``) or one too wide to train on (``CANVASCRAFT_MAX_TABLE_COLUMNS``)."""
+    from canvascraft.config import get_settings
+
+    limit = get_settings().max_table_columns
+    if len(names) > limit:
+        raise CorruptItemError(
+            f"table has {len(names):,} columns, over the {limit:,} a table may have; keep the columns to "
+            "train on, or raise CANVASCRAFT_MAX_TABLE_COLUMNS"
+        )
+    blank = [str(i + 1) for i, name in enumerate(names) if not str(name).strip()]
+    if blank:
+        raise CorruptItemError(f"column {', '.join(blank)} has no name; name every column in the header")
+    twice = sorted(name for name, count in Counter(map(str, names)).items() if count > 1)
+    if twice:
+        raise CorruptItemError(f"column name {', '.join(map(repr, twice))} appears more than once")
+
+
 def _check_csv_shape(text: str) -> None:
     """pandas pads short rows with NaN silently; a ragged row is a broken export, so say where."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
         raise CorruptItemError("CSV has no header row")
+    check_columns(header)
     expected = len(header)
     for row in reader:
         if row and len(row) != expected:
@@ -74,6 +95,7 @@ def inspect_table(data: bytes, fmt: str, *, label_column: str | None) -> ItemInf
             raise CorruptItemError(f"unreadable CSV: {error}") from None
     else:
         try:
+            check_columns(pq.read_schema(pa.BufferReader(data)).names)
             frame = pq.read_table(pa.BufferReader(data)).to_pandas()
         except (pa.ArrowException, OSError, ValueError) as error:
             raise CorruptItemError(f"unreadable Parquet file: {error}") from None
