@@ -859,3 +859,17 @@ def test_the_sample_workspace_holds_three_labelled_datasets(sample_workspace: Pa
     assert sum(item.class_counts.values()) == item.n_rows
     assert len(item.class_counts) == table.label_count
     assert all(i.label for i in open_version("sample-images").items)
+
+
+def test_audio_with_samples_that_are_not_numbers_is_skipped_saying_so(studio: Path, tmp_path: Path) -> None:
+    poisoned = np.full(4000, np.nan, dtype="float32")
+    buffer = io.BytesIO()
+    sf.write(buffer, poisoned, 16_000, format="WAV", subtype="FLOAT")
+    folder = write(tmp_path / "sounds", {"bell/good.wav": audio_bytes(), "bell/nan.wav": buffer.getvalue()})
+
+    report = import_path(folder, "sounds")
+
+    got = reasons(report.skipped)
+    assert list(got) == ["bell/nan.wav"]
+    assert "4,000 samples that are not numbers" in got["bell/nan.wav"]
+    assert [item.name for item in open_version("sounds").items] == ["bell/good.wav"]

@@ -41,6 +41,14 @@ def inspect_audio(data: bytes) -> ItemInfo:
         raise CorruptItemError(f"undecodable audio: {detail}") from None
     if samples.shape[0] == 0:
         raise CorruptItemError("audio file holds no samples (0 s long)")
+    import numpy as np
+
+    if not np.isfinite(samples).all():
+        bad = int(np.count_nonzero(~np.isfinite(samples)))
+        raise CorruptItemError(
+            f"audio holds {bad:,} samples that are not numbers (NaN or infinite); they would turn every "
+            "loss into NaN, so re-export the file"
+        )
     return ItemInfo(
         modality="audio",
         format=fmt,

@@ -164,6 +164,8 @@ def _run_epoch(
             # bfloat16 autocast on CUDA needs no gradient scaler; the CPU stays in float32.
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 loss, outputs = objective.loss(model, x, y)
+            if not torch.isfinite(loss):
+                raise TrainingError(_not_finite(loss, step, x, training))
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -172,6 +174,16 @@ def _run_epoch(
             if on_step is not None:
                 on_step(step, len(loader))
     return meter.result()
+
+
+def _not_finite(loss: torch.Tensor, step: int, x: torch.Tensor, training: bool) -> str:
+    """Why training stops at a NaN or infinite loss, naming the likeliest cause."""
+    where = f"{'training' if training else 'validation'} batch {step}"
+    if not torch.isfinite(x).all():
+        cause = "the batch's inputs hold NaN or infinite values: check the data and the recipe's last brushes"
+    else:
+        cause = "the inputs are finite, so the model diverged: lower the learning rate"
+    return f"the loss became {loss.item()} at {where}; {cause}"
 
 
 def train(

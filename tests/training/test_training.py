@@ -156,3 +156,26 @@ def test_early_stopping_when_validation_loss_stalls(sample_workspace: Path, tmp_
     assert [r.epoch for r in result.history] == [1, 2, 3]
     assert result.stopped_early and result.best_epoch == 1
     assert [r.is_best for r in result.history] == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("poison", "cause"),
+    [("inputs", "inputs hold NaN or infinite values"), ("diverged", "lower the learning rate")],
+)
+def test_a_non_finite_loss_stops_training_at_once_naming_the_cause(
+    poison: str, cause: str, tmp_path: Path
+) -> None:
+    trainer = get_trainer("table-mlp")(epochs=3, batch_size=4)
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.rand((16, 5), generator=generator), torch.arange(16) % 2
+    if poison == "inputs":
+        x[5, 2] = float("nan")
+    model = trainer.build_model(5, 2)
+    if poison == "diverged":
+        with torch.no_grad():
+            for weight in model.parameters():
+                weight.fill_(float("inf"))
+    data = torch.utils.data.TensorDataset(x, y)
+    with pytest.raises(TrainingError, match=rf"the loss became (nan|inf) at training batch \d+; .*{cause}"):
+        train(model, data, data, trainer.settings, device="cpu", checkpoint_dir=tmp_path)
+    assert not (tmp_path / "best.safetensors").exists()  # nothing was saved from a poisoned epoch
