@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     max_table_columns: int = Field(
         default=1000, ge=1, description="Most columns a table may have (each becomes a model input)."
     )
+    max_audio_seconds: float = Field(
+        default=600.0, gt=0, description="Longest audio clip accepted at import, in seconds."
+    )
+    max_audio_sample_rate: int = Field(
+        default=192_000, ge=1, description="Highest audio sample rate accepted at import, in Hz."
+    )
+    max_audio_channels: int = Field(default=8, ge=1, description="Most audio channels accepted at import.")
     max_image_pixels: int = Field(
         default=40_000_000,
         ge=1,

@@ -873,3 +873,31 @@ def test_audio_with_samples_that_are_not_numbers_is_skipped_saying_so(studio: Pa
     assert list(got) == ["bell/nan.wav"]
     assert "4,000 samples that are not numbers" in got["bell/nan.wav"]
     assert [item.name for item in open_version("sounds").items] == ["bell/good.wav"]
+
+
+def test_audio_too_long_too_fast_too_wide_or_misnamed_is_skipped_from_its_header(
+    studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, max_audio_seconds=1, max_audio_sample_rate=48_000, max_audio_channels=2)
+    folder = write(
+        tmp_path / "sounds",
+        {
+            "bell/good.wav": audio_bytes(),
+            "bell/long.wav": audio_bytes(seconds=1.5),
+            "bell/fast.wav": audio_bytes(rate=96_000),
+            "bell/wide.wav": audio_bytes(channels=4),
+            "bell/flac.wav": audio_bytes("FLAC"),
+        },
+    )
+
+    got = reasons(import_path(folder, "sounds").skipped)
+
+    assert set(got) == {"bell/long.wav", "bell/fast.wav", "bell/wide.wav", "bell/flac.wav"}
+    assert (
+        "over the 1 s accepted" in got["bell/long.wav"]
+        and "CANVASCRAFT_MAX_AUDIO_SECONDS" in got["bell/long.wav"]
+    )
+    assert "96,000 Hz is over the 48,000 Hz" in got["bell/fast.wav"]
+    assert "4 channels are over the 2 accepted" in got["bell/wide.wav"]
+    assert "named WAV but holds FLAC audio" in got["bell/flac.wav"]
+    assert [item.name for item in open_version("sounds").items] == ["bell/good.wav"]

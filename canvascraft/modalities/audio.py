@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from canvascraft.errors import CanvasCraftError, CorruptItemError, DatasetError, DriftError
@@ -23,10 +24,39 @@ if TYPE_CHECKING:
     from canvascraft.recipe.spec import Recipe
 
 EXTENSIONS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+CONTAINERS = {"WAV": {"WAV", "WAVEX", "RF64"}}
+"""The libsndfile formats each named format may hold (a .wav may be WAVE_FORMAT_EXTENSIBLE or RF64)."""
 
 
-def inspect_audio(data: bytes) -> ItemInfo:
-    """Every sample decoded; raises ``CorruptItemError`` for undecodable or empty audio."""
+def _check_header(fmt: str, sample_rate: int, channels: int, frames: int, filename: str) -> None:
+    """Refuse, from the header alone (before a sample is decoded), audio whose container does not match
+    its name or whose size is beyond what the studio trains on (``CANVASCRAFT_MAX_AUDIO_*``)."""
+    from canvascraft.config import get_settings
+
+    named = EXTENSIONS.get(PurePosixPath(filename).suffix.lower())
+    if named is not None and fmt not in CONTAINERS.get(named, {named}):
+        raise CorruptItemError(f"the file is named {named} but holds {fmt} audio; rename or re-export it")
+    settings = get_settings()
+    if sample_rate > settings.max_audio_sample_rate:
+        raise CorruptItemError(
+            f"sample rate {sample_rate:,} Hz is over the {settings.max_audio_sample_rate:,} Hz accepted; "
+            "resample it, or raise CANVASCRAFT_MAX_AUDIO_SAMPLE_RATE"
+        )
+    if channels > settings.max_audio_channels:
+        raise CorruptItemError(
+            f"{channels} channels are over the {settings.max_audio_channels} accepted; mix it down, or "
+            "raise CANVASCRAFT_MAX_AUDIO_CHANNELS"
+        )
+    if sample_rate > 0 and frames / sample_rate > settings.max_audio_seconds:
+        raise CorruptItemError(
+            f"{frames / sample_rate:,.0f} s long, over the {settings.max_audio_seconds:g} s accepted; cut it "
+            "into clips, or raise CANVASCRAFT_MAX_AUDIO_SECONDS"
+        )
+
+
+def inspect_audio(data: bytes, filename: str = "") -> ItemInfo:
+    """Every sample decoded; raises ``CorruptItemError`` for undecodable, empty, mislabelled or
+    oversized audio."""
     import soundfile as sf
 
     try:
@@ -34,6 +64,7 @@ def inspect_audio(data: bytes) -> ItemInfo:
             fmt = sound.format
             sample_rate = sound.samplerate
             channels = sound.channels
+            _check_header(fmt, sample_rate, channels, sound.frames, filename)
             samples = sound.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         # libsndfile's own text, without the "Error opening <_io.BytesIO object at 0x…>" prefix.
@@ -102,7 +133,7 @@ class AudioModality(FileModality):
     def inspect(
         self, filename: str, data: bytes, *, max_image_pixels: int, label_column: str | None
     ) -> ItemInfo:
-        return inspect_audio(data)
+        return inspect_audio(data, filename)
 
     def decode(self, data: bytes, fmt: str = "") -> Clip:
         from canvascraft.brushes.audio import load_clip
