@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from canvascraft.errors import CorruptItemError, DatasetError, DriftError
@@ -121,6 +122,12 @@ class ImageModality(FileModality):
     }
     thumbnails: ClassVar[bool] = True
     shape_hint: ClassVar[str] = " (add a resize brush to the recipe so every picture has one size)"
+
+    def collate_fn(self) -> Callable[..., Any] | None:
+        """Batches of one size, or a message naming the sizes and the brush that fixes it."""
+        from canvascraft.training.data import same_size
+
+        return same_size
 
     def inspect(
         self, filename: str, data: bytes, *, max_image_pixels: int, label_column: str | None

@@ -43,6 +43,21 @@ def as_tensor(sample: Any) -> torch.Tensor:
     raise DatasetError(f"the recipe produced {type(sample).__name__}, which no model reads")
 
 
+def same_size(batch: Sequence[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Collate pictures that must share one size, saying which sizes met instead of torch's "stack
+    expects each tensor to be equal size" when a recipe leaves them as they came."""
+    shapes = sorted({tuple(x.shape) for x, _ in batch})
+    if len(shapes) > 1:
+        shown = ", ".join("×".join(map(str, shape)) for shape in shapes[:4]) + (
+            " …" if len(shapes) > 4 else ""
+        )
+        raise DatasetError(
+            f"the recipe leaves pictures of {len(shapes)} different sizes ({shown}); "
+            "add a resize brush (resize or random_resized_crop) to the recipe so every picture has one size"
+        )
+    return torch.stack([x for x, _ in batch]), torch.tensor([y for _, y in batch])
+
+
 def pad_frames(batch: Sequence[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
     """Collate spectrograms of different lengths (trimmed or stretched clips) by zero-padding time."""
     frames = max(x.shape[-1] for x, _ in batch)

@@ -179,3 +179,26 @@ def test_a_non_finite_loss_stops_training_at_once_naming_the_cause(
     with pytest.raises(TrainingError, match=rf"the loss became (nan|inf) at training batch \d+; .*{cause}"):
         train(model, data, data, trainer.settings, device="cpu", checkpoint_dir=tmp_path)
     assert not (tmp_path / "best.safetensors").exists()  # nothing was saved from a poisoned epoch
+
+
+def test_pictures_of_different_sizes_without_a_resize_say_so(sample_workspace: Path, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from canvascraft.errors import DatasetError
+    from canvascraft.services.datasets import import_path
+
+    for label, size in (("ink", (8, 8)), ("wash", (12, 10))):
+        (tmp_path / "mixed" / label).mkdir(parents=True)
+        for copy in range(4):
+            Image.fromarray(np.full((*size[::-1], 3), 40 * copy, np.uint8)).save(
+                tmp_path / "mixed" / label / f"{copy}.png"
+            )
+    import_path(tmp_path / "mixed", "mixed")
+    split = load_split("mixed", {"name": "as-is", "modality": "image", "brushes": []}, 0.25, 0)
+    trainer = get_trainer("image-cnn")(epochs=1, batch_size=8, width=4)
+    model = trainer.build_model(split.input_shape, len(split.classes))
+    with pytest.raises(
+        DatasetError, match=r"pictures of 2 different sizes \(3×8×8, 3×10×12\); add a resize brush"
+    ):
+        train(model, split.train, split.val, trainer.settings, device="cpu", checkpoint_dir=tmp_path / "ck")
