@@ -901,3 +901,13 @@ def test_audio_too_long_too_fast_too_wide_or_misnamed_is_skipped_from_its_header
     assert "4 channels are over the 2 accepted" in got["bell/wide.wav"]
     assert "named WAV but holds FLAC audio" in got["bell/flac.wav"]
     assert [item.name for item in open_version("sounds").items] == ["bell/good.wav"]
+
+
+def test_a_picture_that_is_a_strip_is_skipped_saying_its_shape(studio: Path, tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "pictures",
+        {"ink/ok.png": image_bytes(size=(40, 8)), "ink/strip.png": image_bytes(size=(5000, 1))},
+    )
+    got = reasons(import_path(folder, "pictures").skipped)
+    assert list(got) == ["ink/strip.png"]
+    assert "5000×1 pixels, a shape over 50:1" in got["ink/strip.png"]

@@ -30,6 +30,10 @@ luminance and colour barely move, and a 24-megapixel photo costs a few milliseco
 CARD_SIDE = 96
 
 
+MAX_ASPECT = 50
+"""Longest over shortest side of an importable picture: a 50000×1 strip resized to a square is noise."""
+
+
 def inspect_image(data: bytes, *, max_pixels: int) -> ItemInfo:
     """The whole picture decoded, within the pixel limit; raises ``CorruptItemError``."""
     from PIL import Image, UnidentifiedImageError
@@ -61,6 +65,12 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ItemInfo:
                     f"image is {image.width}×{image.height} = {pixels:,} pixels, over the "
                     f"{max_pixels:,}-pixel limit (possible decompression bomb); resize it or raise "
                     "CANVASCRAFT_MAX_IMAGE_PIXELS"
+                )
+            long_side, short_side = max(image.size), max(min(image.size), 1)
+            if long_side / short_side > MAX_ASPECT:
+                raise CorruptItemError(
+                    f"image is {image.width}×{image.height} pixels, a shape over {MAX_ASPECT}:1 that no "
+                    "resize keeps readable (a strip, not a picture); crop it first"
                 )
             try:
                 image.load()
