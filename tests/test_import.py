@@ -911,3 +911,16 @@ def test_a_picture_that_is_a_strip_is_skipped_saying_its_shape(studio: Path, tmp
     got = reasons(import_path(folder, "pictures").skipped)
     assert list(got) == ["ink/strip.png"]
     assert "5000×1 pixels, a shape over 50:1" in got["ink/strip.png"]
+
+
+def test_a_column_mixing_numbers_and_text_is_named_by_the_health_view(studio: Path, tmp_path: Path) -> None:
+    rows = "style,size,weight\n" + "".join(f"ink,{i},{i / 10}\n" for i in range(8)) + "wash,large,1,5\n"
+    folder = write(tmp_path / "tables", {"sizes.csv": rows.replace("1,5\n", "1.5\n")})
+    import_path(folder, "sizes", label_column="style")
+
+    warnings = assess(open_version("sizes")).warnings
+    mixed = [w for w in warnings if "mixes numbers and text" in w]
+    assert mixed == [
+        "sizes.csv: column 'size' mixes numbers and text (1 of 9 values are text, e.g. 'large'); it is read "
+        "as categories, so fix those values if it holds numbers"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,7 +51,7 @@ class ItemView:
     duration_s: float | None
     sample_rate: int | None
     n_rows: int | None
-    columns: list[dict[str, str]] | None
+    columns: list[dict[str, Any]] | None
     class_counts: dict[str, int] | None
 
 

@@ -72,6 +72,15 @@ def assess(view: VersionView) -> Health:
             )
     if len(sizes) > 1:
         warnings.append(f"images come in {len(sizes)} different sizes; a resize brush will even them out")
+    for item in view.items:
+        for column in item.columns or []:
+            if mixed := column.get("mixed"):
+                examples = ", ".join(repr(e) for e in mixed["examples"])
+                warnings.append(
+                    f"{item.name}: column {column['name']!r} mixes numbers and text ({mixed['text']} of "
+                    f"{mixed['numbers'] + mixed['text']} values are text, e.g. {examples}); it is read as "
+                    "categories, so fix those values if it holds numbers"
+                )
     if any(g.conflicting_labels for g in duplicates):
         warnings.append("some identical files carry different labels")
     return Health(balance, dict(sizes.most_common()), durations, duplicates, warnings)

@@ -62,8 +62,23 @@ def _check_csv_shape(text: str) -> None:
 
 
 def describe_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The table schema stored in the manifest: column names and dtypes."""
-    return [{"name": str(name), "dtype": str(dtype)} for name, dtype in frame.dtypes.items()]
+    """The table schema stored in the manifest: column names and dtypes, and for a text column whose
+    values are mostly numbers (``1, 2, large``; decimal commas), how many of each (``mixed``), so the
+    Health view can say so instead of the column silently becoming categories."""
+    import pandas as pd
+
+    schema: list[dict[str, Any]] = []
+    for name, dtype in frame.dtypes.items():
+        entry: dict[str, Any] = {"name": str(name), "dtype": str(dtype)}
+        if not pd.api.types.is_numeric_dtype(dtype):
+            values = frame[name].dropna().astype(str)
+            numbers = pd.to_numeric(values, errors="coerce").notna()
+            if numbers.any() and not numbers.all():
+                text = values[~numbers]
+                entry["mixed"] = {"numbers": int(numbers.sum()), "text": len(text),
+                                  "examples": sorted(set(text))[:3]}  # fmt: skip
+        schema.append(entry)
+    return schema
 
 
 def read_table(data: bytes, fmt: str) -> pd.DataFrame:
