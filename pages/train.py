@@ -70,7 +70,7 @@ def job_rows(jobs: list[TrainingJobView]) -> pd.DataFrame:
         rows.append({
             "job": view.job.id, "state": view.job.state, "dataset": spec.get("dataset"),
             "recipe": spec.get("recipe"), "trainer": spec.get("trainer"),
-            "progress": progress.fraction if progress else 0.0, "best": view.best_shown,
+            "progress": progress.fraction if progress else 0.0, "best": view.best_figure,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -111,7 +111,11 @@ with list_column:
                 "recipe": st.column_config.TextColumn(width=100),
                 "trainer": st.column_config.TextColumn(width=80),
                 "progress": st.column_config.ProgressColumn(width=80, min_value=0.0, max_value=1.0),
-                "best": st.column_config.TextColumn(width=110, help="The best validation figure so far."),
+                "best": st.column_config.TextColumn(
+                    width=70,
+                    help="The best validation figure so far: the trainer's primary metric "
+                    "(accuracy for classifiers; `canvascraft trainers list` names each).",
+                ),
             },
         )
 

@@ -102,11 +102,10 @@ class TrainingJobView:
         return None if row is None else float(row[self.objective.primary])
 
     @property
-    def best_shown(self) -> str | None:
-        """The best primary figure in words (``62.5% accuracy``), None before the first epoch."""
+    def best_figure(self) -> str | None:
+        """The best primary figure as shown (``62.5%``), None before the first epoch."""
         best = self.best_primary
-        metric = self.objective.primary_metric
-        return None if best is None else f"{metric.shown(best)} {metric.label}"
+        return None if best is None else self.objective.primary_metric.shown(best)
 
     def summary_of(self, row: dict[str, Any]) -> str:
         """An epoch's validation figures in words, loss aside: ``validation accuracy 50.0%, …``."""
