@@ -53,7 +53,9 @@ def render_retrains(model_name: str, alias: str = "champion") -> None:
             st.success(f"Retrain {started} started: training a candidate on the latest data.")
             st.rerun()
     if not views:
-        st.caption("No retrains yet. Turn on "Retrain automatically" in the alerts below, or press Retrain now.")
+        st.caption(
+            "No retrains yet. Turn on **Retrain automatically** in the alerts below, or press Retrain now."
+        )
         return
     for view in views:
         if view.pending:
