@@ -196,3 +196,28 @@ def trained_runs_workspace(trained_runs_template: TrainedTemplate, workspace: Pa
     """A private copy of the trained workspace, with the settings pointing at it."""
     copy_trained(trained_runs_template, workspace)
     return TrainedTemplate(workspace, trained_runs_template.job_ids, trained_runs_template.run_ids)
+
+
+SLOWEST_FIRST = (
+    "tests/tuning/test_tuning.py",
+    "tests/test_browser.py",
+    "tests/jobs/test_training_lifecycle.py",
+    "tests/jobs/test_train_job.py",
+    "tests/test_tune_page.py",
+    "tests/events/test_retrain.py",
+    "tests/drift/test_schedules.py",
+    "tests/test_store.py",
+    "tests/jobs/test_fork_and_pins.py",
+)
+"""Modules that take a minute or more on two cores: parallel workers (which take whole modules in
+collection order) start them first, so no worker is left running one alone at the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(SLOWEST_FIRST)}
+    root = Path(__file__).resolve().parent.parent
+
+    def order(item: pytest.Item) -> int:
+        return rank.get(Path(item.path).resolve().relative_to(root).as_posix(), len(rank))
+
+    items.sort(key=order)  # stable: every module keeps its own order
