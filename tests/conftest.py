@@ -218,6 +218,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     root = Path(__file__).resolve().parent.parent
 
     def order(item: pytest.Item) -> int:
-        return rank.get(Path(item.path).resolve().relative_to(root).as_posix(), len(rank))
+        path = Path(item.path).resolve()
+        return (
+            rank.get(path.relative_to(root).as_posix(), len(rank)) if path.is_relative_to(root) else len(rank)
+        )
 
     items.sort(key=order)  # stable: every module keeps its own order
