@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from canvascraft.config import get_settings
 from canvascraft.errors import CanvasCraftError, NothingImportedError, RecipeError, Skipped
+from canvascraft.store.session import refusal
 
 if TYPE_CHECKING:
     from canvascraft.brushes.base import Modality
@@ -36,8 +37,7 @@ def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
         except OperationalError as error:
-            reason = str(error.orig).splitlines()[0] if error.orig is not None else "no answer"
-            typer.echo(f"error: the studio database could not be written ({reason}); another program "
+            typer.echo(f"error: the studio database could not be written ({refusal(error)}); another program "
                        "may hold it locked (a backup, a long import); the command stopped, run it again in "
                        "a moment", err=True)  # fmt: skip
             raise typer.Exit(1) from None

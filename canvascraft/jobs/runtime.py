@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from canvascraft.config import get_settings
 from canvascraft.errors import Cancelled, JobError
 from canvascraft.store.models import Job, utcnow
-from canvascraft.store.session import engine_for
+from canvascraft.store.session import engine_for, refusal
 
 CANCELLED_EXIT_CODE = 128 + signal.SIGTERM
 
@@ -76,7 +76,7 @@ def report_progress(job_id: int, progress: dict[str, Any] | None = None, url: st
     try:
         _write(job_id, values, url)
     except OperationalError as error:
-        print(f"job {job_id}: the studio database is busy ({_reason(error)}); this progress update "
+        print(f"job {job_id}: the studio database is busy ({refusal(error)}); this progress update "
               "is skipped and the work goes on", flush=True)  # fmt: skip
         return False
     return True
@@ -92,13 +92,9 @@ def set_run_id(job_id: int, run_id: str, url: str | None = None, tries: int = 60
         except OperationalError as error:
             if attempt == tries:
                 raise
-            print(f"job {job_id}: the studio database is busy ({_reason(error)}); trying again",
+            print(f"job {job_id}: the studio database is busy ({refusal(error)}); trying again",
                   flush=True)  # fmt: skip
             time.sleep(RETRY_S)
-
-
-def _reason(error: OperationalError) -> str:
-    return str(error.orig).splitlines()[0] if error.orig is not None else "locked"
 
 
 def exit_file(log_path: str | Path) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canvascraft.config import get_settings
@@ -50,6 +51,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def refusal(error: OperationalError) -> str:
+    """The database's own one-line reason (``database is locked``), for messages that must say why."""
+    return str(error.orig).splitlines()[0] if error.orig is not None else "no answer"
 
 
 @lru_cache(maxsize=8)
