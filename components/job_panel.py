@@ -139,7 +139,7 @@ def _duration(seconds: float) -> str:
 def metric_chart(progress: TrainingProgress, objective: Objective) -> go.Figure:
     """The loss and the trainer's primary figure per epoch, training dashed and validation solid."""
     history = pd.DataFrame(progress.history)
-    shown = (objective.metric("val_loss"), objective.primary_metric)
+    shown = (objective.loss_metric, objective.primary_metric)
     titles = tuple(m.label.capitalize() for m in shown)
     figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
     for column, metric in enumerate(shown, start=1):

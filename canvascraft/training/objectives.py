@@ -90,6 +90,11 @@ class Objective(ABC):
     # Derived names, so no caller spells one.
 
     @property
+    def loss_metric(self) -> Metric:
+        """The loss every objective reports (the metric named ``loss``)."""
+        return next(m for m in self.metrics if m.name == "loss")
+
+    @property
     def scores(self) -> tuple[Metric, ...]:
         """The metrics besides the loss: the figures tables and summaries show."""
         return tuple(m for m in self.metrics if m.name != "loss")
