@@ -211,6 +211,8 @@ def test_gallery_share_link_reopens_the_comparison_in_a_fresh_browser(
         wait_for_app(first)
         for position in range(2):
             first.locator('[data-testid="stCheckbox"]').filter(has_text="compare").nth(position).click()
+            # The rerun a tick starts may not have begun yet: wait for what it shows, not for idle.
+            first.get_by_text(f"{position + 1} run(s) picked", exact=False).wait_for()
             wait_for_app(first)
         first.get_by_role("button", name="Compare").click()
         first.get_by_role("heading", name="Comparing 2 runs").wait_for()
