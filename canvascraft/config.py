@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a cancelled job gets to stop after SIGTERM before it is killed with SIGKILL.",
     )
+    warm_jobs: bool = Field(
+        default=True,
+        description="Start jobs from a process that has imported torch and MLflow already (seconds "
+        "saved per job); off: every job starts a fresh interpreter.",
+    )
     optuna_storage_url: str | None = Field(
         default=None,
         description="Optuna RDB storage of tuning studies (default: SQLite file in the workspace).",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from canvascraft.config import get_settings
+from canvascraft.jobs import warm
+from canvascraft.scheduler.background import warm_up_jobs
 from canvascraft.store.session import engine_for
 
 
@@ -211,6 +214,21 @@ SLOWEST_FIRST = (
 )
 """Modules that take a minute or more on two cores: parallel workers (which take whole modules in
 collection order) start them first, so no worker is left running one alone at the end."""
+
+
+def _controller(session: pytest.Session) -> bool:
+    """The process that runs the session, not one of its parallel workers."""
+    return not hasattr(session.config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _controller(session):  # the first job of the run then starts warm too
+        threading.Thread(target=warm_up_jobs, name="warm-jobs", daemon=True).start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _controller(session):
+        warm.stop(dict(os.environ))  # its forked jobs have all ended with their tests
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -22,4 +22,19 @@ def end_check(job: Job, state: JobState) -> None:
     fail_unfinished(int(job.spec["check_id"]), reason)
 
 
-DRIFT = register_kind(JobKind("drift", "jobs.drift", "Runs one drift check of a watched model.", end_check))
+DRIFT = register_kind(
+    JobKind(
+        "drift",
+        "jobs.drift",
+        "Runs one drift check of a watched model.",
+        end_check,
+        preload=(
+            "mlflow.store.tracking.sqlalchemy_store",
+            "mlflow.pytorch",
+            "canvascraft.services.drift",
+            "canvascraft.gallery.predict",
+            "canvascraft.drift.report",
+            "canvascraft.events.observers",
+        ),
+    )
+)

@@ -8,6 +8,7 @@ poll or cancel a job another one started.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from canvascraft.jobs import warm
+from canvascraft.jobs.processes import ExitInfo, process_stat
+
+log = logging.getLogger(__name__)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """Where ``python -m jobs.<name>`` resolves: the top-level ``jobs`` package lives beside ``canvascraft``."""
 
@@ -24,20 +30,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # and read its exit status, so every pool in one server process must see the same Popen objects.
 _CHILDREN: dict[str, subprocess.Popen[bytes]] = {}
 _CHILDREN_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class ExitInfo:
-    """How a job's process ended: an exit code, or the signal that killed it, or ``lost`` when the
-    process is gone and nobody can tell how it ended (its parent pool died before reaping it)."""
-
-    exit_code: int | None = None
-    signal: int | None = None
-    lost: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and self.signal is None and not self.lost
 
 
 class Executor(Protocol):
@@ -58,84 +50,71 @@ class Executor(Protocol):
         ...
 
 
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, start time in clock ticks) of ``pid`` from /proc, or ``None`` if it is gone.
-
-    The start time tells a live process from a later one that reused its pid."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return _fallback_stat(pid)
-    fields = raw[raw.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
-    return fields[0], int(fields[19])
-
-
-def _fallback_stat(pid: int) -> tuple[str, int] | None:
-    """Without /proc (macOS) only existence can be checked; start time 0 matches any."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return "R", 0
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    return _proc_stat(pid) if Path("/proc/self/stat").exists() else _fallback_stat(pid)
-
-
 @dataclass(frozen=True)
 class _LocalHandle:
+    """``local:`` a child of the pool process ``owner``; ``warm:`` forked by the warm server, with its
+    own supervisor as ``owner``."""
+
     pid: int
     start_ticks: int
     owner_pid: int
     owner_ticks: int
+    scheme: str = "local"
 
     def __str__(self) -> str:
-        return f"local:{self.pid}:{self.start_ticks}:{self.owner_pid}:{self.owner_ticks}"
+        return f"{self.scheme}:{self.pid}:{self.start_ticks}:{self.owner_pid}:{self.owner_ticks}"
 
     @classmethod
     def parse(cls, handle: str) -> _LocalHandle:
         scheme, *numbers = handle.split(":")
-        if scheme != "local" or len(numbers) != 4:
+        if scheme not in ("local", "warm") or len(numbers) != 4:
             raise ValueError(f"Not a local process handle: {handle!r}.")
-        return cls(*(int(number) for number in numbers))
+        pid, ticks, owner, owner_ticks = (int(number) for number in numbers)
+        return cls(pid, ticks, owner, owner_ticks, scheme)
 
 
 def _same_process(pid: int, ticks: int) -> tuple[str, int] | None:
-    stat = _stat(pid)
+    stat = process_stat(pid)
     if stat is None or (ticks and stat[1] and stat[1] != ticks):
         return None
     return stat
 
 
 class LocalProcessExecutor:
-    """Runs each job as a child process in its own session, so signals reach the job and its workers
-    (process group) and never the studio, and a studio restart does not take running jobs down."""
+    """Runs each job as a process in its own session, so signals reach the job and its workers
+    (process group) and never the studio, and a studio restart does not take running jobs down.
 
-    def __init__(self, cwd: Path = REPO_ROOT) -> None:
+    With ``warm`` a Python job is forked from the warm server (``canvascraft.jobs.warm``), which has
+    imported torch and MLflow already, and a supervisor of its own records how it ended; if that path
+    fails the job starts as a fresh interpreter, this process's child, as without ``warm``."""
+
+    def __init__(self, cwd: Path = REPO_ROOT, *, warm: bool = False) -> None:
         self.cwd = cwd
+        self.warm = warm
 
     def start(
         self, job_id: int, command: Sequence[str], log_path: Path, *, env: Mapping[str, str] | None = None
     ) -> str:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        with open(log_path, "ab") as log:
+        if self.warm and warm.can_start(command):
+            try:
+                pid, ticks, supervisor, supervisor_ticks = warm.start(command, child_env, self.cwd, log_path)
+                return str(_LocalHandle(pid, ticks, supervisor, supervisor_ticks, "warm"))
+            except warm.WarmStartError as error:
+                log.warning("job %s starts as a fresh interpreter: %s", job_id, error)
+        with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
                 list(command),
                 cwd=self.cwd,
                 env=child_env,
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        stat = _stat(process.pid)
-        own = _stat(os.getpid())
+        stat = process_stat(process.pid)
+        own = process_stat(os.getpid())
         handle = str(_LocalHandle(process.pid, stat[1] if stat else 0, os.getpid(), own[1] if own else 0))
         with _CHILDREN_LOCK:
             _CHILDREN[handle] = process
@@ -151,7 +130,10 @@ class LocalProcessExecutor:
             if code is None:
                 return None
             return ExitInfo(signal=-code) if code < 0 else ExitInfo(exit_code=code)
-        return self._poll_foreign(_LocalHandle.parse(handle))
+        parsed = _LocalHandle.parse(handle)
+        if parsed.scheme == "warm":
+            return warm.poll(parsed.pid, parsed.start_ticks, parsed.owner_pid, parsed.owner_ticks)
+        return self._poll_foreign(parsed)
 
     def _poll_foreign(self, parsed: _LocalHandle) -> ExitInfo | None:
         """A job another pool process started: its parent reaps it and knows how it ended, so wait for

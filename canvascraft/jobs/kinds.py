@@ -40,12 +40,14 @@ def _nothing(job: Job, state: JobState) -> None:
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: ``entry`` is the module the pool runs as ``python -m <entry> JOB_ID``."""
+    """A kind of job: ``entry`` is the module the pool runs as ``python -m <entry> JOB_ID``;
+    ``preload`` names modules its jobs import late, which the warm server imports ahead of them."""
 
     name: str
     entry: str
     summary: str
     on_end: EndHook = _nothing
+    preload: tuple[str, ...] = ()
     modality: None = None  # the registry filters by modality; kinds have none
 
 

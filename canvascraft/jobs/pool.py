@@ -24,7 +24,7 @@ from canvascraft.config import get_settings
 from canvascraft.errors import UnknownNameError
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
 from canvascraft.jobs.kinds import get_kind, run_end_hook
-from canvascraft.jobs.runtime import read_exit_code
+from canvascraft.jobs.runtime import read_exit_info
 from canvascraft.jobs.states import TERMINAL, JobError, JobState, check_transition
 from canvascraft.store.models import Job, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
@@ -39,7 +39,7 @@ CLAIM_LOCK_ID = 0x6A6F6273  # PostgreSQL advisory lock serializing claims; the s
 @lru_cache(maxsize=1)
 def default_executor() -> Executor:
     """One local executor per process, so every pool in a server sees the children it started."""
-    return LocalProcessExecutor()
+    return LocalProcessExecutor(warm=get_settings().warm_jobs)
 
 
 def auto_max_concurrent() -> int:
@@ -251,8 +251,8 @@ class JobPool:
                 ):
                     self.executor.cancel(handle, 0)  # the pool that asked may have exited before its timer
                 continue
-            if info.lost and (code := read_exit_code(log_path)) is not None:
-                info = ExitInfo(exit_code=code)  # it ended on its own after the pool that started it exited
+            if info.lost and (recorded := read_exit_info(log_path)) is not None:
+                info = recorded  # it ended on its own after the pool that started it exited
             target = _outcome(info, cancelled=cancel_requested_at is not None)
             tail = log_tail(log_path) if target in (JobState.FAILED, JobState.LOST) else None
             self._finish(job_id, JobState.RUNNING, target, info=info, error_tail=tail)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from canvascraft.config import get_settings
 from canvascraft.errors import Cancelled, JobError
+from canvascraft.jobs.processes import ExitInfo, read_exit_record, write_exit_record
 from canvascraft.store.models import Job, utcnow
 from canvascraft.store.session import engine_for, refusal
 
@@ -103,11 +104,9 @@ def exit_file(log_path: str | Path) -> Path:
     return Path(log_path).with_suffix(".exit")
 
 
-def read_exit_code(log_path: str | Path) -> int | None:
-    try:
-        return int(exit_file(log_path).read_text().strip())
-    except (OSError, ValueError):
-        return None
+def read_exit_info(log_path: str | Path) -> ExitInfo | None:
+    """How the job whose log is ``log_path`` said it ended, if it got as far as saying."""
+    return read_exit_record(exit_file(log_path))
 
 
 def run_job(main: Callable[[int], int]) -> NoReturn:
@@ -125,9 +124,7 @@ def run_job(main: Callable[[int], int]) -> NoReturn:
     with engine_for(get_settings().db_url).connect() as connection:
         log_path = connection.execute(select(Job.log_path).where(Job.id == job_id)).scalar_one_or_none()
     if log_path:
-        temporary = exit_file(log_path).with_suffix(".exit.tmp")
-        temporary.write_text(str(code))
-        temporary.replace(exit_file(log_path))
+        write_exit_record(exit_file(log_path), ExitInfo(exit_code=code))
     sys.stdout.flush()
     sys.stderr.flush()
     # Everything is written and closed by now; tearing down torch's and MLflow's modules would take

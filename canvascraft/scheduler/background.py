@@ -8,6 +8,7 @@ run one; the pool's conditional updates make their ticks safe to overlap.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -100,4 +101,17 @@ def _start(interval: float, drift_schedules: bool = True) -> BackgroundScheduler
             misfire_grace_time=None,
         )
     scheduler.start()
+    if interval > 0 and get_settings().warm_jobs:
+        # A job launched in the first minute should not wait for the warm server's imports either.
+        threading.Thread(target=warm_up_jobs, name="warm-jobs", daemon=True).start()
     return scheduler
+
+
+def warm_up_jobs() -> None:
+    """Start the warm job server now, in the background; a failure only means slower first jobs."""
+    from canvascraft.jobs import warm
+
+    try:
+        warm.prepare(dict(os.environ))
+    except (OSError, warm.WarmStartError) as error:
+        log.warning("jobs will start as fresh interpreters: %s", error)

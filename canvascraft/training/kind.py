@@ -78,5 +78,27 @@ def _run_metrics(job: Job) -> tuple[tuple[str, float], ...]:
 
 
 TRAIN = register_kind(
-    JobKind("train", "jobs.train", "Trains one model on a dataset version with a recipe.", end_training)
+    JobKind(
+        "train",
+        "jobs.train",
+        "Trains one model on a dataset version with a recipe.",
+        end_training,
+        preload=(
+            "alembic.runtime.migration",
+            "mlflow.store.tracking.sqlalchemy_store",
+            "mlflow.pytorch",
+            "torch._dynamo",  # the model is logged as a torch.export program
+            "torchvision.models",
+            "sklearn.metrics",
+            "sklearn.linear_model",
+            "optuna",
+            "canvascraft.training.finish",
+            "canvascraft.modalities.image",
+            "canvascraft.modalities.audio",
+            "canvascraft.modalities.table",
+            "canvascraft.brushes.image",
+            "canvascraft.brushes.audio",
+            "canvascraft.brushes.table",
+        ),
+    )
 )

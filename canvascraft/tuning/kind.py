@@ -28,4 +28,12 @@ def end_study(job: Job, state: JobState) -> None:
             jobs.cancel(trial_job.id)
 
 
-TUNE = register_kind(JobKind("tune", "jobs.tune", "Drives one tuning study's trials.", end_study))
+TUNE = register_kind(
+    JobKind(
+        "tune",
+        "jobs.tune",
+        "Drives one tuning study's trials.",
+        end_study,
+        preload=("optuna", "mlflow.store.tracking.sqlalchemy_store"),
+    )
+)

@@ -12,3 +12,11 @@ class TestLocalProcessExecutor(ExecutorContract):
     @pytest.fixture
     def executor(self) -> LocalProcessExecutor:
         return LocalProcessExecutor()
+
+
+class TestWarmProcessExecutor(ExecutorContract):
+    """The same contract with jobs forked from the warm server, each under a supervisor of its own."""
+
+    @pytest.fixture
+    def executor(self) -> LocalProcessExecutor:
+        return LocalProcessExecutor(warm=True)

@@ -22,6 +22,7 @@ from canvascraft.jobs import (
     check_transition,
 )
 from canvascraft.jobs.executor import REPO_ROOT
+from canvascraft.jobs.reasons import explain_ending
 from canvascraft.store.migrate import upgrade
 from canvascraft.store.models import Job
 from tests.jobs.helpers import WAIT_S, finished, wait_for
@@ -160,20 +161,47 @@ def test_two_pools_on_one_database_never_start_a_job_twice(url: str) -> None:
     assert most_running <= 3
 
 
-def test_a_restarted_pool_marks_a_job_whose_process_is_gone_lost(url: str) -> None:
-    pool = JobPool(url, max_concurrent=1)
-    job_id = pool.submit("sleep", {"seconds": 30})
-    # The first pool lives in its own process, which exits after starting the job: a studio restart.
+def _start_in_a_pool_that_exits(url: str, job_id: int, pool: JobPool, *, warm: bool = True) -> None:
+    """`canvascraft train` without --wait, or a studio restart: the pool that starts the job lives in
+    its own process, which exits at once."""
     first_pool = f"from canvascraft.jobs import JobPool; JobPool({url!r}, max_concurrent=1).tick()"
     subprocess.run(
         [sys.executable, "-c", first_pool],
         cwd=REPO_ROOT,
+        env={**os.environ, "CANVASCRAFT_WARM_JOBS": str(warm).lower()},
         check=True,
         timeout=WAIT_S,
     )
+
+
+def _running_orphan(url: str, job_id: int, pool: JobPool, *, warm: bool = True) -> Job:
+    _start_in_a_pool_that_exits(url, job_id, pool, warm=warm)
     job = wait_for(pool, job_id, sleeping)  # the orphan still runs: this pool only waits
     assert job.handle and job.pid
+    return job
 
+
+def test_a_job_killed_after_its_starting_pool_exited_is_reported_killed(url: str) -> None:
+    pool = JobPool(url, max_concurrent=1)
+    job_id = pool.submit("sleep", {"seconds": 30})
+    job = _running_orphan(url, job_id, pool)
+
+    os.kill(job.pid, signal.SIGKILL)
+
+    job = wait_for(pool, job_id, finished)
+    assert (job.state, job.exit_code, job.signal) == (JobState.FAILED, None, signal.SIGKILL)
+    assert "killed (SIGKILL)" in (explain_ending(job) or "")
+    assert job.error_tail and f"job {job_id} started" in job.error_tail
+
+
+def test_a_job_whose_supervisor_went_too_is_lost(url: str) -> None:
+    pool = JobPool(url, max_concurrent=1)
+    job_id = pool.submit("sleep", {"seconds": 30})
+    job = _running_orphan(url, job_id, pool)
+    scheme, _pid, _ticks, supervisor, _supervisor_ticks = (job.handle or "").split(":")
+    assert scheme == "warm"
+
+    os.kill(int(supervisor), signal.SIGKILL)  # the machine going away takes both
     os.kill(job.pid, signal.SIGKILL)
 
     job = wait_for(pool, job_id, finished)
@@ -181,15 +209,26 @@ def test_a_restarted_pool_marks_a_job_whose_process_is_gone_lost(url: str) -> No
     assert job.error_tail and f"job {job_id} started" in job.error_tail
 
 
+def test_without_warm_starts_a_killed_job_whose_starting_pool_exited_is_lost(url: str) -> None:
+    pool = JobPool(url, max_concurrent=1)
+    job_id = pool.submit("sleep", {"seconds": 30})
+    job = _running_orphan(url, job_id, pool, warm=False)
+    assert (job.handle or "").startswith("local:")
+
+    os.kill(job.pid, signal.SIGKILL)
+
+    job = wait_for(pool, job_id, finished)
+    assert (job.state, job.exit_code, job.signal) == (JobState.LOST, None, None)
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "fresh"])
 @pytest.mark.parametrize(("exit_code", "state"), [(0, JobState.SUCCEEDED), (4, JobState.FAILED)])
 def test_a_job_that_ends_after_its_starting_pool_exited_keeps_its_outcome(
-    url: str, exit_code: int, state: JobState
+    url: str, exit_code: int, state: JobState, warm: bool
 ) -> None:
     pool = JobPool(url, max_concurrent=1)
     job_id = pool.submit("sleep", {"seconds": 0.5, "exit_code": exit_code})
-    # `canvascraft train` without --wait: a short-lived process starts the job and exits at once.
-    first_pool = f"from canvascraft.jobs import JobPool; JobPool({url!r}, max_concurrent=1).tick()"
-    subprocess.run([sys.executable, "-c", first_pool], cwd=REPO_ROOT, check=True, timeout=WAIT_S)
+    _start_in_a_pool_that_exits(url, job_id, pool, warm=warm)
 
     job = wait_for(pool, job_id, finished)
     assert (job.state, job.exit_code) == (state, exit_code)
