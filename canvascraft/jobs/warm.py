@@ -49,6 +49,7 @@ IDLE_S = 900.0
 START_TIMEOUT_S = 120.0
 """Longest a launcher waits for a new server to import everything (a loaded machine is slow)."""
 ANSWER_TIMEOUT_S = 30.0
+RECORD_DAYS = 30
 IMPORT_TIME_ENV = ("PYTHONPATH", "PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """Variables read when torch and the interpreter start, so a server only serves launches that agree."""
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -110,11 +111,7 @@ def _code_stamp() -> int:
 def prepare(env: Mapping[str, str]) -> None:
     """Make sure the server for launches with ``env`` runs (started here if not), so the next job
     starts warm; raises ``WarmStartError``."""
-    socket_path = _socket_for(env)
-    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.connect(str(socket_path))
-        return
-    _start_server(socket_path, env)
+    _start_server(_socket_for(env), env)
 
 
 def _socket_for(env: Mapping[str, str]) -> Path:
@@ -150,11 +147,7 @@ def start(
 
 
 def _ask(socket_path: Path, request: dict[str, Any]) -> tuple[int, int, int, int]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(ANSWER_TIMEOUT_S)
-        connection.connect(str(socket_path))
-        connection.sendall(json.dumps(request).encode() + b"\n")
-        answer = json.loads(_read_line(connection) or b"{}")
+    answer = _request(socket_path, request)
     if "pid" not in answer:
         raise WarmStartError(answer.get("error") or "the warm server closed the connection")
     return (
@@ -243,6 +236,7 @@ def serve(socket_path: Path, idle_s: float = IDLE_S) -> None:
     os.chmod(socket_path, 0o600)
     listener.listen(64)
     identity = os.stat(socket_path).st_ino
+    _forget_old_records()
     _preload()
     sys.stdout.flush()
     if os.fork() > 0:
@@ -264,6 +258,15 @@ def serve(socket_path: Path, idle_s: float = IDLE_S) -> None:
             if os.stat(socket_path).st_ino == identity:
                 socket_path.unlink()  # a newer server may have taken the name; leave its socket alone
         print(f"warm server {os.getpid()} stopped", flush=True)
+
+
+def _forget_old_records() -> None:
+    """Exit records older than ``RECORD_DAYS``: every pool has long since read them."""
+    cutoff = time.time() - RECORD_DAYS * 86400
+    for record in (runtime_dir() / "exits").glob("*.exit"):
+        with contextlib.suppress(OSError):
+            if record.stat().st_mtime < cutoff:
+                record.unlink()
 
 
 def _preload() -> None:
