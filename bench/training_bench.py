@@ -16,11 +16,12 @@ cleared for the run, so the user's workspace, database and MLflow store are neve
    data sets: the 120-item ``sample-images`` (where per-run and per-epoch costs weigh most) and
    ``--items`` generated 64×64 PNGs (``import_bench``'s generator). Target: ours / hand loop ≥ 0.9.
 2. Launch latency: from ``launch_training`` (a tiny ``image-cnn`` job: 1 epoch, ``max_items`` 40) to
-   its first metric in MLflow, median over ``--jobs`` jobs; the job row's first metric and the
-   phases (queued, process started, ``begin_job``, MLflow run created) are printed beside it. The
-   baseline, interleaved with the jobs: ``python -c pass``, ``import torch`` and ``import torch,
-   torchvision, mlflow`` in fresh interpreters, i.e. the share that is interpreter and library
-   start-up. Target: under 8 s on the CPU. Each job is cancelled once its metric is seen.
+   its first metric in MLflow, median over ``--jobs`` jobs started warm (forked from the warm job
+   server, as the studio does); the job row's first metric and the phases (queued, process started,
+   ``begin_job``, MLflow run created) are printed beside it. The baseline, interleaved with them: the
+   same jobs started as fresh interpreters (``warm_jobs`` off), and ``python -c pass``, ``import
+   torch`` and ``import torch, torchvision, mlflow``. Target: ≤ 1.5 s on the CPU. Each job is
+   cancelled once its metric is seen.
 3. Pool overhead: ``--pool-jobs`` ``sleep`` jobs at ``max_concurrent=2`` driven by a ``tick()`` loop,
    once per poll interval (``POLL_S`` of ``canvascraft.services.jobs``, which the CLI's ``--wait``
    uses, and 0.1 s). Each process's own run time (spawn to exit, seen through a pidfd) gives the
@@ -60,7 +61,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from canvascraft.config import get_settings
-from canvascraft.jobs import TERMINAL, JobPool, JobState, LocalProcessExecutor
+from canvascraft.jobs import TERMINAL, JobPool, JobState, LocalProcessExecutor, warm
 from canvascraft.recipe.compose import item_seed
 from canvascraft.services.datasets import import_path
 from canvascraft.services.jobs import POLL_S, launch_training
@@ -71,7 +72,7 @@ from canvascraft.training import SplitData, get_trainer, load_split, loop, train
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 THROUGHPUT_TARGET = 0.9
-LATENCY_TARGET_S = 8.0
+LATENCY_TARGET_S = 1.5
 POOL_TARGET_S = 0.5
 SEED = 20261101
 RECIPE = "image-starter"
@@ -334,58 +335,59 @@ def latency_section(args: argparse.Namespace) -> tuple[list[str], list[Verdict]]
     # The MLflow store and experiment exist before the first job, as in a workspace that has trained
     # before; creating MLflow's tables is a one-off of a few seconds that would skew the median.
     ensure_experiment()
-    pool = JobPool()
-    job_label = "training job, launch → first MLflow metric"
-    measures: dict[str, Callable[[], Any]] = {job_label: lambda: timed_job(pool)}
+    server_start = time.perf_counter()
+    warm.prepare(dict(os.environ))  # what the studio does as it starts; once per code version
+    server_s = time.perf_counter() - server_start
+    warm_pool = JobPool(executor=LocalProcessExecutor(warm=True))
+    fresh_pool = JobPool(executor=LocalProcessExecutor(warm=False))
+    warm_label = "training job, warm start: launch → first MLflow metric"
+    fresh_label = "training job, fresh interpreter (baseline)"
+    measures: dict[str, Callable[[], Any]] = {
+        warm_label: lambda: timed_job(warm_pool),
+        fresh_label: lambda: timed_job(fresh_pool),
+    }
     for label, code in STARTUP_CODES.items():
         measures[label] = lambda code=code: startup(code)
-    print(f"[2/3] launch latency: {args.jobs} training jobs interleaved with bare start-ups…", flush=True)
+    print(f"[2/3] launch latency: {args.jobs} warm and fresh training jobs interleaved…", flush=True)
     spec = ", ".join(f"{k} {v}" for k, v in LATENCY_JOB.items())
     try:
         results = run_interleaved(measures, args.jobs, warm_ups=[measures[BARE]])
     except JobFailed as error:
         return [f"Launch latency — the training job failed, so there is no figure:\n{error}"], [
-            Verdict("launch latency", "job failed", "", "", f"< {LATENCY_TARGET_S:.0f} s", False)
+            Verdict("launch latency", "job failed", "", "", f"≤ {LATENCY_TARGET_S:g} s", False)
         ]
-    jobs: list[dict[str, float]] = results[job_label]
     lines = [
-        f"Launch latency — {TRAINER} on sample-images with {RECIPE} ({spec}), default pool; "
-        f"median of {args.jobs}, polled every {JOB_POLL_S} s",
-        f"  {'from launch to…':<52}{'median s':>9}{'min':>7}{'max':>7}",
+        f"Launch latency — {TRAINER} on sample-images with {RECIPE} ({spec}); median of {args.jobs}, "
+        f"polled every {JOB_POLL_S} s; the warm server started once beforehand in {server_s:.2f} s",
     ]
-    for phase in PHASES:
-        values = [job[phase] for job in jobs if phase in job]
-        if values:
-            median, low, high = median_min_max(values)
-            lines.append(f"  {phase:<52}{median:>9.2f}{low:>7.2f}{high:>7.2f}")
-        else:
-            lines.append(f"  {phase:<52}{'not seen':>9}")
-    lines.append(f"  {'fresh interpreter, exit at once (baseline)':<52}")
-    startups = {label: statistics.median(results[label]) for label in STARTUP_CODES}
+    medians: dict[str, float] = {}
+    for label in (warm_label, fresh_label):
+        jobs: list[dict[str, float]] = results[label]
+        lines.append(f"  {label + ', from launch to…':<64}{'median s':>9}{'min':>7}{'max':>7}")
+        for phase in PHASES:
+            values = [job[phase] for job in jobs if phase in job]
+            if values:
+                median, low, high = median_min_max(values)
+                lines.append(f"    {phase:<60}{median:>9.2f}{low:>7.2f}{high:>7.2f}")
+            else:
+                lines.append(f"    {phase:<60}{'not seen':>9}")
+        medians[label] = statistics.median(job["MLflow metric"] for job in jobs)
+    lines.append(f"  {'fresh interpreter, exit at once':<64}")
     for label in STARTUP_CODES:
         median, low, high = median_min_max(results[label])
-        lines.append(f"  {label:<52}{median:>9.2f}{low:>7.2f}{high:>7.2f}")
-    latency = statistics.median(job["MLflow metric"] for job in jobs)
-    libraries = startups[LIBRARIES]
-    imports = statistics.median(
-        job["begin_job"] - job["process started"] for job in jobs if "begin_job" in job
-    )
+        lines.append(f"    {label:<60}{median:>9.2f}{low:>7.2f}{high:>7.2f}")
+    latency, fresh = medians[warm_label], medians[fresh_label]
+    met = latency <= LATENCY_TARGET_S
     lines.append(
-        f"  of the {latency:.2f} s, start-up: in the job itself, spawn → begin_job (interpreter and all of "
-        f"jobs.train's imports) {imports:.2f} s = {imports / latency:.0%}; bare, the interpreter "
-        f"{startups[BARE]:.2f} s ({startups[BARE] / latency:.0%}), with torch {startups[TORCH]:.2f} s "
-        f"({startups[TORCH] / latency:.0%}), with torch, torchvision and mlflow {libraries:.2f} s "
-        f"({libraries / latency:.0%})"
+        f"  launch latency {latency:.2f} s warm against {fresh:.2f} s fresh ({fresh / latency:.1f}× sooner; "
+        f"target ≤ {LATENCY_TARGET_S:g} s: {'meets' if met else 'misses'} it)"
     )
-    met = latency < LATENCY_TARGET_S
-    verdict_text = "meets" if met else "misses"
-    lines.append(f"  launch latency {latency:.2f} s (target < {LATENCY_TARGET_S:.0f} s: {verdict_text} it)")
     verdict = Verdict(
         "launch latency (median)",
         f"{latency:.2f} s",
-        f"{libraries:.2f} s bare imports",
-        f"{imports / latency:.0%} start-up",
-        f"< {LATENCY_TARGET_S:.0f} s",
+        f"{fresh:.2f} s fresh",
+        f"{fresh / latency:.1f}× sooner",
+        f"≤ {LATENCY_TARGET_S:g} s",
         met,
     )
     return lines, [verdict]
@@ -400,7 +402,7 @@ class TimedExecutor:
     the pool's next tick notices it."""
 
     def __init__(self) -> None:
-        self.inner = LocalProcessExecutor()
+        self.inner = LocalProcessExecutor(warm=True)  # as the studio's default pool
         self.started: dict[int, float] = {}
         self.exited: dict[int, float] = {}
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
 
 from canvascraft.errors import Cancelled, TrainingError
 from canvascraft.jobs.checkpoints import checkpoint_folder
@@ -42,15 +41,6 @@ from canvascraft.tuning.trial import TrialReporter
 
 REPORT_EVERY_S = 1.0
 """Step progress is written at most this often: a database write per batch would slow small batches."""
-
-
-def _example(val: Dataset[Any]) -> torch.Tensor:
-    """A batch of two validation inputs (a batch of 1 would fix the exported batch size)."""
-    first = val[0][0]
-    second = val[1][0] if len(val) > 1 else first  # type: ignore[arg-type]
-    if first.shape != second.shape:  # audio clips of different lengths
-        second = first
-    return torch.stack([first, second])
 
 
 class Reporter:
@@ -116,7 +106,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
     version, max_items = spec.get("dataset_version"), spec.get("max_items")
     split = load_split(spec["dataset"], recipe, val_fraction, seed, version=version, max_items=max_items)
     members = validation_members(spec["dataset"], val_fraction, seed, version=version, max_items=max_items)
-    probe = PinnedProbe(split, members, spec.get("pinned") or [])
+    probe = PinnedProbe(split, members, (spec.get("pinned") or []) if objective.pins_predictions else [])
     model = trainer.build_model(split.input_shape, len(split.classes))
     print(f"job {job_id}: {len(split.train)} training and {len(split.val)} validation items, "
           f"{len(split.classes)} classes, {trainer!r}", flush=True)  # fmt: skip
@@ -132,6 +122,8 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         before = _previous_progress(int(resume_from))
         if before is not None and before.pinned == progress.pinned:
             progress.filmstrip = before.filmstrip[: progress.epoch]
+        if before is not None:
+            progress.pictures = {e: name for e, name in before.pictures.items() if int(e) <= progress.epoch}
     if previous_run:
         training = TrainingRun.resume(previous_run)
     else:
@@ -189,6 +181,10 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             predictions = probe.predict(model)
             progress.history.append(result.as_row())
             progress.filmstrip.append(predictions)
+            picture = objective.epoch_picture(model, result.epoch, epochs, folder)
+            if picture is not None:
+                progress.pictures[str(result.epoch)] = picture
+                training.log_bytes((folder / picture).read_bytes(), picture)
             progress.epoch, progress.step = result.epoch, 0
             training.log_epoch(result)
             if probe.items:
@@ -219,8 +215,9 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         model.to("cpu")
         if result.best_path.exists():
             load_checkpoint(model, result.best_path)  # the model that is logged is the best epoch's
-        objective.log_finished(FinishedRun(training, model, split, members, spec))
-        uri = training.log_model(model, _example(split.val), extra_files=model_files)
+        finished = FinishedRun(training, model, split, members, spec)
+        objective.log_finished(finished)
+        uri = objective.log_model(finished, model_files)
         best = result.best
         # The run's per-epoch metrics end at the last epoch; these describe the model that was logged.
         summary = {f"best_{key}": best[key] for key in objective.metric_keys("val")}

@@ -15,6 +15,7 @@ GROUPS = (
     "training",
     "tuning",
     "gallery",
+    "generate",
     "studio",
     "models",
     "drift",

@@ -1,6 +1,7 @@
-"""Starter recipes, one per modality, saved into every new workspace so nobody starts from a blank
-page. They use brushes with their default settings where the defaults are good, so they stay valid as
-brush defaults are tuned; ``validate_recipe`` fills the settings in when they are saved."""
+"""Starter recipes, one per modality and one for the image generator, saved into every new workspace
+so nobody starts from a blank page. They use brushes with their default settings where the defaults
+are good, so they stay valid as brush defaults are tuned; ``validate_recipe`` fills the settings in
+when they are saved."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ STARTER_RECIPES: tuple[Recipe, ...] = (
             "gaussian_blur",
             "normalize",
         ),
+    ),
+    Recipe(
+        name="image-flow-starter",
+        modality="image",
+        description=(
+            "For making new pictures with image-flow. Every image is made 32 by 32 pixels and "
+            "sometimes mirrored, then its pixels are turned into numbers from -1 to 1, the range the "
+            "generator learns in. Nothing else changes the pictures: a generator learns to make what "
+            "it sees, blur and colour shifts included."
+        ),
+        brushes=_steps(("resize", {"size": 32}), "horizontal_flip", ("normalize", {"preset": "half"})),
     ),
     Recipe(
         name="audio-starter",

@@ -15,6 +15,7 @@ from canvascraft.gallery.detail import (
     metric_curves_figure,
     run_detail,
 )
+from canvascraft.gallery.generate import Picture, generate, walk
 from canvascraft.gallery.paging import token_for_page
 from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
 from canvascraft.gallery.registry import (
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_METRIC",
     "CheckpointInfo",
     "Comparison",
+    "Picture",
     "Prediction",
     "Predictor",
     "RecipeChange",
@@ -51,6 +53,7 @@ __all__ = [
     "curves_figure",
     "download_zip",
     "embedding_figure",
+    "generate",
     "items_in_cell",
     "list_checkpoints",
     "list_models",
@@ -65,4 +68,5 @@ __all__ = [
     "search_runs",
     "set_alias",
     "token_for_page",
+    "walk",
 ]

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from canvascraft.errors import TrainingError
 
 if TYPE_CHECKING:  # torch is imported by the loop that calls these, not by readers of metric names
+    from pathlib import Path
+
     import torch
     from torch import nn
+    from torch.utils.data import Dataset
 
     from canvascraft.training.finish import FinishedRun
 
@@ -70,6 +73,8 @@ class Objective(ABC):
     metrics: ClassVar[tuple[Metric, ...]]
     primary: ClassVar[str]
     monitor: ClassVar[str]
+    pins_predictions: ClassVar[bool] = True
+    """Whether pinned validation items get a prediction each epoch (a classifier's filmstrip)."""
 
     @abstractmethod
     def check_targets(self, trainer: str, n_classes: int) -> None:
@@ -86,6 +91,18 @@ class Objective(ABC):
     def log_finished(self, finished: FinishedRun) -> None:  # noqa: B027 (an optional hook)
         """Log what a finished run keeps beside its model (reports, samples, a drift reference);
         runs after the best checkpoint is loaded and before the model is logged. Nothing by default."""
+
+    def epoch_picture(self, model: nn.Module, epoch: int, epochs: int, folder: Path) -> str | None:
+        """Draw what this epoch's model makes into a PNG under ``folder`` and return its name there
+        (a generative filmstrip); ``None``, the default, when there is nothing to show."""
+        return None
+
+    def log_model(self, finished: FinishedRun, extra_files: dict[str, str]) -> str:
+        """Log the finished model with ``extra_files`` beside it; returns its MLflow URI. By default an
+        MLflow model (a ``torch.export`` program and safetensors weights) that predicts from one input."""
+        return finished.training.log_model(
+            finished.model, example_batch(finished.split.val), extra_files=extra_files
+        )
 
     # Derived names, so no caller spells one.
 
@@ -138,6 +155,17 @@ class Objective(ABC):
     def worst(self, key: str) -> float:
         """The value every real one beats (where a search for the best starts)."""
         return -np.inf if self.direction(key) == "maximize" else np.inf
+
+
+def example_batch(val: Dataset[Any]) -> torch.Tensor:
+    """A batch of two validation inputs for exporting a model (a batch of 1 would fix its batch size)."""
+    import torch
+
+    first = val[0][0]
+    second = val[1][0] if len(val) > 1 else first  # type: ignore[arg-type]
+    if first.shape != second.shape:  # audio clips of different lengths
+        second = first
+    return torch.stack([first, second])
 
 
 class _ClassificationMeter(Meter):

@@ -47,6 +47,9 @@ class TrainingProgress:
     pinned: list[PinnedItem] = field(default_factory=list)
     #: One row per finished epoch: one prediction per pinned item, in ``pinned`` order.
     filmstrip: list[list[Prediction]] = field(default_factory=list)
+    #: Epoch (as text: JSON keys) → the PNG a generative trainer drew of what that epoch's model makes,
+    #: named within the job's checkpoint folder.
+    pictures: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -80,7 +80,10 @@ class Trainer(ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.settings.items())})"
 
 
-TRAINERS: Registry[type[Trainer]] = Registry("trainer")
+TRAINER_MODULES = ("canvascraft.training.flow",)
+"""Trainers in modules of their own, imported on the first lookup; those below register as this
+module loads."""
+TRAINERS: Registry[type[Trainer]] = Registry("trainer", TRAINER_MODULES)
 register_trainer = TRAINERS.register
 
 
