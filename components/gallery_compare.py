@@ -8,7 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.services.gallery import DEFAULT_METRIC, Comparison, RecipeChange, compare_runs, curves_figure
+from canvascraft.services.gallery import (
+    DEFAULT_METRIC,
+    Comparison,
+    RecipeChange,
+    compare_runs,
+    curves_figure,
+    epoch_samples,
+)
 from canvascraft.share.links import GalleryState
 from components.gallery_runs import SUMMARY_METRICS, runs_grid
 from components.text import plain
@@ -38,6 +45,7 @@ def compare_view(state: GalleryState) -> None:
         )
     )
     _curves(comparison)
+    _samples(comparison)
     left, right = st.columns(2, gap="large")
     with left:
         _params(comparison, names)
@@ -57,6 +65,17 @@ def _curves(comparison: Comparison) -> None:
     figure = curves_figure(comparison, metric or default)
     figure.update_traces(mode="lines+markers")  # a one-epoch run is a single point: a line alone hides it
     st.plotly_chart(figure, key="gallery_compare_curves")
+
+
+def _samples(comparison: Comparison) -> None:
+    """Generative runs' last samples side by side: every run draws them from the same seeds."""
+    shown = [(card, epoch_samples(card.run_id)) for card in comparison.runs]
+    shown = [(card, samples[-1]) for card, samples in shown if samples]
+    if not shown:
+        return
+    st.markdown("**Samples** · each run's last epoch, from the same seeds (one row per label)")
+    for column, (card, (epoch, picture)) in zip(st.columns(len(shown)), shown, strict=True):
+        column.image(picture, caption=f"{plain(card.name)} · epoch {epoch}", width="stretch")
 
 
 def _params(comparison: Comparison, names: dict[str, str]) -> None:

@@ -25,6 +25,7 @@ from canvascraft.services.gallery import (
 )
 from canvascraft.services.jobs import list_training_jobs
 from canvascraft.share.links import GalleryState
+from components.gallery_generate import generate_view
 from components.media import cached_thumbnail, cached_waveform
 from components.text import plain
 from components.view_nav import go
@@ -158,6 +159,9 @@ def _registered_predictor(state: GalleryState) -> Predictor | None:
         go(replace(state, model=name, version=tail, item=None), notice=notice)
     try:
         version = resolve(ref)
+        if version.objective.task == "generate":  # trying a generator is making pictures with it
+            generate_view(version.ref, key=f"gallery_try_make_{version.name}_{version.version}")
+            return None
         return loaded(version.ref, version.source)
     except CanvasCraftError as error:
         st.error(plain(error), icon=":material/error:")

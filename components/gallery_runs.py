@@ -30,6 +30,7 @@ from canvascraft.services.gallery import (
     token_for_page,
 )
 from canvascraft.share.links import MAX_COMPARED, GalleryState
+from components.gallery_generate import generate_view, samples_by_epoch
 from components.media import cached_thumbnail, cached_waveform
 from components.text import plain
 from components.view_nav import go
@@ -139,7 +140,9 @@ def _card(card: RunCard, state: GalleryState, picked: list[str]) -> None:
     st.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
     recipe = f"recipe {card.recipe} v{card.recipe_version}" if card.recipe else None
     st.caption(" · ".join(f for f in (card.dataset, card.trainer, recipe) if f))
-    st.markdown(_card_metric(card, state.metric or DEFAULT_METRIC))
+    metric = state.metric or DEFAULT_METRIC
+    logs_it = metric in card.metrics or (card.best_metric is not None and card.best_metric.name == metric)
+    st.markdown(_card_metric(card, metric if logs_it else card.primary_metric))
     notes = []
     if card.study:
         notes.append(f"trial {card.trial} of study {card.study}")
@@ -205,7 +208,12 @@ def run_view(state: GalleryState) -> None:
         name for name in detail.metric_history if name not in SUMMARY_METRICS and not name.startswith("best_")
     ]
     st.plotly_chart(metric_curves_figure(detail, curves), key="gallery_curves")
-    if detail.has_validation:
+    if detail.objective.task == "generate":
+        samples_by_epoch(card.run_id)
+        if card.status == "FINISHED" and detail.model_uris:
+            with st.expander("Generate", icon=":material/auto_awesome:", expanded=True):
+                generate_view(card.run_id, key=f"gallery_make_{card.run_id}")
+    elif detail.has_validation:
         _validation(detail, state)
     else:
         st.info("This run saved no validation predictions (it ended before its model was logged).")

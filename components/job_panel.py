@@ -56,6 +56,8 @@ def _live(job_id: int, was_active: bool) -> None:
         st.plotly_chart(metric_chart(progress, view.objective), key=f"train_chart_{job_id}")
     elif view.active:
         st.caption("The chart appears when the first epoch ends.")
+    if progress is not None and progress.pictures:
+        _samples(view)
     if progress is not None and progress.pinned:
         _filmstrip(progress)
     failed = view.job.state in ("failed", "lost")
@@ -139,9 +141,9 @@ def _duration(seconds: float) -> str:
 def metric_chart(progress: TrainingProgress, objective: Objective) -> go.Figure:
     """The loss and the trainer's primary figure per epoch, training dashed and validation solid."""
     history = pd.DataFrame(progress.history)
-    shown = (objective.loss_metric, objective.primary_metric)
+    shown = tuple(dict.fromkeys((objective.loss_metric, objective.primary_metric)))  # one when the same
     titles = tuple(m.label.capitalize() for m in shown)
-    figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+    figure = make_subplots(rows=1, cols=len(shown), subplot_titles=titles, horizontal_spacing=0.08)
     for column, metric in enumerate(shown, start=1):
         for split, dash, colour in (("train", "dash", "#a78bfa"), ("val", "solid", "#7c3aed")):
             if metric.key(split) not in history:
@@ -210,6 +212,21 @@ def _filmstrip(progress: TrainingProgress) -> None:
     )
     if not epochs:
         st.caption("Predictions appear here after each epoch.")
+
+
+def _samples(view: TrainingJobView) -> None:
+    """A generative run's filmstrip: the latest epoch's samples large, earlier epochs beside them."""
+    shown = view.epoch_pictures()
+    if not shown:
+        return
+    assert view.progress is not None
+    st.markdown("**Samples** · what the model makes, epoch by epoch")
+    st.caption(view.progress.picture_caption)
+    *earlier, (epoch, latest) = shown
+    left, right = st.columns([2, 3])
+    left.image(latest, caption=f"epoch {epoch} (latest)", width="stretch")
+    if earlier:
+        right.image([png for _, png in earlier], caption=[f"epoch {e}" for e, _ in earlier], width=120)
 
 
 def _actions(view: TrainingJobView) -> None:

@@ -21,7 +21,7 @@ from canvascraft.services.jobs import (
     trainer_catalog,
     validation_items,
 )
-from canvascraft.services.recipes import list_recipes
+from canvascraft.services.recipes import recipe_names
 from components.params import param_widget, seed_param
 from components.text import plain
 
@@ -48,20 +48,21 @@ def pick_setup(prefix: str) -> Setup | None:
         return None
     dataset = st.selectbox("Dataset", [d.name for d in datasets], key=f"{prefix}dataset")
     modality = next(d.modality for d in datasets if d.name == dataset)
-    recipes = [r.name for r in list_recipes() if r.modality == modality]
     trainers = {t.name: t for t in trainer_catalog(modality)}
-    if not recipes:
-        st.warning(f"No {modality} recipe yet: make one on the Brushes page.")
-        return None
-    recipe = st.selectbox(
-        "Recipe", recipes, key=f"{prefix}recipe_{modality}", help="Its latest saved version is used."
-    )
     trainer = st.selectbox(
         "Trainer",
         list(trainers),
         key=f"{prefix}trainer_{modality}",
         format_func=lambda name: f"{name} — {trainers[name].summary}",
     )
+    recipes = recipe_names(modality, first=trainers[trainer].starter)
+    if not recipes:
+        st.warning(f"No {modality} recipe yet: make one on the Brushes page.")
+        return None
+    recipe = st.selectbox(
+        "Recipe", recipes, key=f"{prefix}recipe_{modality}_{trainer}",
+        help=f"Its latest saved version is used; {trainers[trainer].starter} is made for this trainer.",
+    )  # fmt: skip
     return Setup(dataset, modality, recipe, trainers[trainer])
 
 

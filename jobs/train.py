@@ -112,6 +112,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
           f"{len(split.classes)} classes, {trainer!r}", flush=True)  # fmt: skip
     progress = reporter.progress
     progress.pinned = probe.items
+    progress.picture_caption = objective.picture_caption(split.classes)
     folder = checkpoint_folder(int(resume_from) if resume_from else job_id)
     resuming = bool(resume_from) and (folder / LAST).exists()  # nothing saved yet: start over
     previous_run = _run_of_chain(int(resume_from)) if resume_from else None

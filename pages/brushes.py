@@ -18,7 +18,7 @@ from canvascraft.services.brushes import (
     to_yaml,
 )
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version
-from canvascraft.services.recipes import import_recipe_text, list_recipes, load_recipe, save_recipe
+from canvascraft.services.recipes import import_recipe_text, load_recipe, recipe_names, save_recipe
 from components.brush_editor import WORKING, load_into_editor, recipe_editor, show_errors, working_recipe
 from components.recipe_preview import audio_preview, image_preview, table_preview
 from components.text import plain
@@ -37,9 +37,8 @@ dataset = pick_dataset.selectbox(
     "Preview on dataset", [d.name for d in datasets], key="dataset", bind="query-params"
 )
 modality = next(d.modality for d in datasets if d.name == dataset)
-recipes = [r for r in list_recipes() if r.modality == modality]
 source = pick_recipe.selectbox(
-    "Start from recipe", [r.name for r in recipes], key="recipe", bind="query-params", format_func=lambda n: n
+    "Start from recipe", recipe_names(modality), key="recipe", bind="query-params", format_func=lambda n: n
 )
 if load_column.button("Load", width="stretch") or (
     source and (WORKING not in st.session_state or st.session_state[WORKING]["modality"] != modality)

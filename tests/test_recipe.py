@@ -674,10 +674,13 @@ def test_every_starter_recipe_validates_against_the_real_brushes() -> None:
     assert failures == {}
 
 
-def test_there_is_one_starter_per_modality_with_words_for_artists() -> None:
-    assert sorted(s.modality for s in STARTER_RECIPES) == ["audio", "image", "table"]
+def test_every_modality_has_one_plain_starter_and_every_starter_has_words_for_artists() -> None:
+    names = [s.name for s in STARTER_RECIPES]
+    assert len(set(names)) == len(names)
+    plain = sorted(s.modality for s in STARTER_RECIPES if s.name == f"{s.modality}-starter")
+    assert plain == ["audio", "image", "table"]
     for starter in STARTER_RECIPES:
-        assert starter.name == f"{starter.modality}-starter"
+        assert starter.name.startswith(f"{starter.modality}-") and starter.name.endswith("-starter")
         assert len(starter.description.split()) >= 20
 
 
@@ -873,4 +876,5 @@ def test_prepare_saves_the_real_starters_once(workspace: Path) -> None:
     assert set(summaries) == {s.name for s in STARTER_RECIPES}
     assert all(s.version_count == 1 for s in summaries.values())
     with engine_for(get_settings().db_url).connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM recipe_versions")).scalar() == 3
+        versions = connection.execute(text("SELECT count(*) FROM recipe_versions")).scalar()
+    assert versions == len(STARTER_RECIPES)

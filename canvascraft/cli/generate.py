@@ -17,9 +17,16 @@ WALK = "walk"
 @app.command("generate")
 @clean_errors
 def generate_command(
-    source: Annotated[str, typer.Argument(metavar="RUN_ID | walk", help="A generative run's id, or `walk`.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN_ID | MODEL@ALIAS | walk",
+            help="A generative run, a model registered from one, or `walk`.",
+        ),
+    ],
     walk_source: Annotated[
-        str | None, typer.Argument(metavar="[RUN_ID]", help="After `walk`: the run to walk through.")
+        str | None,
+        typer.Argument(metavar="[RUN_ID | MODEL@ALIAS]", help="After `walk`: the generator to walk through."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs (a .gif file for a walk).")] = Path(
         "generated"
@@ -38,15 +45,16 @@ def generate_command(
     start: Annotated[int, typer.Option("--from", help="A walk's first seed.")] = 0,
     end: Annotated[int, typer.Option("--to", help="A walk's last seed.")] = 1,
 ) -> None:
-    """Make new pictures with a finished image-flow run, named <label>-<seed>.png; `generate walk RUN_ID
-    --out walk.gif` walks from one seed's picture to another's, as a GIF and a strip PNG beside it."""
+    """Make new pictures with a finished image-flow run or a model registered from one, named
+    <label>-<seed>.png; `generate walk RUN_ID --out walk.gif` walks from one seed's picture to
+    another's, as a GIF and a strip PNG beside it."""
     from canvascraft.services.gallery import generate, walk
 
     open_workspace()
     if source == WALK:
         if walk_source is None:
             raise GalleryError(
-                "name the run to walk through: canvascraft generate walk RUN_ID --out walk.gif"
+                "name the generator to walk through: canvascraft generate walk RUN_ID --out walk.gif"
             )
         gif, strip = walk(
             walk_source, label=label, start=start, end=end, frames=n, steps=steps, guidance=guidance
@@ -58,7 +66,7 @@ def generate_command(
         typer.echo(f"wrote {target} ({n} frames, seed {start} → {end}) and {target.with_suffix('.png')}")
         return
     if walk_source is not None:
-        raise GalleryError(f"unexpected {walk_source!r}: give one run id (or `walk RUN_ID`)")
+        raise GalleryError(f"unexpected {walk_source!r}: give one run id or model (or `walk RUN_ID`)")
     pictures = generate(source, n=n, label=label, seed=seed, steps=steps, guidance=guidance)
     out.mkdir(parents=True, exist_ok=True)
     for picture in pictures:

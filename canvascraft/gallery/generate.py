@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from canvascraft.errors import GalleryError
 from canvascraft.gallery.detail import artifact_file, get_run
-from canvascraft.training.flow import CONFIG, SAMPLE_STEPS, WEIGHTS, FlowNet, png, sample
+from canvascraft.gallery.registry import logged_model_id, resolve, source_folder
+from canvascraft.tracking.runs import FORMAT_TAG, tracking_client
+from canvascraft.training.flow import CONFIG, MODEL_FORMAT, SAMPLE_STEPS, WEIGHTS, FlowNet, png, sample
 
 MAX_PICTURES = 256
+SAMPLES_FOLDER = "samples"
+_EPOCH_PICTURE = re.compile(r"samples/epoch-(\d{1,6})\.png")
 MAX_STEPS = 500
 MAX_SEED = 2**32 - 1
 
@@ -27,7 +34,7 @@ MAX_SEED = 2**32 - 1
 class Generator:
     """A generative run's network, on the device it samples on, and its labels by index."""
 
-    run_id: str
+    ref: str
     net: FlowNet
     classes: list[str]
 
@@ -36,9 +43,7 @@ class Generator:
         if label is None:
             return None
         if label not in self.classes:
-            raise GalleryError(
-                f"run {self.run_id} knows no label {label!r}; its labels: {', '.join(self.classes)}"
-            )
+            raise GalleryError(f"{self.ref} knows no label {label!r}; its labels: {', '.join(self.classes)}")
         return self.classes.index(label)
 
 
@@ -50,30 +55,53 @@ class Picture:
 
     @property
     def file_name(self) -> str:
-        """``<label>-<seed>.png`` (``unlabelled-<seed>.png`` without a label); labels are the dataset's
-        folder names, which never hold a path separator."""
-        return f"{self.label or 'unlabelled'}-{self.seed}.png"
+        """``<label>-<seed>.png`` (``unlabelled-<seed>.png`` without a label), with every character of
+        the label outside letters, digits, ``-`` and ``_`` made ``_``: a label never becomes a path."""
+        label = re.sub(r"[^\w-]", "_", self.label or "unlabelled", flags=re.ASCII)
+        return f"{label}-{self.seed}.png"
+
+
+def load_generator(ref: str) -> Generator:
+    """The network behind ``ref``: a generative run's id, or a model registered from one
+    (``NAME@ALIAS``, ``NAME/VERSION``). ``GalleryError`` for anything that made no generator."""
+    client = tracking_client()
+    if "@" in ref or "/" in ref.removeprefix("models:/"):
+        what, model_id = ref, resolve(ref).model_id
+        if model_id is None:
+            raise GalleryError(
+                f"{ref} was registered without its logged model; register it again from its run"
+            )
+    else:
+        what, model_id = f"run {ref}", logged_model_id(client, get_run(ref).info.run_id)
+    logged = client.get_logged_model(model_id)
+    if logged.tags.get(FORMAT_TAG) != MODEL_FORMAT:
+        trainer = logged.params.get("trainer", "unknown")
+        raise GalleryError(
+            f"{what} ({trainer}) has no generator to sample; generate with a finished image-flow run "
+            "or a model registered from one"
+        )
+    return _load(model_id, logged.artifact_location, what)
 
 
 @lru_cache(maxsize=4)
-def load_generator(run_id: str) -> Generator:
-    """The network of generative run ``run_id``; ``GalleryError`` for a run that made no generator."""
-    run = get_run(run_id)
-    weights, config = artifact_file(run, WEIGHTS), artifact_file(run, CONFIG)
-    if weights is None or config is None:
-        trainer = run.data.params.get("trainer", "unknown")
+def _load(model_id: str, source: str, ref: str) -> Generator:
+    """One logged generator, read once (a model id never changes what it holds)."""
+    folder = source_folder(source, ref)
+    try:
+        settings = json.loads((folder / CONFIG).read_text())
+        net = FlowNet.from_config(settings)
+        net.load_state_dict(load_file(str(folder / WEIGHTS)))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise GalleryError(
-            f"run {run_id} ({trainer}) has no generator to sample; generate with a finished image-flow run"
-        )
-    settings = json.loads(config.read_text())
-    net = FlowNet.from_config(settings)
-    net.load_state_dict(load_file(str(weights)))
+            f"the generator of {ref} cannot be read; its files may be damaged ({reason})"
+        ) from None
     net.to("cuda" if torch.cuda.is_available() else "cpu").eval()
-    return Generator(run_id, net, [str(c) for c in settings.get("classes", [])])
+    return Generator(ref, net, [str(c) for c in settings.get("classes", [])])
 
 
 def generate(
-    run_id: str,
+    ref: str,
     *,
     n: int = 16,
     label: str | None = None,
@@ -85,7 +113,7 @@ def generate(
     """``n`` pictures with seeds ``seed``, ``seed + 1``…: all of ``label``, or (``every_label``) the
     labels in turn when no label is given, else unlabelled."""
     _check(n, seed, steps, guidance)
-    generator = load_generator(run_id)
+    generator = load_generator(ref)
     if label is not None:
         labels: list[str | None] = [label] * n
     elif every_label and generator.classes:
@@ -99,7 +127,7 @@ def generate(
 
 
 def walk(
-    run_id: str,
+    ref: str,
     *,
     label: str | None = None,
     start: int = 0,
@@ -113,7 +141,7 @@ def walk(
     _check(frames, max(start, end), steps, guidance)
     if frames < 2:
         raise GalleryError("a walk needs at least 2 frames")
-    generator = load_generator(run_id)
+    generator = load_generator(ref)
     index = generator.label_index(label)
     net = generator.net
     shape = (net.channels, net.resolution, net.resolution)
@@ -159,3 +187,31 @@ def _check(n: int, seed: int, steps: int, guidance: float) -> None:
         raise GalleryError(
             f"guidance runs from 0 (no label) to 20, not {guidance:g}; 1 turns it off, 2 is usual"
         )
+
+
+def generator_labels(ref: str) -> list[str]:
+    """The labels ``ref``'s generator was trained on (empty when it learned without labels)."""
+    return list(load_generator(ref).classes)
+
+
+def pictures_zip(pictures: list[Picture]) -> bytes:
+    """The pictures as one zip of ``<label>-<seed>.png`` files, for a single download."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
+        for picture in pictures:
+            archive.writestr(picture.file_name, picture.png)
+    return buffer.getvalue()
+
+
+def epoch_samples(run_id: str) -> list[tuple[int, bytes]]:
+    """What a generative run drew at each epoch it kept (``samples/epoch-NNNN.png``), oldest first;
+    empty for other runs."""
+    run = get_run(run_id)
+    client = tracking_client()
+    shown = []
+    for artifact in client.list_artifacts(run.info.run_id, SAMPLES_FOLDER):
+        match = _EPOCH_PICTURE.fullmatch(artifact.path)
+        path = artifact_file(run, artifact.path, client) if match else None
+        if match and path is not None:
+            shown.append((int(match.group(1)), path.read_bytes()))
+    return sorted(shown)

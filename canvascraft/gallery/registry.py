@@ -238,7 +238,13 @@ def local_folder(source: str) -> Path | None:
 
 def model_folder(info: ModelVersionInfo, into: Path | None = None) -> Path:
     """A local folder holding the version's MLflow model (read in place when the store is local)."""
-    folder = local_folder(info.source)
+    return source_folder(info.source, info.ref, into)
+
+
+def source_folder(source: str, what: str, into: Path | None = None) -> Path:
+    """A local folder holding the artifacts at ``source`` (``what`` names them in errors): read in place
+    when the store is local, else downloaded into ``into`` or a fresh temporary folder."""
+    folder = local_folder(source)
     if folder is not None and folder.is_dir():
         return folder
     from mlflow.artifacts import download_artifacts
@@ -246,9 +252,9 @@ def model_folder(info: ModelVersionInfo, into: Path | None = None) -> Path:
     target = into or Path(tempfile.mkdtemp(prefix="canvascraft-model-"))
     uri = tracking_client().tracking_uri
     try:
-        return Path(download_artifacts(artifact_uri=info.source, dst_path=str(target), tracking_uri=uri))
+        return Path(download_artifacts(artifact_uri=source, dst_path=str(target), tracking_uri=uri))
     except MlflowException as error:
-        raise _fail(error, f"the files of {info.ref} are not reachable at {info.source}") from None
+        raise _fail(error, f"the files of {what} are not reachable at {source}") from None
 
 
 def download_zip(name: str, version: int | str) -> bytes:

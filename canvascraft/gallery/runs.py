@@ -105,6 +105,14 @@ class RunCard:
     thumbnail: Path | None
     tags: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def primary_metric(self) -> str:
+        """The primary figure of the run's trainer (``val_accuracy`` for classifiers, the flow loss for
+        generators): what its card shows when the grid's metric is one the run does not log."""
+        from canvascraft.training.trainers import objective_of  # torch: only when a card asks
+
+        return objective_of(self.trainer).primary
+
 
 @dataclass(frozen=True)
 class RunPage:

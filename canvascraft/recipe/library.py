@@ -106,6 +106,14 @@ def list_recipes() -> list[RecipeSummary]:
         return [_summary(row, versions) for row, versions in session.execute(query)]
 
 
+def recipe_names(modality: str, first: str | None = None) -> list[str]:
+    """The modality's recipe names in the order a picker offers them: ``first`` (a trainer's own
+    starter) when it exists, then the modality's starter, then the rest by name."""
+    names = [r.name for r in list_recipes() if r.modality == modality]
+    leading = [n for n in dict.fromkeys((first, f"{modality}-starter")) if n in names]
+    return leading + [n for n in names if n not in leading]
+
+
 def load_recipe(name: str, version: int | None = None) -> Recipe:
     """A saved recipe (the latest version unless one is given), exactly as it was saved.
 

@@ -15,7 +15,14 @@ from canvascraft.gallery.detail import (
     metric_curves_figure,
     run_detail,
 )
-from canvascraft.gallery.generate import Picture, generate, walk
+from canvascraft.gallery.generate import (
+    Picture,
+    epoch_samples,
+    generate,
+    generator_labels,
+    pictures_zip,
+    walk,
+)
 from canvascraft.gallery.paging import token_for_page
 from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
 from canvascraft.gallery.registry import (
@@ -53,13 +60,16 @@ __all__ = [
     "curves_figure",
     "download_zip",
     "embedding_figure",
+    "epoch_samples",
     "generate",
+    "generator_labels",
     "items_in_cell",
     "list_checkpoints",
     "list_models",
     "lower_is_better",
     "metric_curves_figure",
     "model_versions",
+    "pictures_zip",
     "predictions_csv",
     "register",
     "resolve",

@@ -112,6 +112,24 @@ class TrainingJobView:
         shown = [m for m in self.objective.scores if m.key("val") in row]
         return ", ".join(f"validation {m.label} {m.shown(float(row[m.key('val')]))}" for m in shown)
 
+    def epoch_pictures(self, most: int = 8) -> list[tuple[int, bytes]]:
+        """What a generative trainer drew at up to ``most`` epochs (the first, the latest and evenly
+        between), as (epoch, PNG), oldest first; empty for classifiers and before the first epoch."""
+        from canvascraft.jobs.checkpoints import checkpoint_folder
+
+        named = self.progress.pictures if self.progress else {}
+        epochs = sorted(int(epoch) for epoch in named)
+        if len(epochs) > most > 1:
+            step = (len(epochs) - 1) / (most - 1)
+            epochs = [epochs[round(i * step)] for i in range(most)]
+        folder = checkpoint_folder(self.job.id).resolve()
+        shown = []
+        for epoch in epochs:
+            path = (folder / named[str(epoch)]).resolve()
+            if path.is_relative_to(folder) and path.is_file():  # names come from the job's own row
+                shown.append((epoch, path.read_bytes()))
+        return shown
+
     @property
     def title(self) -> str:
         spec = self.job.spec
@@ -220,12 +238,14 @@ class TrainerInfo:
     modality: str
     summary: str
     params: tuple[Param, ...]
+    #: The recipe to start from with this trainer (the launch form offers it first).
+    starter: str
 
 
 def trainer_catalog(modality: str | None = None) -> list[TrainerInfo]:
     from canvascraft.training import all_trainers
 
     return [
-        TrainerInfo(t.name, t.modality, t.summary, tuple(t.hyperparams))
+        TrainerInfo(t.name, t.modality, t.summary, tuple(t.hyperparams), t.starter or f"{t.modality}-starter")
         for t in all_trainers(modality)  # type: ignore[arg-type]
     ]

@@ -9,6 +9,7 @@ from canvascraft.recipe.library import (
     import_recipe_text,
     list_recipes,
     load_recipe,
+    recipe_names,
     recipe_versions,
     save_recipe,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "import_recipe_text",
     "list_recipes",
     "load_recipe",
+    "recipe_names",
     "recipe_versions",
     "save_recipe",
 ]

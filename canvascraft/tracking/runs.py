@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +24,9 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_PARAMS_TAGS_PER_BATCH
 
 from canvascraft.config import get_settings
+
+FORMAT_TAG = "canvascraft.format"
+"""A logged model's tag saying how its folder is read: ``pt2`` (a classifier's program) or ``flow``."""
 
 if TYPE_CHECKING:  # torch is imported only to log a model, so a study driver starts without it
     import torch
@@ -195,43 +198,55 @@ class TrainingRun:
             with torch.no_grad():
                 output = model(example)
             signature = infer_signature(example.numpy(), output.detach().cpu().numpy())
-            run = self._client.get_run(self.run_id)
-            logged = self._client.create_logged_model(
-                run.info.experiment_id,
-                name=name,
-                source_run_id=self.run_id,
-                params=dict(run.data.params),
-                tags={"canvascraft.format": "pt2"},
-            )
-            try:
-                with tempfile.TemporaryDirectory() as tmp:
-                    local = Path(tmp) / "model"
-                    mlflow_model = Model(
-                        artifact_path=logged.artifact_location,
-                        run_id=self.run_id,
-                        model_id=logged.model_id,
-                        model_uuid=logged.model_id,
-                    )
-                    mlflow.pytorch.save_model(
-                        model,
-                        str(local),
-                        mlflow_model=mlflow_model,
-                        signature=signature,
-                        input_example=example.numpy(),
-                        pip_requirements=PIP_REQUIREMENTS,
-                        serialization_format="pt2",
-                    )
-                    for file_name, text in (extra_files or {}).items():
-                        (local / file_name).write_text(text)
-                    self._client.log_model_artifacts(logged.model_id, str(local))
-            except BaseException:
-                self._client.finalize_logged_model(logged.model_id, "FAILED")
-                raise
-            self._client.log_outputs(self.run_id, [LoggedModelOutput(logged.model_id, step=0)])
-            self._client.finalize_logged_model(logged.model_id, "READY")
-            return f"models:/{logged.model_id}"
+
+            def write(local: Path, model_id: str, artifact_location: str) -> None:
+                mlflow_model = Model(
+                    artifact_path=artifact_location,
+                    run_id=self.run_id,
+                    model_id=model_id,
+                    model_uuid=model_id,
+                )
+                mlflow.pytorch.save_model(
+                    model,
+                    str(local),
+                    mlflow_model=mlflow_model,
+                    signature=signature,
+                    input_example=example.numpy(),
+                    pip_requirements=PIP_REQUIREMENTS,
+                    serialization_format="pt2",
+                )
+                for file_name, text in (extra_files or {}).items():
+                    (local / file_name).write_text(text)
+
+            return self.log_folder_model(write, name=name, model_format="pt2")
         finally:
             model.train(was_training)
+
+    def log_folder_model(
+        self, write: Callable[[Path, str, str], None], *, name: str, model_format: str
+    ) -> str:
+        """Log a folder that ``write(folder, model_id, artifact_location)`` fills as an MLflow logged
+        model of this run (tagged ``canvascraft.format``), so it can be registered and aliased like any
+        other; returns ``models:/<id>``. A failed ``write`` leaves the logged model FAILED, not half READY."""
+        run = self._client.get_run(self.run_id)
+        logged = self._client.create_logged_model(
+            run.info.experiment_id,
+            name=name,
+            source_run_id=self.run_id,
+            params=dict(run.data.params),
+            tags={FORMAT_TAG: model_format},
+        )
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                local = Path(tmp) / "model"
+                write(local, logged.model_id, logged.artifact_location)
+                self._client.log_model_artifacts(logged.model_id, str(local))
+        except BaseException:
+            self._client.finalize_logged_model(logged.model_id, "FAILED")
+            raise
+        self._client.log_outputs(self.run_id, [LoggedModelOutput(logged.model_id, step=0)])
+        self._client.finalize_logged_model(logged.model_id, "READY")
+        return f"models:/{logged.model_id}"
 
     def finish(self, status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED") -> None:
         """Close the run with its end time; a later ``resume`` may reopen it."""

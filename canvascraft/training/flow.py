@@ -45,8 +45,10 @@ FILMSTRIP_SEEDS = (0, 1, 2, 3)
 FILMSTRIP_LABELS = 8
 FILMSTRIP_PICTURES = 40
 """At most this many epochs get a filmstrip picture: every early epoch, then evenly spread."""
-WEIGHTS = "flow/weights.safetensors"
-CONFIG = "flow/config.json"
+MODEL_FORMAT = "flow"
+"""The logged model's format tag: a folder of safetensors weights and a JSON config, nothing to run."""
+WEIGHTS = "weights.safetensors"
+CONFIG = "config.json"
 CARD = "card.png"
 RANGE_SLACK = 0.02
 
@@ -171,22 +173,31 @@ class FlowMatching(Objective):
         path.write_bytes(grid_png(pictures, columns=len(FILMSTRIP_SEEDS)))
         return name
 
+    def picture_caption(self, classes: list[str]) -> str:
+        rows = ", ".join(classes[:FILMSTRIP_LABELS]) if classes else "unlabelled"
+        seeds = ", ".join(str(seed) for seed in FILMSTRIP_SEEDS)
+        return f"one row per label ({rows}), one column per seed ({seeds}); the same noise every epoch"
+
     def log_model(self, finished: FinishedRun, extra_files: dict[str, str]) -> str:
-        """The network's weights as safetensors and its config as JSON (no pickle, no program)."""
+        """An MLflow logged model (so it registers and takes aliases) whose folder holds the network's
+        weights as safetensors and its config as JSON: no pickle, no program, nothing that runs."""
         import json
 
-        from safetensors.torch import save
+        from safetensors.torch import save_file
 
         model = finished.model
         assert isinstance(model, FlowNet)
-        training = finished.training
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        training.log_bytes(save(state), WEIGHTS)
         config = {**model.config(), "classes": finished.split.classes}
-        training.log_text(json.dumps(config, indent=2), CONFIG)
-        for name, text in extra_files.items():
-            training.log_text(text, f"flow/{name}")
-        return f"runs:/{training.run_id}/flow"
+
+        def write(folder: Path, model_id: str, artifact_location: str) -> None:
+            folder.mkdir(parents=True)
+            save_file(state, str(folder / WEIGHTS))
+            (folder / CONFIG).write_text(json.dumps(config, indent=2))
+            for name, text in extra_files.items():
+                (folder / name).write_text(text)
+
+        return finished.training.log_folder_model(write, name="generator", model_format=MODEL_FORMAT)
 
     def log_finished(self, finished: FinishedRun) -> None:
         """The run's card: the best model's pictures, one row per label."""
@@ -317,6 +328,7 @@ class ImageFlow(Trainer):
     modality = "image"
     summary = "Makes new pictures like the dataset's, by label (a small UNet trained by flow matching)."
     objective: ClassVar[Objective] = FLOW_MATCHING
+    starter = "image-flow-starter"
     hyperparams = (
         *FLOW_LOOP,
         Param("width", "int", 32, "Channels of the UNet's first level (doubled below it).", 8, 128),

@@ -97,6 +97,10 @@ class Objective(ABC):
         (a generative filmstrip); ``None``, the default, when there is nothing to show."""
         return None
 
+    def picture_caption(self, classes: list[str]) -> str:
+        """What the rows and columns of ``epoch_picture``'s PNGs are, for a dataset of ``classes``."""
+        return ""
+
     def log_model(self, finished: FinishedRun, extra_files: dict[str, str]) -> str:
         """Log the finished model with ``extra_files`` beside it; returns its MLflow URI. By default an
         MLflow model (a ``torch.export`` program and safetensors weights) that predicts from one input."""
@@ -113,8 +117,9 @@ class Objective(ABC):
 
     @property
     def scores(self) -> tuple[Metric, ...]:
-        """The metrics besides the loss: the figures tables and summaries show."""
-        return tuple(m for m in self.metrics if m.name != "loss")
+        """The metrics besides the loss: the figures tables and summaries show (the loss itself for an
+        objective that reports nothing else, such as a generator's)."""
+        return tuple(m for m in self.metrics if m.name != "loss") or self.metrics
 
     @property
     def primary_metric(self) -> Metric:

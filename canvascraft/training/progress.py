@@ -50,6 +50,8 @@ class TrainingProgress:
     #: Epoch (as text: JSON keys) → the PNG a generative trainer drew of what that epoch's model makes,
     #: named within the job's checkpoint folder.
     pictures: dict[str, str] = field(default_factory=dict)
+    #: What the pictures' rows and columns are (labels, seeds).
+    picture_caption: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

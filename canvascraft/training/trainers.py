@@ -57,6 +57,8 @@ class Trainer(ABC):
     summary: ClassVar[str]
     hyperparams: ClassVar[tuple[Param, ...]] = LOOP_HYPERPARAMS
     objective: ClassVar[Objective] = CLASSIFICATION
+    starter: ClassVar[str | None] = None
+    """The starter recipe made for this trainer, offered first; ``None``: the modality's own starter."""
 
     def __init__(self, **hyper: Any) -> None:
         values, errors = check_settings(self.hyperparams, hyper)

@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from canvascraft.cli import app
 from canvascraft.errors import GalleryError, TrainingError
+from canvascraft.gallery.registry import local_folder, logged_model_id
 from canvascraft.jobs import JobPool, JobState
-from canvascraft.services.gallery import generate, walk
+from canvascraft.services.gallery import generate, register, walk
 from canvascraft.services.jobs import launch_training, resume_job
 from canvascraft.services.jobs import wait_for as wait_until_final
 from canvascraft.testing.trainers import TrainerContract
@@ -121,7 +122,16 @@ def test_a_flow_job_trains_draws_its_filmstrip_and_generates_by_label_and_seed(
     run = tracking_client().get_run(job.mlflow_run_id or "")
     assert "val_loss" in run.data.metrics and "val_accuracy" not in run.data.metrics
     artifacts = {a.path for a in tracking_client().list_artifacts(run.info.run_id)}
-    assert {"flow", "samples", "card.png"} <= artifacts
+    assert {"samples", "card.png"} <= artifacts
+    model_id = logged_model_id(tracking_client(), run.info.run_id)
+    folder = local_folder(tracking_client().get_logged_model(model_id).artifact_location)
+    assert folder is not None
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "classes.json",
+        "config.json",
+        "recipe.yaml",
+        "weights.safetensors",
+    ]
     names = {a.path for a in tracking_client().list_artifacts(run.info.run_id, "samples")}
     assert names == {"samples/epoch-0001.png", "samples/epoch-0002.png"}
 
@@ -133,7 +143,16 @@ def test_a_flow_job_trains_draws_its_filmstrip_and_generates_by_label_and_seed(
     with pytest.raises(GalleryError, match="knows no label 'hexagon'; its labels: checker, circle"):
         generate(run.info.run_id, n=1, label="hexagon")
 
+    version = register(run.info.run_id, "shapes-maker", alias="champion")
+    assert version.version == 1
+    by_alias = generate("shapes-maker@champion", n=2, label="circle", seed=5, steps=4)
+    assert [p.png for p in by_alias] == [p.png for p in circles]
+
     runner = CliRunner()
+    result = runner.invoke(app, ["generate", "shapes-maker@champion", "--out", str(tmp_path / "aliased"),
+                                 "--n", "1", "--label", "square", "--seed", "3", "--steps", "3"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "aliased").iterdir()] == ["square-3.png"]
     out = tmp_path / "made"
     result = runner.invoke(app, ["generate", run.info.run_id, "--out", str(out), "--n", "5", "--steps", "3"])
     assert result.exit_code == 0, result.output

@@ -1,0 +1,133 @@
+"""A generative run through the pages (AppTest): its samples in the job panel, its card, its page with
+samples by epoch, generating and walking from the run and from a registered version, and the launch
+form offering the trainer's own starter recipe."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from canvascraft.config import get_settings
+from canvascraft.services.gallery import register
+from canvascraft.services.jobs import launch_training, wait_for
+from canvascraft.store.session import engine_for
+from tests.conftest import use_workspace
+from tests.test_gallery_page import open_gallery, run_again, texts
+from tests.test_train_page import open_train
+
+TINY = {"width": 8, "batch_size": 16, "resolution": "16"}
+
+
+@pytest.fixture(scope="module")
+def flow_template(
+    sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, int, str]:
+    """A sample workspace with one finished two-epoch image-flow run, registered as shapes-maker@champion."""
+    path = tmp_path_factory.mktemp("flow") / "workspace"
+    shutil.copytree(sample_workspace_template, path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
+        use_workspace(patch, path)
+        job_id = launch_training(
+            "sample-images", "image-flow-starter", "image-flow", epochs=2, max_items=30, hyper=TINY
+        )
+        job = wait_for(job_id, timeout_s=600)
+        assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
+        register(job.mlflow_run_id, "shapes-maker", alias="champion")
+        engine_for(get_settings().db_url).dispose()
+    get_settings.cache_clear()
+    return path, job_id, job.mlflow_run_id
+
+
+@pytest.fixture
+def flow(flow_template: tuple[Path, int, str], workspace: Path) -> tuple[int, str]:
+    """A private copy of the flow workspace: (job id, run id)."""
+    path, job_id, run_id = flow_template
+    shutil.copytree(path, workspace)
+    return job_id, run_id
+
+
+def captions(app: AppTest) -> list[str]:
+    return [caption for image in app.get("image") for caption in image.captions]
+
+
+def test_the_job_panel_shows_samples_epoch_by_epoch(flow: tuple[int, str]) -> None:
+    app = open_train(flow[0])
+
+    assert "**Samples** · what the model makes, epoch by epoch" in texts(app)
+    assert "one row per label (checker, circle, square, stripes, triangle)" in texts(app)
+    assert captions(app) == ["epoch 2 (latest)", "epoch 1"]
+    assert any("Finished: best epoch" in s.value and "validation flow loss" in s.value for s in app.success)
+    assert not [m for m in app.markdown if m.value.startswith("**Filmstrip**")]  # no classifier filmstrip
+
+
+def test_the_launch_form_offers_the_trainers_own_starter(sample_workspace: Path) -> None:
+    app = open_train()
+    app.selectbox(key="train_dataset").set_value("sample-images").run()
+    assert app.selectbox(key="train_recipe_image_image-cnn").value == "image-starter"
+
+    app.selectbox(key="train_trainer_image").set_value("image-flow").run()
+
+    assert app.selectbox(key="train_recipe_image_image-flow").value == "image-flow-starter"
+
+
+def test_a_generative_run_card_shows_its_loss_and_its_page_its_samples(flow: tuple[int, str]) -> None:
+    grid = open_gallery()
+    assert any(m.value.startswith("val_loss **") for m in grid.markdown)  # not "val_accuracy: not logged"
+
+    app = open_gallery(view="run", run=flow[1])
+
+    slider = app.select_slider(key=f"gallery_samples_{flow[1]}")
+    assert slider.options == ["1", "2"] and slider.value == 2
+    assert "epoch 2 of 2" in captions(app)
+    slider.set_value(1)
+    assert "epoch 1 of 2" in captions(run_again(app))
+
+
+def test_generate_from_a_run_page_and_download_the_zip(flow: tuple[int, str]) -> None:
+    app = open_gallery(view="run", run=flow[1])
+    first_seed = next(n for n in app.number_input if n.label == "first seed")
+    first_seed.set_value(3)
+    next(n for n in app.number_input if n.label == "pictures").set_value(6)
+    next(s for s in app.slider if s.label == "sampling steps").set_value(4)
+    next(b for b in app.button if b.label == "Generate").click()
+    run_again(app)
+
+    labels = ["checker", "circle", "square", "stripes", "triangle", "checker"]
+    assert [c for c in captions(app) if c.endswith(".png")] == [
+        f"{lab}-{3 + i}.png" for i, lab in enumerate(labels)
+    ]
+    (download,) = [d for d in app.get("download_button") if "as a zip" in d.proto.label]
+    assert download.proto.label == "Download 6 PNG(s) as a zip"
+
+
+def test_try_a_registered_generator_by_label_and_walk(flow: tuple[int, str]) -> None:
+    app = open_gallery(view="try", model="shapes-maker", version="champion")
+    next(s for s in app.selectbox if s.label == "label" and "circle" in s.options).set_value("circle")
+    next(n for n in app.number_input if n.label == "pictures").set_value(2)
+    next(s for s in app.slider if s.label == "sampling steps").set_value(3)
+    next(b for b in app.button if b.label == "Generate").click()
+    run_again(app)
+    assert [c for c in captions(app) if c.endswith(".png")] == ["circle-0.png", "circle-1.png"]
+
+    next(n for n in app.number_input if n.label == "to seed").set_value(7)
+    next(n for n in app.number_input if n.label == "frames").set_value(3)
+    next(b for b in app.button if b.label == "Walk").click()
+    run_again(app)
+    assert "seed 0 → 7" in captions(app)
+    assert "every frame" in captions(app)
+
+
+def test_pictures_zip_holds_one_png_per_picture(flow: tuple[int, str]) -> None:
+    from canvascraft.services.gallery import generate, pictures_zip
+
+    pictures = generate("shapes-maker@champion", n=3, label="square", seed=1, steps=2)
+    with zipfile.ZipFile(io.BytesIO(pictures_zip(pictures))) as archive:
+        assert archive.namelist() == ["square-1.png", "square-2.png", "square-3.png"]
+        assert Image.open(io.BytesIO(archive.read("square-1.png"))).size == (16, 16)
