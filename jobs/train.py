@@ -179,6 +179,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             training.log_text(model_files["table_state.json"], "table_state.json")
 
         def on_epoch(result: EpochResult) -> None:
+            result.metrics.update(objective.epoch_figures(model, result.epoch, epochs, split))
             predictions = probe.predict(model)
             progress.history.append(result.as_row())
             progress.filmstrip.append(predictions)

@@ -18,7 +18,7 @@ import io
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,11 +29,13 @@ from torch.nn import functional as F
 
 from canvascraft.brushes.base import Param
 from canvascraft.errors import TrainingError
+from canvascraft.training import quality
 from canvascraft.training.objectives import Meter, Metric, Objective
 from canvascraft.training.trainers import LOOP_HYPERPARAMS, Trainer, register_trainer
 
 if TYPE_CHECKING:
     from canvascraft.training.finish import FinishedRun
+    from canvascraft.training.split import SplitData
 
 RESOLUTIONS = (16, 32, 64)
 VALIDATION_SEED = 20261203
@@ -45,6 +47,16 @@ FILMSTRIP_SEEDS = (0, 1, 2, 3)
 FILMSTRIP_LABELS = 8
 FILMSTRIP_PICTURES = 40
 """At most this many epochs get a filmstrip picture: every early epoch, then evenly spread."""
+QUALITY_POINTS = 5
+"""Epochs whose model is measured while training (evenly spread, the last included): each costs a
+judge pass over ``QUICK_SAMPLES`` pictures sampled in ``QUICK_STEPS``."""
+QUICK_SAMPLES, QUICK_STEPS = 64, 8
+FINAL_SAMPLES = 128
+"""Pictures the finished (best) model is measured on, at full sampling steps."""
+QUALITY_SEED = 7_000_000
+"""Quality samples' first seed: far from the filmstrip's and a user's small seeds."""
+JUDGED_ITEMS = 2000
+REPORT = "quality/report.json"
 MODEL_FORMAT = "flow"
 """The logged model's format tag: a folder of safetensors weights and a JSON config, nothing to run."""
 WEIGHTS = "weights.safetensors"
@@ -138,6 +150,9 @@ class FlowMatching(Objective):
     monitor = "val_loss"
     pins_predictions = False
 
+    def __init__(self) -> None:
+        self._judges: dict[tuple[int, int], tuple[quality.Judge, torch.Tensor, torch.Tensor] | None] = {}
+
     def check_targets(self, trainer: str, n_classes: int) -> None:
         if n_classes < 1:
             raise TrainingError(f"{trainer}: training needs pictures with at least one label")
@@ -200,12 +215,60 @@ class FlowMatching(Objective):
         return finished.training.log_folder_model(write, name="generator", model_format=MODEL_FORMAT)
 
     def log_finished(self, finished: FinishedRun) -> None:
-        """The run's card: the best model's pictures, one row per label."""
+        """The run's card (the best model's pictures, one row per label) and its quality report:
+        every figure of ``canvascraft.training.quality`` for the best model, as ``best_quality_*``
+        metrics and ``quality/report.json``."""
+        import json
+
         model = finished.model
         assert isinstance(model, FlowNet)
         labels, seeds = filmstrip_plan(model.n_classes)
         pictures = sample(model, labels, seeds)
         finished.training.log_bytes(grid_png(pictures, columns=len(FILMSTRIP_SEEDS)), CARD)
+        report = self.quality(model, finished.split, FINAL_SAMPLES, SAMPLE_STEPS)
+        if report is not None:
+            finished.training.log_summary(report.metrics("best_quality_"), {})
+            document = {**asdict(report), "note": quality.NOTE, "steps": SAMPLE_STEPS}
+            finished.training.log_text(json.dumps(document, indent=2), REPORT)
+
+    def epoch_figures(self, model: nn.Module, epoch: int, epochs: int, split: SplitData) -> dict[str, float]:
+        """Quick quality figures at ``QUALITY_POINTS`` epochs, logged beside the loss as ``quality_*``."""
+        every = max(1, math.ceil(epochs / QUALITY_POINTS))
+        if epoch % every and epoch != epochs:
+            return {}
+        assert isinstance(model, FlowNet)
+        report = self.quality(model, split, QUICK_SAMPLES, QUICK_STEPS)
+        return {} if report is None else report.metrics()
+
+    def quality(self, model: FlowNet, split: SplitData, n: int, steps: int) -> quality.QualityReport | None:
+        """The figures for ``n`` samples of ``model``, or ``None`` when the data is too small to judge."""
+        judged = self._judged(split, model.resolution)
+        if judged is None:
+            return None
+        judge, real, training = judged
+        labels: list[int | None] = (
+            [i % model.n_classes for i in range(n)] if model.n_classes > 1 else [None] * n
+        )
+        seeds = [QUALITY_SEED + i for i in range(n)]
+        samples = sample(model, labels, seeds, steps=steps)
+        return quality.measure(judge, real, training, samples, labels)
+
+    def _judged(
+        self, split: SplitData, resolution: int
+    ) -> tuple[quality.Judge, torch.Tensor, torch.Tensor] | None:
+        """The judge and real pictures of ``split``, built once per job (this object lives as long as the
+        job's process, and a job trains on one split)."""
+        key = (id(split), resolution)
+        if key not in self._judges:
+            training, labels = quality.stack(split.train, JUDGED_ITEMS)
+            held_out, _ = quality.stack(split.val, JUDGED_ITEMS)
+            real = quality.resize(torch.cat([training, held_out]), resolution)
+            if len(real) < 4:
+                self._judges[key] = None
+            else:
+                judge = quality.Judge.train(training, labels, len(split.classes), resolution)
+                self._judges[key] = (judge, real, training)
+        return self._judges[key]
 
 
 FLOW_MATCHING = FlowMatching()

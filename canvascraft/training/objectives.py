@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # torch is imported by the loop that calls these, not by read
     from torch.utils.data import Dataset
 
     from canvascraft.training.finish import FinishedRun
+    from canvascraft.training.split import SplitData
 
 Direction = Literal["maximize", "minimize"]
 SPLITS = ("train", "val")
@@ -96,6 +97,11 @@ class Objective(ABC):
         """Draw what this epoch's model makes into a PNG under ``folder`` and return its name there
         (a generative filmstrip); ``None``, the default, when there is nothing to show."""
         return None
+
+    def epoch_figures(self, model: nn.Module, epoch: int, epochs: int, split: SplitData) -> dict[str, float]:
+        """Figures measured on this epoch's model besides the meter's (a generator's sample quality),
+        logged and charted with the epoch's metrics. None by default."""
+        return {}
 
     def picture_caption(self, classes: list[str]) -> str:
         """What the rows and columns of ``epoch_picture``'s PNGs are, for a dataset of ``classes``."""
