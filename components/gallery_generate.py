@@ -6,21 +6,40 @@ label and seed, downloaded as PNGs or a zip) and walks between two seeds (a GIF 
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.gallery import (
+    QUALITY_NOTE,
     Picture,
     epoch_samples,
     generate,
     generator_labels,
     pictures_zip,
+    quality_figures,
     walk,
 )
 from components.text import plain
 
 EVERY_LABEL = "(each label in turn)"
 COLUMNS = 8
+
+
+def quality_table(metrics: dict[str, float]) -> None:
+    """The finished model's quality figures, each with its floor and what it says."""
+    figures = quality_figures(metrics)
+    if not figures:
+        st.caption("No quality figures: the run ended before its model was measured.")
+        return
+    st.markdown(f"**Quality of the best model** · {QUALITY_NOTE}")
+    st.dataframe(
+        pd.DataFrame(
+            [{"figure": f.label, "value": f.shown(), "floor": "—" if f.floor is None else f.shown(f.floor),
+              "better": f.better, "what it says": f.meaning} for f in figures]
+        ),
+        hide_index=True,
+    )  # fmt: skip
 
 
 def samples_by_epoch(run_id: str) -> None:

@@ -30,7 +30,7 @@ from canvascraft.services.gallery import (
     token_for_page,
 )
 from canvascraft.share.links import MAX_COMPARED, GalleryState
-from components.gallery_generate import generate_view, samples_by_epoch
+from components.gallery_generate import generate_view, quality_table, samples_by_epoch
 from components.media import cached_thumbnail, cached_waveform
 from components.text import plain
 from components.view_nav import go
@@ -209,7 +209,11 @@ def run_view(state: GalleryState) -> None:
     ]
     st.plotly_chart(metric_curves_figure(detail, curves), key="gallery_curves")
     if detail.objective.task == "generate":
-        samples_by_epoch(card.run_id)
+        left, right = st.columns([1, 1], gap="large")
+        with left:
+            samples_by_epoch(card.run_id)
+        with right:
+            quality_table(card.metrics)
         if card.status == "FINISHED" and detail.model_uris:
             with st.expander("Generate", icon=":material/auto_awesome:", expanded=True):
                 generate_view(card.run_id, key=f"gallery_make_{card.run_id}")

@@ -15,6 +15,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from canvascraft.errors import CanvasCraftError
+from canvascraft.services.gallery import QUALITY_NOTE, quality_sentence
 from canvascraft.services.jobs import (
     Objective,
     TrainingJobView,
@@ -227,6 +228,11 @@ def _samples(view: TrainingJobView) -> None:
     left.image(latest, caption=f"epoch {epoch} (latest)", width="stretch")
     if earlier:
         right.image([png for _, png in earlier], caption=[f"epoch {e}" for e, _ in earlier], width=120)
+    measured = [row for row in view.progress.history if quality_sentence(row)]
+    if measured:
+        row = measured[-1]
+        right.markdown(f"**Quality at epoch {row['epoch']}** · {quality_sentence(row)}")
+        right.caption(f"Measured {QUALITY_NOTE}; the floor is the best a generator can reach here.")
 
 
 def _actions(view: TrainingJobView) -> None:

@@ -17,6 +17,7 @@ from canvascraft.services.jobs import (
     DEVICES,
     MAX_PINNED,
     TrainerInfo,
+    estimate_time,
     launch_training,
     trainer_catalog,
     validation_items,
@@ -121,6 +122,7 @@ def launch_form() -> int | None:
         max_selections=MAX_PINNED,
         key=pin_key,
     )
+    _expected_time(dataset, recipe, trainer, hyper, val_fraction, int(split_seed), limit, device)
     if not st.button("Launch training", type="primary", icon=":material/rocket_launch:", width="stretch"):
         return None
     try:
@@ -131,3 +133,27 @@ def launch_form() -> int | None:
     except CanvasCraftError as error:
         st.error(plain(error), icon=":material/error:")
         return None
+
+
+@st.cache_data(max_entries=32, ttl=600, show_spinner="Measuring a few training steps…")
+def _measured(
+    dataset: str, recipe: str, trainer: str, hyper: dict[str, Any], val_fraction: float, seed: int,
+    limit: int | None, device: str,
+) -> str:  # fmt: skip
+    return estimate_time(
+        dataset, recipe, trainer, hyper, val_fraction=val_fraction, seed=seed, max_items=limit, device=device
+    ).sentence()
+
+
+def _expected_time(
+    dataset: str, recipe: str, trainer: str, hyper: dict[str, Any], val_fraction: float, seed: int,
+    limit: int | None, device: str,
+) -> None:  # fmt: skip
+    """The expected time, measured on this machine before anything is launched; a setting the trainer
+    refuses shows here already."""
+    try:
+        sentence = _measured(dataset, recipe, trainer, hyper, val_fraction, seed, limit, device)
+    except CanvasCraftError as error:
+        st.warning(plain(error), icon=":material/warning:")
+        return
+    st.caption(f":material/schedule: {sentence}")

@@ -76,6 +76,7 @@ def parse_modality(value: str | None) -> Modality | None:
 def start_or_follow(job_id: int, wait: bool) -> None:
     """Start the job now (it outlives this command), or follow it to its end with ``--wait``."""
     from canvascraft.services.jobs import TrainingProgress, tick, wait_for
+    from canvascraft.training.quality import quality_sentence
     from canvascraft.training.trainers import objective_of
 
     if not wait:
@@ -86,7 +87,10 @@ def start_or_follow(job_id: int, wait: bool) -> None:
 
     def figures(job: Job, row: dict[str, Any]) -> str:
         objective = objective_of(job.spec.get("trainer"))
-        return ", ".join(f"{key} {row[key]:.4f}" for key in (objective.primary, objective.monitor))
+        keys = dict.fromkeys((objective.primary, objective.monitor))  # once when they are the same
+        shown = ", ".join(f"{key} {row[key]:.4f}" for key in keys)
+        measured = quality_sentence(row)
+        return f"{shown}, quality: {measured}" if measured else shown
 
     def show(job: Job) -> None:
         nonlocal shown

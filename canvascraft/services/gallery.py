@@ -42,11 +42,15 @@ from canvascraft.gallery.runs import (
     search_runs,
 )
 from canvascraft.jobs.checkpoints import CheckpointInfo, list_checkpoints
+from canvascraft.training.quality import NOTE as QUALITY_NOTE
+from canvascraft.training.quality import Figure, quality_figures, quality_sentence
 
 __all__ = [
     "DEFAULT_METRIC",
+    "QUALITY_NOTE",
     "CheckpointInfo",
     "Comparison",
+    "Figure",
     "Picture",
     "Prediction",
     "Predictor",
@@ -71,6 +75,8 @@ __all__ = [
     "model_versions",
     "pictures_zip",
     "predictions_csv",
+    "quality_figures",
+    "quality_sentence",
     "register",
     "resolve",
     "run_detail",

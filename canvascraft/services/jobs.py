@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canvascraft.brushes.base import Param
+from canvascraft.errors import TrainingError
 from canvascraft.jobs import JobError, JobPool, JobState
 from canvascraft.jobs.pool import log_tail
 from canvascraft.jobs.reasons import explain_ending
@@ -24,6 +25,7 @@ from canvascraft.training.progress import TrainingProgress
 
 if TYPE_CHECKING:
     from canvascraft.jobs.checkpoints import CheckpointInfo
+    from canvascraft.training.estimate import TimeEstimate
 
 __all__ = [
     "DEVICES",
@@ -34,6 +36,7 @@ __all__ = [
     "TrainingJobView",
     "TrainingProgress",
     "cancel_job",
+    "estimate_time",
     "fork_job",
     "get_job",
     "job_log",
@@ -240,6 +243,35 @@ class TrainerInfo:
     params: tuple[Param, ...]
     #: The recipe to start from with this trainer (the launch form offers it first).
     starter: str
+
+
+def estimate_time(
+    dataset: str,
+    recipe: str,
+    trainer: str,
+    hyper: dict[str, Any],
+    *,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    max_items: int | None = None,
+    device: str = "auto",
+) -> TimeEstimate:
+    """How long a training job with these settings would take here, measured on a few real steps
+    (seconds of work: the launch form caches it). A setting the trainer refuses raises its
+    ``TrainingError`` now, before a job exists."""
+    from canvascraft.recipe.library import load_recipe
+    from canvascraft.training.estimate import estimate_training
+
+    try:
+        return estimate_training(
+            dataset, load_recipe(recipe), trainer, hyper, val_fraction=val_fraction, seed=seed,
+            max_items=max_items, device=device,
+        )  # fmt: skip
+    except (RuntimeError, ValueError) as error:  # torch's own errors: the job would meet them too
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise TrainingError(
+            f"{trainer} cannot take a training step on {dataset} with {recipe}: {reason}"
+        ) from None
 
 
 def trainer_catalog(modality: str | None = None) -> list[TrainerInfo]:

@@ -221,3 +221,51 @@ def measure(
         memorised=memorised_share(np.stack(samples), as_pixels(resize(training, fake.shape[-1]))),
         samples=n,
     )
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One quality figure as pages show it: its value, its floor when it has one, and what it says."""
+
+    label: str
+    value: float
+    floor: float | None
+    better: str
+    meaning: str
+    percent: bool = False
+
+    def shown(self, value: float | None = None) -> str:
+        value = self.value if value is None else value
+        return f"{value:.0%}" if self.percent else f"{value:.3g}"
+
+
+_FIGURES = (
+    ("fid", "FID", "lower", False, "gap between samples and real pictures (floor: two halves of the real)"),
+    ("kid", "KID", "lower", False, "the same gap without assuming Gaussians; steadier on few samples"),
+    ("precision", "precision", "higher", True, "share of samples that look like some real picture"),
+    ("recall", "recall", "higher", True, "share of real pictures some sample looks like (variety)"),
+    ("label_agreement", "label agreement", "higher", True, "share of samples judged to be their label"),
+    ("memorised", "memorised", "lower", True, "share of samples nearly identical to a training picture"),
+)  # fmt: skip
+
+
+def quality_figures(metrics: dict[str, float], prefix: str = "best_quality_") -> list[Figure]:
+    """The quality figures among a run's ``metrics`` (``best_quality_*`` for the finished model,
+    ``quality_*`` in an epoch's row), in a fixed order; empty when the run measured none."""
+    return [
+        Figure(label, metrics[prefix + key], metrics.get(f"{prefix}{key}_floor"), better, meaning, percent)
+        for key, label, better, percent, meaning in _FIGURES
+        if prefix + key in metrics
+    ]
+
+
+def quality_sentence(metrics: dict[str, float], prefix: str = "quality_") -> str | None:
+    """``FID 41.2 (floor 3.10) · KID … · precision 62%…``, or None when ``metrics`` hold no figures."""
+    figures = quality_figures(metrics, prefix)
+    if not figures:
+        return None
+    parts = [
+        f"{f.label} {f.shown()}" + (f" (floor {f.shown(f.floor)})" if f.floor is not None else "")
+        for f in figures
+    ]
+    return " · ".join(parts)
