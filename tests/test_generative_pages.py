@@ -4,8 +4,12 @@ form offering the trainer's own starter recipe."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import shutil
+import sys
+import urllib.error
 import zipfile
 from pathlib import Path
 
@@ -14,10 +18,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from canvascraft.config import get_settings
-from canvascraft.services.gallery import register
+from canvascraft.services.gallery import generate, register
 from canvascraft.services.jobs import launch_training, wait_for
 from canvascraft.store.session import engine_for
 from tests.conftest import use_workspace
+from tests.local_servers import HOST, free_port, post_json, started, wait_answering
 from tests.test_gallery_page import open_gallery, run_again, texts
 from tests.test_train_page import open_train
 
@@ -125,9 +130,28 @@ def test_try_a_registered_generator_by_label_and_walk(flow: tuple[int, str]) -> 
 
 
 def test_pictures_zip_holds_one_png_per_picture(flow: tuple[int, str]) -> None:
-    from canvascraft.services.gallery import generate, pictures_zip
+    from canvascraft.services.gallery import pictures_zip
 
     pictures = generate("shapes-maker@champion", n=3, label="square", seed=1, steps=2)
     with zipfile.ZipFile(io.BytesIO(pictures_zip(pictures))) as archive:
         assert archive.namelist() == ["square-1.png", "square-2.png", "square-3.png"]
         assert Image.open(io.BytesIO(archive.read("square-1.png"))).size == (16, 16)
+
+
+def test_serve_makes_the_same_pictures_over_http(flow: tuple[int, str], tmp_path: Path) -> None:
+    expected = generate("shapes-maker@champion", n=2, label="circle", seed=5, steps=4)
+    port = free_port()
+    command = [sys.executable, "-m", "canvascraft.cli", "serve", "shapes-maker@champion", "--port", str(port)]
+    log = tmp_path / "serve.log"
+    with started(command, tmp_path, log) as server:
+        url = f"http://{HOST}:{port}"
+        wait_answering(url, server, log, path="/ping", timeout=120)
+        answer = post_json(url, "/invocations", {"n": 2, "label": "circle", "seed": 5, "steps": 4})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post_json(url, "/invocations", {"label": "hexagon"})
+
+    assert [p["file_name"] for p in answer["pictures"]] == ["circle-5.png", "circle-6.png"]
+    assert [base64.b64decode(p["png"]) for p in answer["pictures"]] == [p.png for p in expected]
+    assert refused.value.code == 400
+    assert "knows no label 'hexagon'" in json.loads(refused.value.read())["detail"]
+    assert "serving generator shapes-maker@champion" in log.read_text()

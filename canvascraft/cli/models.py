@@ -102,10 +102,17 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 5001,
     host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 opens it to the LAN.")] = "127.0.0.1",
 ) -> None:
-    """Serve a model as an HTTP scoring endpoint (MLflow's model server; POST /invocations)."""
+    """Serve a model as an HTTP endpoint: POST /invocations scores inputs (MLflow's model server), or
+    makes pictures when the model is a generator (GET /labels lists what it can draw)."""
+    from canvascraft.gallery.generate import is_generator
+    from canvascraft.gallery.generator_server import serve_generator
     from canvascraft.gallery.serve import serve_command, serve_env
     from canvascraft.tracking.ui import ui_url
 
+    if is_generator(model):
+        typer.echo(f"serving generator {model} at {ui_url(host, port)}/invocations  (Ctrl+C stops it)")
+        serve_generator(model, host, port)
+        return
     command = serve_command(model, host, port)
     typer.echo(f"serving {model} at {ui_url(host, port)}/invocations  (Ctrl+C stops it)")
     raise typer.Exit(subprocess.call(command, env=serve_env()))

@@ -215,3 +215,11 @@ def epoch_samples(run_id: str) -> list[tuple[int, bytes]]:
         if match and path is not None:
             shown.append((int(match.group(1)), path.read_bytes()))
     return sorted(shown)
+
+
+def is_generator(ref: str) -> bool:
+    """Whether the registered version ``ref`` names was logged by a generative trainer."""
+    model_id = resolve(ref).model_id
+    if model_id is None:
+        return False
+    return tracking_client().get_logged_model(model_id).tags.get(FORMAT_TAG) == MODEL_FORMAT
