@@ -155,3 +155,12 @@ def test_serve_makes_the_same_pictures_over_http(flow: tuple[int, str], tmp_path
     assert refused.value.code == 400
     assert "knows no label 'hexagon'" in json.loads(refused.value.read())["detail"]
     assert "serving generator shapes-maker@champion" in log.read_text()
+
+
+def test_a_generator_cannot_be_watched_for_drift(flow: tuple[int, str]) -> None:
+    from canvascraft.errors import DriftError
+    from canvascraft.services.drift import list_monitors, save_monitor
+
+    with pytest.raises(DriftError, match="cannot watch shapes-maker@champion: it is a generator"):
+        save_monitor("shapes-maker", alias="champion", every="1h")
+    assert list_monitors() == []

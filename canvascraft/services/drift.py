@@ -85,12 +85,17 @@ def _check_model(model_name: str, alias: str) -> None:
 
     separator = "/" if alias.isdigit() else "@"
     try:
-        resolve(f"{model_name}{separator}{alias}")
+        version = resolve(f"{model_name}{separator}{alias}")
     except ModelError as error:
         raise DriftError(
             f"cannot watch {model_name}{separator}{alias}: {error}. Register the model and give it the "
             "alias in the Gallery first"
         ) from None
+    if version.objective.task != "classify":
+        raise DriftError(
+            f"cannot watch {model_name}{separator}{alias}: it is a generator, and drift checks compare "
+            "what a classifier is shown with what it trained on; watch a classifier of the same data"
+        )
 
 
 def _check_source(kind: str, source: str) -> str:
