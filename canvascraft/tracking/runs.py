@@ -8,6 +8,7 @@ a user's workspace never writes an ``mlruns`` folder into the current directory.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,17 @@ TRUNCATED_NOTE = " …[truncated]"
 # Kept small and explicit: letting MLflow infer requirements imports the model in a subprocess
 # and takes seconds; the studio's own environment is what serves these models anyway.
 PIP_REQUIREMENTS = [f"torch=={version('torch').split('+')[0]}"]
+PROGRAM_PATH = "data/model.pt2"
+"""Where ``mlflow.pytorch.save_model`` writes the ``pt2`` program inside a model folder."""
+PROGRAM_DIGEST_TAG = "canvascraft.program_sha256"
+"""The logged model's tag holding its program's sha256: the tracking database keeps it apart from the
+artifact store, so a program replaced in the store afterwards is told from the one that was logged."""
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of a file, in hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def tracking_client() -> MlflowClient:
@@ -223,7 +235,9 @@ class TrainingRun:
                     )
                     for file_name, text in (extra_files or {}).items():
                         (local / file_name).write_text(text)
+                    digest = file_digest(local / PROGRAM_PATH)
                     self._client.log_model_artifacts(logged.model_id, str(local))
+                self._client.set_logged_model_tags(logged.model_id, {PROGRAM_DIGEST_TAG: digest})
             except BaseException:
                 self._client.finalize_logged_model(logged.model_id, "FAILED")
                 raise
