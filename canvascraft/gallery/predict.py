@@ -194,12 +194,11 @@ class Predictor:
         input shape is the logged model's when the run has one, else read from the first weight (the
         input channels of a convolution, the input features of a linear layer: all a trainer needs).
         """
-        from safetensors.torch import load_file
-
         from canvascraft.jobs.checkpoints import CHECKPOINT_NAMES, checkpoint_folder
         from canvascraft.store.models import Job
         from canvascraft.store.session import open_session
         from canvascraft.training import get_trainer, load_checkpoint
+        from canvascraft.training.loop import read_tensors
 
         if which not in CHECKPOINT_NAMES:
             raise ModelError(f"checkpoint must be one of {', '.join(CHECKPOINT_NAMES)}, got {which!r}")
@@ -218,9 +217,10 @@ class Predictor:
         context = run_context(run_id)
         trainer = get_trainer(spec["trainer"])(**spec.get("hyper", {}))
         shape = _logged_shape(run_id)
-        build_shape = shape or _shape_from_weights(load_file(str(path)), get_modality(context.modality))
+        label = f"job {job_id}'s {which} checkpoint"
+        build_shape = shape or _shape_from_weights(read_tensors(path, label), get_modality(context.modality))
         model = trainer.build_model(build_shape, len(context.classes))
-        load_checkpoint(model, path)
+        load_checkpoint(model, path, label)
         model.eval()
         return cls(model, context, input_shape=shape, source=f"job {job_id} ({which} checkpoint)")
 

@@ -34,6 +34,7 @@ __all__ = [
     "TrainingJobView",
     "TrainingProgress",
     "cancel_job",
+    "explain_ending",
     "fork_job",
     "get_job",
     "job_log",
