@@ -33,7 +33,7 @@ from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training import EpochResult, get_trainer, load_checkpoint, load_split, train
 from canvascraft.training.data import validation_members
 from canvascraft.training.finish import FinishedRun
-from canvascraft.training.loop import LAST, resolve_device
+from canvascraft.training.loop import LAST, read_info, resolve_device
 from canvascraft.training.pinned import PinnedProbe
 from canvascraft.training.progress import TrainingProgress
 from canvascraft.tuning.space import apply_overrides
@@ -81,10 +81,11 @@ def _previous_progress(job_id: int) -> TrainingProgress | None:
 
 def _start_weights(model: torch.nn.Module, fork: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     """Load the forked checkpoint's weights (not its optimiser: a fork is a new run)."""
-    path = checkpoint_folder(int(fork["job"])) / f"{fork.get('checkpoint', 'best')}.safetensors"
+    which = fork.get("checkpoint", "best")
+    path = checkpoint_folder(int(fork["job"])) / f"{which}.safetensors"
     if not path.exists():
         raise TrainingError(f"job {fork['job']} has no {path.name}; fork from a checkpoint it saved")
-    return path, load_checkpoint(model, path)
+    return path, load_checkpoint(model, path, f"job {fork['job']}'s {which} checkpoint")
 
 
 def run(job_id: int, spec: dict[str, Any]) -> None:
@@ -117,8 +118,10 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
     resuming = bool(resume_from) and (folder / LAST).exists()  # nothing saved yet: start over
     previous_run = _run_of_chain(int(resume_from)) if resume_from else None
     if resuming:
-        saved = json.loads((folder / LAST).with_suffix(".json").read_text())
-        progress.history = list(saved["history"])
+        label = f"the last checkpoint in {folder}"
+        saved = read_info(folder / LAST, label)
+        load_checkpoint(model, folder / LAST, label)  # a bad file fails here, before the run is reopened
+        progress.history = list(saved.get("history") or [])
         progress.epoch = progress.first_epoch = len(progress.history)
         before = _previous_progress(int(resume_from))
         if before is not None and before.pinned == progress.pinned:

@@ -75,7 +75,7 @@ def parse_modality(value: str | None) -> Modality | None:
 
 def start_or_follow(job_id: int, wait: bool) -> None:
     """Start the job now (it outlives this command), or follow it to its end with ``--wait``."""
-    from canvascraft.services.jobs import TrainingProgress, tick, wait_for
+    from canvascraft.services.jobs import TrainingProgress, explain_ending, tick, wait_for
     from canvascraft.training.quality import quality_sentence
     from canvascraft.training.trainers import objective_of
 
@@ -101,8 +101,11 @@ def start_or_follow(job_id: int, wait: bool) -> None:
 
     job = wait_for(job_id, on_progress=show)
     if job.state != "succeeded":
-        typer.echo(job.error_tail or "", err=True)
-        typer.echo(f"error: job {job_id} {job.state}; see `canvascraft jobs logs {job_id}`", err=True)
+        # The reason in words, not the log's last lines: those end in a traceback when the job raised.
+        reason = explain_ending(job)
+        typer.echo(f"error: job {job_id} {job.state}: {reason} The log: `canvascraft jobs logs {job_id}`"
+                   if reason else f"error: job {job_id} {job.state}; see `canvascraft jobs logs {job_id}`",
+                   err=True)  # fmt: skip
         raise typer.Exit(1)
     final = TrainingProgress.from_dict(job.progress)
     if final is None or not final.history:

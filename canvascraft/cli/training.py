@@ -90,17 +90,21 @@ def train_command(
 
 
 def _job_row(job: Job) -> dict[str, object]:
+    from canvascraft.services.jobs import explain_ending
+
     return {
         "id": job.id, "kind": job.kind, "state": job.state, "exit_code": job.exit_code, "signal": job.signal,
         "mlflow_run_id": job.mlflow_run_id, "resume_from": job.resume_from, "progress": job.progress,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "created_at": job.created_at.isoformat() if job.created_at else None, "reason": explain_ending(job),
     }  # fmt: skip
 
 
 @jobs_app.command("list")
 @clean_errors
 def jobs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List jobs, newest first (the pool is ticked first, so finished jobs show as finished)."""
+    """List jobs, newest first (the pool is ticked first, so finished jobs show as finished); a job
+    that did not succeed has its reason on the line below."""
+    from canvascraft.services.jobs import explain_ending
     from canvascraft.services.jobs import pool as job_pool
 
     open_workspace()
@@ -117,6 +121,9 @@ def jobs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON."
     for j in jobs:
         end = f"sig{j.signal}" if j.signal else ("" if j.exit_code is None else str(j.exit_code))
         typer.echo(f"{j.id:>5} {j.kind:<8} {j.state:<10} {end:>6} {j.mlflow_run_id or '':<32}")
+        reason = explain_ending(j)
+        if reason:
+            typer.echo(f"{'':>6}{reason}")
 
 
 @jobs_app.command("logs")

@@ -41,7 +41,7 @@ from canvascraft.errors import (
     RecipeError,
     UnreadableFileError,
 )
-from canvascraft.gallery.loading import load_program
+from canvascraft.gallery.loading import load_program, signature_shapes, unreadable
 from canvascraft.gallery.registry import ModelVersionInfo, model_folder, resolve
 from canvascraft.modalities import Modality, get_modality
 from canvascraft.recipe.compose import Pipeline, compose, item_seed
@@ -178,9 +178,13 @@ class Predictor:
         if not info.run_id:
             raise ModelError(f"{info.ref} has no training run, so its recipe is unknown")
         folder = model_folder(info)
-        model = load_program(folder, info.ref)
-        return cls(model, run_context(info.run_id), input_shape=_signature_shape(Model.load(str(folder))),
-                   source=info.ref)  # fmt: skip
+        model = load_program(folder, info)
+        context = run_context(info.run_id)
+        input_shape, output_shape = signature_shapes(Model.load(str(folder)))
+        if output_shape and output_shape[-1] not in (None, len(context.classes)):
+            why = f"its program scores {output_shape[-1]} classes where its run has {len(context.classes)}"
+            raise unreadable(info.ref, why)
+        return cls(model, context, input_shape=input_shape, source=info.ref)
 
     @classmethod
     def from_checkpoint(cls, job_id: int, which: str = "best") -> Predictor:
@@ -190,12 +194,11 @@ class Predictor:
         input shape is the logged model's when the run has one, else read from the first weight (the
         input channels of a convolution, the input features of a linear layer: all a trainer needs).
         """
-        from safetensors.torch import load_file
-
         from canvascraft.jobs.checkpoints import CHECKPOINT_NAMES, checkpoint_folder
         from canvascraft.store.models import Job
         from canvascraft.store.session import open_session
         from canvascraft.training import get_trainer, load_checkpoint
+        from canvascraft.training.loop import read_tensors
 
         if which not in CHECKPOINT_NAMES:
             raise ModelError(f"checkpoint must be one of {', '.join(CHECKPOINT_NAMES)}, got {which!r}")
@@ -214,9 +217,10 @@ class Predictor:
         context = run_context(run_id)
         trainer = get_trainer(spec["trainer"])(**spec.get("hyper", {}))
         shape = _logged_shape(run_id)
-        build_shape = shape or _shape_from_weights(load_file(str(path)), get_modality(context.modality))
+        label = f"job {job_id}'s {which} checkpoint"
+        build_shape = shape or _shape_from_weights(read_tensors(path, label), get_modality(context.modality))
         model = trainer.build_model(build_shape, len(context.classes))
-        load_checkpoint(model, path)
+        load_checkpoint(model, path, label)
         model.eval()
         return cls(model, context, input_shape=shape, source=f"job {job_id} ({which} checkpoint)")
 
@@ -455,15 +459,6 @@ def _as_text_cell(value: Any) -> Any:
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
-def _signature_shape(model: Any) -> tuple[int, ...] | None:
-    """One item's shape from an MLflow model's tensor signature (batch axis dropped)."""
-    signature = model.signature
-    if signature is None or not signature.inputs.inputs:
-        return None
-    shape = signature.inputs.inputs[0].shape
-    return tuple(int(s) for s in shape[1:]) if shape else None
-
-
 def _logged_shape(run_id: str) -> tuple[int, ...] | None:
     """The input shape of the model a run logged, or None when it logged none (yet)."""
     from mlflow.models import Model
@@ -478,7 +473,7 @@ def _logged_shape(run_id: str) -> tuple[int, ...] | None:
     folder = local_folder(client.get_logged_model(model_id).artifact_location)
     if folder is None or not (folder / "MLmodel").exists():
         return None
-    return _signature_shape(Model.load(str(folder)))
+    return signature_shapes(Model.load(str(folder)))[0]
 
 
 def _shape_from_weights(state: dict[str, torch.Tensor], modality: Modality) -> tuple[int, ...]:

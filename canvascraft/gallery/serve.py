@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from canvascraft.gallery.loading import check_folder, forbid_pickle
+from canvascraft.gallery.loading import forbid_pickle, load_program
 from canvascraft.gallery.predict import Prediction, Predictor
 from canvascraft.gallery.registry import model_folder, parse_ref, resolve
 from canvascraft.tracking.runs import tracking_client
@@ -40,9 +40,10 @@ DEFAULT_WORKERS = 1
 
 def model_uri(ref: str) -> str:
     """``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``, after checking the model and alias exist and
-    that the version's folder holds nothing that could run code (``check_folder``)."""
+    that the version's folder holds its own program and nothing that could run code: loaded once
+    here (``load_program``), so a damaged or foreign file is named before a server starts."""
     info = resolve(ref)
-    check_folder(model_folder(info), info.ref)
+    load_program(model_folder(info), info)
     _, alias, _ = parse_ref(ref)
     return f"models:/{info.name}@{alias}" if alias else f"models:/{info.name}/{info.version}"
 

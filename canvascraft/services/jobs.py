@@ -37,6 +37,7 @@ __all__ = [
     "TrainingProgress",
     "cancel_job",
     "estimate_time",
+    "explain_ending",
     "fork_job",
     "get_job",
     "job_log",

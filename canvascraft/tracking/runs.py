@@ -8,6 +8,7 @@ a user's workspace never writes an ``mlruns`` folder into the current directory.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +39,17 @@ TRUNCATED_NOTE = " …[truncated]"
 # Kept small and explicit: letting MLflow infer requirements imports the model in a subprocess
 # and takes seconds; the studio's own environment is what serves these models anyway.
 PIP_REQUIREMENTS = [f"torch=={version('torch').split('+')[0]}"]
+PROGRAM_PATH = "data/model.pt2"
+"""Where ``mlflow.pytorch.save_model`` writes the ``pt2`` program inside a model folder."""
+PROGRAM_DIGEST_TAG = "canvascraft.program_sha256"
+"""The logged model's tag holding its program's sha256: the tracking database keeps it apart from the
+artifact store, so a program replaced in the store afterwards is told from the one that was logged."""
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of a file, in hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def tracking_client() -> MlflowClient:
@@ -199,7 +211,7 @@ class TrainingRun:
                 output = model(example)
             signature = infer_signature(example.numpy(), output.detach().cpu().numpy())
 
-            def write(local: Path, model_id: str, artifact_location: str) -> None:
+            def write(local: Path, model_id: str, artifact_location: str) -> dict[str, str]:
                 mlflow_model = Model(
                     artifact_path=artifact_location,
                     run_id=self.run_id,
@@ -217,17 +229,19 @@ class TrainingRun:
                 )
                 for file_name, text in (extra_files or {}).items():
                     (local / file_name).write_text(text)
+                return {PROGRAM_DIGEST_TAG: file_digest(local / PROGRAM_PATH)}
 
             return self.log_folder_model(write, name=name, model_format="pt2")
         finally:
             model.train(was_training)
 
     def log_folder_model(
-        self, write: Callable[[Path, str, str], None], *, name: str, model_format: str
+        self, write: Callable[[Path, str, str], Mapping[str, str] | None], *, name: str, model_format: str
     ) -> str:
         """Log a folder that ``write(folder, model_id, artifact_location)`` fills as an MLflow logged
         model of this run (tagged ``canvascraft.format``), so it can be registered and aliased like any
-        other; returns ``models:/<id>``. A failed ``write`` leaves the logged model FAILED, not half READY."""
+        other; the tags ``write`` returns (a digest of what it wrote) are set once the files are stored.
+        Returns ``models:/<id>``; a failed ``write`` leaves the logged model FAILED, not half READY."""
         run = self._client.get_run(self.run_id)
         logged = self._client.create_logged_model(
             run.info.experiment_id,
@@ -239,8 +253,10 @@ class TrainingRun:
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 local = Path(tmp) / "model"
-                write(local, logged.model_id, logged.artifact_location)
+                tags = write(local, logged.model_id, logged.artifact_location)
                 self._client.log_model_artifacts(logged.model_id, str(local))
+            if tags:
+                self._client.set_logged_model_tags(logged.model_id, dict(tags))
         except BaseException:
             self._client.finalize_logged_model(logged.model_id, "FAILED")
             raise

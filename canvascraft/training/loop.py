@@ -80,15 +80,110 @@ def save_checkpoint(model: nn.Module, path: Path, info: Mapping[str, Any]) -> No
     _write_atomic(path.with_suffix(".json"), lambda p: p.write_text(text))
 
 
-def load_checkpoint(model: nn.Module, path: Path) -> dict[str, Any]:
-    """Load weights saved by ``save_checkpoint`` into ``model``; returns the sidecar's data."""
+def load_checkpoint(model: nn.Module, path: Path, label: str | None = None) -> dict[str, Any]:
+    """Load weights saved by ``save_checkpoint`` into ``model``; returns the sidecar's data.
+
+    A checkpoint is a file anyone may replace or hand over (fork, resume), so a file that is not a
+    safetensors state dict, or one of another model, is a ``TrainingError`` in plain words (``label``
+    names it, default its file name), never the deserialiser's or ``load_state_dict``'s own error."""
+    label = label or path.name
+    state = read_tensors(path, label)
+    wanted = model.state_dict()
+    misfit = _misfit(wanted, state)
+    if misfit:
+        raise TrainingError(
+            f"{label} does not fit this model, so it is from another trainer or dataset ({misfit}); "
+            "start from a checkpoint of a run with the same trainer, data and model settings"
+        )
     try:
-        model.load_state_dict(load_file(str(path)))
-    except RuntimeError as error:
-        message = f"{path.name} does not fit this model (another trainer or dataset?): {error}"
-        raise TrainingError(message) from None
+        model.load_state_dict(state)
+    except RuntimeError as error:  # what the key and shape checks above cannot see (a dtype torch refuses)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TrainingError(f"{label} does not fit this model ({first})") from None
+    return read_info(path, label)
+
+
+PICKLE_STARTS = (b"\x80", b"PK\x03\x04")
+"""How a pickle (protocol 2 and later) and a ``torch.save`` file (a zip holding a pickle) begin."""
+
+
+def read_tensors(path: Path, label: str | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a pickle, a truncated file or anything else is a
+    ``TrainingError`` saying so (nothing in the file runs: safetensors holds no code)."""
+    from safetensors import SafetensorError
+
+    label = label or path.name
+    if not path.is_file():
+        raise TrainingError(f"{label} is missing ({path}); start from a checkpoint the job saved")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise TrainingError(
+            f"{label} is not a valid checkpoint: {_not_safetensors(path, error)}; start from a "
+            "checkpoint the studio saved"
+        ) from None
+
+
+def _not_safetensors(path: Path, error: Exception) -> str:
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if start.startswith(PICKLE_STARTS):
+        return "it is a pickle (a torch.save file renamed?), which the studio never loads: it can run code"
+    if not start:
+        return "the file is empty"
+    return f"it is not a safetensors file, or it was cut short ({str(error).strip() or type(error).__name__})"
+
+
+def read_info(path: Path, label: str | None = None) -> dict[str, Any]:
+    """A checkpoint's JSON sidecar (``<name>.json``), empty when there is none."""
     sidecar = path.with_suffix(".json")
-    return json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    if not sidecar.exists():
+        return {}
+    try:
+        info = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        info = None
+    if not isinstance(info, dict):
+        raise TrainingError(
+            f"{label or path.name} is not a valid checkpoint: its record {sidecar.name} is not a JSON "
+            "object; start from a checkpoint the studio saved"
+        )
+    return info
+
+
+FEW = 3
+"""How many layer names a mismatch names before it counts the rest."""
+
+
+def _misfit(wanted: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor]) -> str:
+    """The layers that differ between a model's state and a checkpoint's, a few named and counted;
+    empty when every key is there with its shape."""
+    missing = [k for k in wanted if k not in found]
+    unexpected = [k for k in found if k not in wanted]
+    shapes = [
+        f"{k}: {_dims(found[k])} in the checkpoint, {_dims(wanted[k])} in this model"
+        for k in wanted
+        if k in found and tuple(found[k].shape) != tuple(wanted[k].shape)
+    ]
+    parts = [
+        f"{len(names)} {what}: {_few(names)}"
+        for what, names in (
+            ("layer(s) missing", missing),
+            ("unexpected layer(s)", unexpected),
+            ("shape mismatch(es)", shapes),
+        )
+        if names
+    ]
+    return "; ".join(parts)
+
+
+def _few(names: list[str]) -> str:
+    shown = ", ".join(names[:FEW])
+    return shown + (f" and {len(names) - FEW} more" if len(names) > FEW else "")
+
+
+def _dims(tensor: torch.Tensor) -> str:
+    return "×".join(map(str, tensor.shape)) or "a scalar"
 
 
 def _save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> dict[str, Any]:
@@ -107,7 +202,7 @@ def _save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> dict[str, A
 
 def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path, scalars: Mapping[str, Any]) -> None:
     state: dict[int, dict[str, Any]] = {}
-    for name, value in [*load_file(str(path)).items(), *scalars.items()]:
+    for name, value in [*read_tensors(path, f"the optimiser state {path.name}").items(), *scalars.items()]:
         param_id, key = name.split(".", 1)
         state.setdefault(int(param_id), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
@@ -284,11 +379,28 @@ def _save_last(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path,
 def _resume(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path, fresh: _Progress) -> _Progress:
     if not (folder / LAST).exists():
         raise TrainingError(f"nothing to resume in {folder}: no {LAST}; start the run without resume")
-    info = load_checkpoint(model, folder / LAST)
-    _load_optimizer(optimizer, folder / info["optimizer"]["file"], info["optimizer"]["scalars"])
-    return _Progress(
-        history=[EpochResult.from_row(r) for r in info["history"]],
-        best_value=float(info.get("best_val_loss", fresh.best_value)),
-        best_epoch=int(info["best_epoch"]),
-        bad_epochs=int(info["bad_epochs"]),
-    )
+    label = f"the last checkpoint in {folder}"
+    info = load_checkpoint(model, folder / LAST, label)
+    try:
+        optimizer_file = folder / str(info["optimizer"]["file"])
+        scalars = info["optimizer"]["scalars"]
+        progress = _Progress(
+            history=[EpochResult.from_row(r) for r in info["history"]],
+            best_value=float(info.get("best_val_loss", fresh.best_value)),
+            best_epoch=int(info["best_epoch"]),
+            bad_epochs=int(info["bad_epochs"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise TrainingError(
+            f"{label} is not a valid checkpoint: its record {LAST.replace('.safetensors', '.json')} lacks "
+            f"what a resume needs ({error}); start a new run"
+        ) from None
+    if not optimizer_file.resolve().is_relative_to(folder.resolve()):
+        raise TrainingError(f"{label} is not a valid checkpoint: its record names a file outside {folder}")
+    try:
+        _load_optimizer(optimizer, optimizer_file, scalars)
+    except (KeyError, TypeError, ValueError) as error:
+        raise TrainingError(
+            f"the optimiser state beside {label} does not fit this model ({error}); start a new run"
+        ) from None
+    return progress
