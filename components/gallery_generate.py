@@ -35,11 +35,14 @@ def quality_table(metrics: dict[str, float]) -> None:
     st.markdown(f"**Quality of the best model** · {QUALITY_NOTE}")
     st.dataframe(
         pd.DataFrame(
-            [{"figure": f.label, "value": f.shown(), "floor": "—" if f.floor is None else f.shown(f.floor),
-              "better": f.better, "what it says": f.meaning} for f in figures]
+            [{"figure": f"{f.label} {'↓' if f.better == 'lower' else '↑'}", "value": f.shown(),
+              "floor": "—" if f.floor is None else f.shown(f.floor), "what it says": f.meaning}
+             for f in figures]
         ),
         hide_index=True,
+        column_config={"what it says": st.column_config.TextColumn(width="large")},
     )  # fmt: skip
+    st.caption("↓ lower is better, ↑ higher is better; the floor is two halves of the real pictures.")
 
 
 def samples_by_epoch(run_id: str) -> None:
@@ -53,7 +56,7 @@ def samples_by_epoch(run_id: str) -> None:
     epoch = epochs[-1]
     if len(epochs) > 1:
         epoch = st.select_slider("epoch", epochs, value=epochs[-1], key=f"gallery_samples_{run_id}")
-    st.image(shown[epoch], caption=f"epoch {epoch} of {epochs[-1]}", width=min(640, 160 * 4))
+    st.image(shown[epoch], caption=f"epoch {epoch} of {epochs[-1]}", width=480)
 
 
 @st.cache_data(max_entries=16, show_spinner="Generating…")
@@ -75,6 +78,10 @@ def generate_view(ref: str, key: str) -> None:
     except CanvasCraftError as error:
         st.error(plain(error), icon=":material/error:")
         return
+    st.caption(
+        f"A generator: it makes new pictures of {', '.join(map(plain, labels))}." if labels
+        else "A generator trained without labels."
+    )  # fmt: skip
     with st.form(f"{key}_generate", border=False):
         top = st.columns([2, 1, 1], vertical_alignment="bottom")
         label = top[0].selectbox(

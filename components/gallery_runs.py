@@ -23,6 +23,7 @@ from canvascraft.services.gallery import (
     items_in_cell,
     lower_is_better,
     metric_curves_figure,
+    quality_curves_figure,
     register,
     run_detail,
     run_facets,
@@ -204,16 +205,17 @@ def run_view(state: GalleryState) -> None:
     head.subheader(card.name)
     badge.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
     _lineage(detail)
-    curves = [
-        name for name in detail.metric_history if name not in SUMMARY_METRICS and not name.startswith("best_")
-    ]
-    st.plotly_chart(metric_curves_figure(detail, curves), key="gallery_curves")
+    st.plotly_chart(metric_curves_figure(detail), key="gallery_curves")
     if detail.objective.task == "generate":
         left, right = st.columns([1, 1], gap="large")
         with left:
             samples_by_epoch(card.run_id)
         with right:
             quality_table(card.metrics)
+            figure = quality_curves_figure(detail)
+            if figure is not None:
+                st.markdown("**Quality while it trained** · measured on fewer, quicker samples")
+                st.plotly_chart(figure, key="gallery_quality_curves")
         if card.status == "FINISHED" and detail.model_uris:
             with st.expander("Generate", icon=":material/auto_awesome:", expanded=True):
                 generate_view(card.run_id, key=f"gallery_make_{card.run_id}")

@@ -157,7 +157,8 @@ def metric_chart(progress: TrainingProgress, objective: Objective) -> go.Figure:
                 ),
                 row=1, col=column,
             )  # fmt: skip
-    figure.update_xaxes(title_text="epoch", dtick=1, title_standoff=4)
+    # One tick per epoch while they fit; beyond that plotly's own spacing keeps the labels readable.
+    figure.update_xaxes(title_text="epoch", dtick=1 if len(history) <= 20 else None, title_standoff=4)
     figure.update_yaxes(rangemode="tozero")
     figure.update_layout(
         height=340,

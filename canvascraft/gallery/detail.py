@@ -302,9 +302,43 @@ def item_at(detail: RunDetail, index: int) -> ValidationItem:
 SCORE_METRICS = ("accuracy", "f1")
 
 
+QUALITY_PREFIX = "quality_"
+"""A generator's per-epoch quality figures (``canvascraft.training.quality``): charted on their own."""
+
+
 def is_curve(metric: str) -> bool:
-    """Per-epoch metrics draw as curves; ``best_*`` summaries (one value) and timings do not."""
-    return metric != "epoch_seconds" and not metric.startswith("best_")
+    """Per-epoch metrics draw as curves; ``best_*`` summaries (one value), timings and a generator's
+    quality figures (their own chart) do not."""
+    return metric != "epoch_seconds" and not metric.startswith(("best_", QUALITY_PREFIX))
+
+
+def quality_curves_figure(detail: RunDetail) -> go.Figure | None:
+    """A generator's quality while it trained: FID beside its real-against-real floor (left), and the
+    shares of samples (precision, recall, label agreement, memorised) on 0–1 (right); None without any."""
+    from plotly.subplots import make_subplots
+
+    history = detail.metric_history
+    if not any(name.startswith(QUALITY_PREFIX) for name in history):
+        return None
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("FID (dashed: its floor)", "shares of samples"))
+    panels = (
+        (1, ("fid", "solid"), ("fid_floor", "dash")),
+        (2, ("precision", "solid"), ("recall", "solid"), ("label_agreement", "solid"), ("memorised", "dot")),
+    )
+    for column, *lines in panels:
+        for name, dash in lines:
+            steps = history.get(QUALITY_PREFIX + name, [])
+            if steps:
+                figure.add_trace(
+                    go.Scatter(x=[s for s, _ in steps], y=[v for _, v in steps], mode="lines+markers",
+                               name=name.replace("_", " "), line={"dash": dash}),
+                    row=1, col=column,
+                )  # fmt: skip
+    figure.update_yaxes(rangemode="tozero", row=1, col=1)
+    figure.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
+    figure.update_xaxes(title_text="epoch")
+    figure.update_layout(height=300, legend={"orientation": "h"}, margin={"l": 40, "r": 20, "t": 40, "b": 40})
+    return figure
 
 
 def metric_curves_figure(detail: RunDetail, metrics: list[str] | None = None) -> go.Figure:

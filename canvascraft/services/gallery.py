@@ -13,6 +13,7 @@ from canvascraft.gallery.detail import (
     embedding_figure,
     items_in_cell,
     metric_curves_figure,
+    quality_curves_figure,
     run_detail,
 )
 from canvascraft.gallery.generate import (
@@ -75,6 +76,7 @@ __all__ = [
     "model_versions",
     "pictures_zip",
     "predictions_csv",
+    "quality_curves_figure",
     "quality_figures",
     "quality_sentence",
     "register",
