@@ -164,3 +164,14 @@ def test_a_generator_cannot_be_watched_for_drift(flow: tuple[int, str]) -> None:
     with pytest.raises(DriftError, match="cannot watch shapes-maker@champion: it is a generator"):
         save_monitor("shapes-maker", alias="champion", every="1h")
     assert list_monitors() == []
+
+
+def test_runs_list_shows_each_runs_own_primary_figure(flow: tuple[int, str]) -> None:
+    from typer.testing import CliRunner
+
+    from canvascraft.cli import app
+
+    result = CliRunner().invoke(app, ["runs", "list"])
+    assert result.exit_code == 0, result.output
+    (line,) = [row for row in result.output.splitlines() if row.startswith(flow[1])]
+    assert line.split()[-2] == "val_loss" and "image-flow" in line

@@ -28,7 +28,7 @@ def runs_list(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs at most.")] = 100,
 ) -> None:
     """List training runs with their final metrics, newest first or by a metric."""
-    from canvascraft.gallery.runs import DEFAULT_METRIC, RunFilter, lower_is_better, search_runs
+    from canvascraft.gallery.runs import RunFilter, lower_is_better, search_runs
 
     descending = not (sort and lower_is_better(sort))
     page = search_runs(RunFilter(dataset=dataset), sort_metric=sort, descending=descending, page_size=limit)
@@ -46,13 +46,15 @@ def runs_list(
     if not runs:
         typer.echo("no runs match" if dataset else "no runs yet: start one with `canvascraft train`")
         return
-    shown_metric = sort or DEFAULT_METRIC
-    heading = shown_metric if len(shown_metric) <= 12 else shown_metric[:11] + "…"
-    typer.echo(f"{'run id':<32} {'status':<9} {'dataset':<16} {'recipe':<16} {'trainer':<10} {heading:>12}")
-    for r in runs:
-        value = r["metrics"].get(shown_metric)
-        shown = "" if value is None else f"{value:.4f}"
-        typer.echo(f"{r['run_id']:<32} {r['status']:<9} {r['dataset'] or '':<16} {r['recipe'] or '':<16} "
+    # Sorted: the sort metric for every run; otherwise each run's own primary figure (a classifier's
+    # accuracy, a generator's flow loss), named beside its value.
+    heading = (sort if len(sort) <= 12 else sort[:11] + "…") if sort else "primary"
+    typer.echo(f"{'run id':<32} {'status':<9} {'dataset':<16} {'recipe':<18} {'trainer':<10} {heading:>12}")
+    for card, r in zip(page.cards, runs, strict=True):
+        metric = sort or card.primary_metric
+        value = r["metrics"].get(metric)
+        shown = "" if value is None else (f"{value:.4f}" if sort else f"{metric} {value:.4f}")
+        typer.echo(f"{r['run_id']:<32} {r['status']:<9} {r['dataset'] or '':<16} {r['recipe'] or '':<18} "
                    f"{r['trainer'] or '':<10} {shown:>12}")  # fmt: skip
 
 
