@@ -148,3 +148,17 @@ def test_the_estimate_follows_the_arrays_the_mel_step_makes() -> None:
     assert 2 * stft_bytes <= step.peak_bytes <= 4 * stft_bytes
     assert cost.peak_bytes == step.peak_bytes  # the STFT, not the decoding, is the peak
     assert cost.decode_bytes == 2 * FLOAT32 * samples.shape[0]
+
+
+def test_the_train_page_shows_the_refusal(long_clips: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    page = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=120)
+    page.switch_page("pages/train.py").run()
+    page.selectbox(key="train_dataset").set_value(long_clips).run()
+    page.selectbox(key="train_recipe_audio").set_value("heavy").run()
+    next(b for b in page.button if b.label == "Launch training").click().run()
+    assert not page.exception, [e.message for e in page.exception]
+    (shown,) = [e.value for e in page.error]
+    assert "recipe 'heavy' needs about" in shown and "CANVASCRAFT_MAX_CLIP_MEMORY_MB" in shown
+    assert list_jobs() == []
