@@ -86,12 +86,11 @@ class ClipCost:
         limit = limit_bytes()
         if self.peak_bytes <= limit:
             return
-        drivers = self.drivers
-        remedies = [d.remedy for d in drivers if d.remedy]
-        if self.decode_bytes > limit:
-            cause = f"decoding it holds {shown(self.decode_bytes)}"
+        if self.decode_bytes > limit:  # the file alone is too large, whatever the brushes
+            cause, remedies = f"decoding it holds {shown(self.decode_bytes)}", []
         else:
-            cause = "; ".join(d.describe() for d in drivers)
+            cause = "; ".join(d.describe() for d in self.drivers)
+            remedies = [d.remedy for d in self.drivers if d.remedy]
         todo = ", ".join([*dict.fromkeys(remedies), "use shorter clips", f"or raise {SETTING}"])
         raise RecipeError(
             [
