@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         default=192_000, ge=1, description="Highest audio sample rate accepted at import, in Hz."
     )
     max_audio_channels: int = Field(default=8, ge=1, description="Most audio channels accepted at import.")
+    max_clip_memory_mb: int = Field(
+        default=1024,
+        ge=1,
+        description="Most memory one clip may need through an audio recipe (estimated from the recipe's "
+        "settings and the dataset's longest clip before a job starts or a preview runs), in MB.",
+    )
     max_image_pixels: int = Field(
         default=40_000_000,
         ge=1,

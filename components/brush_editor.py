@@ -15,6 +15,7 @@ import streamlit as st
 
 from canvascraft.services.brushes import BrushInfo, Recipe
 from components.params import param_widget, seed_param
+from components.text import plain
 
 WORKING = "brushes_working"
 STEP_ERROR = re.compile(r"^brushes\[(\d+)\][.:]")
@@ -146,4 +147,5 @@ def show_errors(errors: list[str], slots: dict[int, Any]) -> None:
     for index, messages in by_step.items():
         slots[index].error("\n\n".join(messages), icon=":material/error:")
     for message in general:
-        st.error(message, icon=":material/error:")
+        # Recipe errors quote user-given names (the recipe, a clip's file name): shown as text.
+        st.error(plain(message), icon=":material/error:")

@@ -93,6 +93,37 @@ def load_clip(data: bytes, target_rate: int | None = None) -> Clip:
 FEATURE_STEPS = "mel_spectrogram or mfcc"
 
 
+@dataclass(frozen=True)
+class SampleSize:
+    """A clip's or features' shape without the values: what ``AudioBrush.footprint`` takes and returns,
+    so a recipe's memory per clip is known from a file's header, before anything is decoded."""
+
+    kind: SampleKind
+    sample_rate: int
+    #: Samples of a clip, frames of features.
+    length: int
+    #: Rows of features (mel bands, coefficients); 1 for a clip.
+    bins: int = 1
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the float32 array holding it."""
+        return F.FLOAT32 * self.length * self.bins
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What one brush makes of a sample, and the most bytes it holds at once while it runs."""
+
+    size: SampleSize
+    #: Input, output and everything in between alive together, at the costliest end of its ranges.
+    peak_bytes: int
+    #: The settings the peak grows with, named when a recipe is refused for its memory.
+    driven_by: tuple[str, ...] = ()
+    #: What lowers it, in the words of the settings (``raise hop_length or lower n_fft``).
+    remedy: str = ""
+
+
 class AudioBrush(Brush):
     """Base of the audio brushes: says which kind of sample (clip or features) each one takes.
 
@@ -107,6 +138,15 @@ class AudioBrush(Brush):
     feature_kinds: ClassVar[tuple[str, ...] | None] = None
     #: The step to put before this brush, named in the wrong-input message.
     needs_before: ClassVar[str] = FEATURE_STEPS
+
+    def footprint(self, size: SampleSize) -> Footprint:
+        """What this brush makes of a sample of ``size`` and its peak memory, for the worst draw of its
+        ranges; launches check a recipe with it before any clip is decoded (``recipe.memory``).
+
+        The default fits a brush that returns one new array the size of its input (gain, a mask); a
+        brush that changes the size or holds more overrides it, with the arithmetic beside its
+        functional code (``functional.audio``, "sizes")."""
+        return Footprint(size, 2 * size.nbytes)
 
     def check_input(self, sample: Any) -> None:
         """Refuse a sample this brush cannot take, saying what to change in the recipe."""
@@ -226,6 +266,9 @@ class AddNoise(AudioBrush):
         noisy = F.add_white_noise(sample.samples, drawn["snr_db"], drawn["noise_seed"])
         return Clip(noisy, sample.sample_rate)
 
+    def footprint(self, size: SampleSize) -> Footprint:
+        return Footprint(size, F.noise_peak_bytes(size.length))
+
 
 @register
 class TimeStretch(AudioBrush):
@@ -245,6 +288,11 @@ class TimeStretch(AudioBrush):
 
     def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         return Clip(F.time_stretch(sample.samples, drawn["rate"]), sample.sample_rate)
+
+    def footprint(self, size: SampleSize) -> Footprint:
+        """The slowest rate drawn stretches the clip longest before it is cut back."""
+        peak = F.time_stretch_peak_bytes(size.length, self.settings["rate"][0])
+        return Footprint(size, peak, ("rate",), "raise the low end of rate towards 1")
 
 
 @register
@@ -270,6 +318,11 @@ class PitchShift(AudioBrush):
         shifted = F.pitch_shift(sample.samples, sample.sample_rate, drawn["semitones"])
         return Clip(shifted, sample.sample_rate)
 
+    def footprint(self, size: SampleSize) -> Footprint:
+        """The highest shift drawn slows the inner time stretch most."""
+        peak = F.pitch_shift_peak_bytes(size.length, max(self.settings["semitones"][1], 0.0))
+        return Footprint(size, peak, ("semitones",), "lower the high end of semitones")
+
 
 @register
 class TrimSilence(AudioBrush):
@@ -289,6 +342,10 @@ class TrimSilence(AudioBrush):
 
     def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         return Clip(F.trim_silence(sample.samples, self.settings["top_db"]), sample.sample_rate)
+
+    def footprint(self, size: SampleSize) -> Footprint:
+        """A clip with nothing quiet to trim keeps its length: the worst case."""
+        return Footprint(size, F.trim_peak_bytes(size.length))
 
 
 @register
@@ -310,6 +367,12 @@ class Resample(AudioBrush):
     def transform(self, sample: Clip, drawn: dict[str, Any]) -> Clip:
         target = self.settings["target_rate"]
         return Clip(F.resample(sample.samples, sample.sample_rate, target), target)
+
+    def footprint(self, size: SampleSize) -> Footprint:
+        target = self.settings["target_rate"]
+        out = SampleSize("clip", target, F.resampled_length(size.length, size.sample_rate, target))
+        peak = F.resample_peak_bytes(size.length, size.sample_rate, target)
+        return Footprint(out, peak, ("target_rate",), "lower target_rate")
 
 
 # --- features: clip → features ------------------------------------------------------------------------
@@ -347,6 +410,19 @@ class MelStep(AudioBrush):
     def check_more(self) -> list[str]:
         return []
 
+    #: Rows of this step's output, by setting name.
+    rows_setting: ClassVar[str] = "n_mels"
+
+    def footprint(self, size: SampleSize) -> Footprint:
+        """The complex STFT is the cost: (n_fft/2 + 1) rows × (samples/hop_length) frames."""
+        s = self.settings
+        frames = F.stft_frames(size.length, s["hop_length"])
+        out = SampleSize("features", size.sample_rate, frames, s[self.rows_setting])
+        peak = F.mel_peak_bytes(size.length, s["n_fft"], s["hop_length"], s["n_mels"])
+        # mfcc then holds the mel power, its decibels and their full DCT beside the coefficients.
+        peak = max(peak, size.nbytes + 3 * F.FLOAT32 * s["n_mels"] * frames + out.nbytes)
+        return Footprint(out, peak, ("n_fft", "hop_length"), "raise hop_length or lower n_fft")
+
     def mel(self, sample: Clip) -> np.ndarray:
         s = self.settings
         nyquist = sample.sample_rate / 2
@@ -382,6 +458,7 @@ class Mfcc(MelStep):
         Param("n_mfcc", "int", 20, "Number of coefficients per frame (at most n_mels).", 1, 128),
         *MEL_PARAMS,
     )
+    rows_setting: ClassVar[str] = "n_mfcc"
 
     def check_more(self) -> list[str]:
         if self.settings["n_mfcc"] > self.settings["n_mels"]:
@@ -419,6 +496,10 @@ class LogScale(AudioBrush):
     def transform(self, sample: Features, drawn: dict[str, Any]) -> Features:
         values = F.power_to_db(sample.values, self.settings["top_db"])
         return Features(values, f"log-{sample.kind}", sample.sample_rate, sample.hop_length)
+
+    def footprint(self, size: SampleSize) -> Footprint:
+        """librosa's ``power_to_db`` keeps two temporaries beside its input and output."""
+        return Footprint(size, 4 * size.nbytes)
 
 
 MASK_FILL = Param(

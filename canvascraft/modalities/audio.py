@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import torch
 
     from canvascraft.brushes.audio import Clip
+    from canvascraft.data.catalog import VersionView
+    from canvascraft.recipe.memory import ClipCost
     from canvascraft.recipe.preview import AudioPreview
     from canvascraft.recipe.spec import Recipe
 
@@ -150,6 +152,19 @@ class AudioModality(FileModality):
 
         return pad_frames
 
+    def item_memory(self, recipe: Recipe, view: VersionView) -> ClipCost | None:
+        """The recipe on the version's longest clip (per sample rate and channel count), sized from the
+        durations, rates and channels the import recorded."""
+        from canvascraft.recipe.memory import ClipHeader, costliest_clip
+
+        clips = (
+            ClipHeader(item.name, item.duration_s or 0.0, item.sample_rate or 1, item.channels or 1,
+                       item.size_bytes)
+            for item in view.items
+            if item.sample_rate
+        )  # fmt: skip
+        return costliest_clip(recipe, clips, f"the longest clip of dataset {view.dataset!r}")
+
     def fit_input(self, x: torch.Tensor, want: tuple[int, ...]) -> torch.Tensor | None:
         """Pad with zeros (as training's ``pad_frames`` does) or crop the time axis to the frames the
         model was exported with; the other axes must already match."""
@@ -181,8 +196,18 @@ class AudioModality(FileModality):
         max_side: int = PREVIEW_SIDE,
     ) -> AudioPreview:
         """The clip after the effects (to listen to) and its features, for the original and each draw."""
-        from canvascraft.recipe import preview
+        import soundfile as sf
 
+        from canvascraft.recipe import preview
+        from canvascraft.recipe.memory import ClipHeader, clip_cost
+
+        try:
+            info = sf.info(io.BytesIO(data))
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+            info = None  # preview_audio's decoder words the refusal
+        if info is not None and info.samplerate > 0:
+            seconds = info.frames / info.samplerate
+            clip_cost(recipe, ClipHeader(name, seconds, info.samplerate, info.channels, len(data))).check()
         try:
             return preview.preview_audio(recipe, name, data, n_variants, seed)
         except (RuntimeError, ValueError) as error:

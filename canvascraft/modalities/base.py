@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from canvascraft.errors import DatasetError, DriftError
 
@@ -51,6 +51,17 @@ class ItemInfo:
     n_rows: int | None = None
     columns: list[dict[str, Any]] | None = None
     class_counts: dict[str, int] | None = None
+
+
+class ItemMemory(Protocol):
+    """An estimate of the memory one item needs through a recipe (``Modality.item_memory``)."""
+
+    peak_bytes: int
+
+    def check(self, note: str = "") -> None:
+        """Raise ``RecipeError`` naming the recipe, the costly steps, the estimate and the limit when
+        the estimate is over the limit; ``note`` is added after the item's description."""
+        ...
 
 
 def listed(words: Sequence[str], last: str = "or") -> str:
@@ -146,6 +157,12 @@ class Modality:
     ) -> list[Member]:
         """The validation split ``split`` makes with these settings, without running a recipe."""
         raise NotImplementedError
+
+    def item_memory(self, recipe: Recipe, view: VersionView) -> ItemMemory | None:
+        """The memory the costliest item of ``view`` needs through ``recipe``, estimated from what the
+        import recorded (nothing is decoded), or None where the modality does not estimate it. Launches
+        call its ``check`` before a job exists: settings that are each in bounds can still multiply."""
+        return None
 
     def probe_shape(self, width: int) -> tuple[int, ...]:
         """An input shape a trainer builds a model for, knowing only the input width (the first weight's

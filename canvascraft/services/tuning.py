@@ -11,18 +11,27 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from canvascraft.errors import JobError, TrainingError
+from canvascraft.errors import JobError, RecipeError, TrainingError
 from canvascraft.jobs import TERMINAL, JobState
 from canvascraft.services.jobs import cancel_job, get_job, pool
 from canvascraft.store.models import Job
-from canvascraft.training.launch import training_spec
+from canvascraft.training.launch import check_item_memory, training_spec
 from canvascraft.tuning import studies
-from canvascraft.tuning.space import SearchParam, apply_overrides, candidate_space, check_space, split_params
+from canvascraft.tuning.space import (
+    SearchParam,
+    apply_overrides,
+    candidate_space,
+    check_space,
+    costliest_overrides,
+    split_params,
+)
 from canvascraft.tuning.studies import SAMPLERS as SAMPLERS
 from canvascraft.tuning.studies import tuning_metrics as tuning_metrics
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+
+    from canvascraft.data.catalog import VersionView
 
 MAX_TRIALS = 500
 MAX_PARALLEL = 8
@@ -87,6 +96,7 @@ def start_study(
     base = training_spec(
         dataset, view.version.number, recipe, trainer, settings, 0.2, seed, max_items, None, "auto"
     )
+    _check_searched_memory(view, base, chosen)
     existing = {s.name for s in studies.all_studies()}
     name = name or _free_name(f"{recipe}-{trainer}", existing)
     if not NAME.match(name):
@@ -103,6 +113,30 @@ def start_study(
     job_id = pool().submit("tune", {"study": name}, lane=DRIVER_LANE, lane_limit=DRIVER_LIMIT)
     studies.load(name).set_user_attr("driver_job", job_id)
     return name, job_id
+
+
+def _check_searched_memory(view: VersionView, base: dict[str, Any], chosen: list[SearchParam]) -> None:
+    """Refuse a study whose costliest trial (the searched brush ranges at their worst corner) needs more
+    memory per item than the limit; the base recipe was checked by ``training_spec``."""
+    from canvascraft.modalities import get_modality
+    from canvascraft.recipe.library import load_recipe
+    from canvascraft.recipe.spec import validate_recipe
+
+    saved = load_recipe(base["recipe"], base["recipe_version"]).model_dump(mode="json")
+    modality = get_modality(view.modality)
+
+    def cost(overrides: dict[str, Any]) -> int | None:
+        try:
+            memory = modality.item_memory(validate_recipe(apply_overrides(saved, overrides)), view)
+        except RecipeError:
+            return None
+        return None if memory is None else memory.peak_bytes
+
+    worst = costliest_overrides(chosen, cost)
+    if worst:
+        values = ", ".join(f"{name}={value:g}" for name, value in worst.items())
+        note = f" with the searched {values} (narrow the searched ranges)"
+        check_item_memory(view, validate_recipe(apply_overrides(saved, worst)), note)
 
 
 def _free_name(stem: str, taken: set[str]) -> str:
@@ -194,7 +228,10 @@ def train_best(name: str, epochs: int | None = None) -> int:
     hyper, overrides = split_params(view.summary.best_params)
     settings = {**base["hyper"], **hyper, **({"epochs": epochs} if epochs is not None else {})}
     recipe = load_recipe(base["recipe"], base["recipe_version"])
-    validate_recipe(apply_overrides(recipe.model_dump(mode="json"), overrides))
+    best = validate_recipe(apply_overrides(recipe.model_dump(mode="json"), overrides))
+    from canvascraft.data.reads import open_version
+
+    check_item_memory(open_version(base["dataset"], base["dataset_version"]), best)
     spec = training_spec(
         base["dataset"], base["dataset_version"], base["recipe"], base["trainer"], settings,
         base["val_fraction"], base["seed"], base.get("max_items"), base.get("pinned"), "auto",

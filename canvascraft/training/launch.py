@@ -10,6 +10,9 @@ from canvascraft.errors import JobError, RecipeError, TrainingError
 from canvascraft.jobs.pool import JobPool
 
 if TYPE_CHECKING:
+    from canvascraft.data.catalog import VersionView
+    from canvascraft.modalities import ItemMemory
+    from canvascraft.recipe.spec import Recipe
     from canvascraft.training.data import Member
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -152,6 +155,7 @@ def training_spec(
             f"{view.modality}; list trainers with `canvascraft trainers list`"
         )
     checked = trainer_class(**hyper).settings  # raises TrainingError naming every bad value
+    check_item_memory(view, saved)
     if not 0.0 < val_fraction < 1.0:
         raise TrainingError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     if max_items is not None and max_items < 2:
@@ -171,6 +175,17 @@ def training_spec(
         "pinned": pins,
         "device": _checked_device(device),
     }
+
+
+def check_item_memory(view: VersionView, recipe: Recipe, note: str = "") -> ItemMemory | None:
+    """Refuse a recipe the version's costliest item cannot go through within the memory limit
+    (``CANVASCRAFT_MAX_CLIP_MEMORY_MB`` for audio), before a job exists; returns the estimate."""
+    from canvascraft.modalities import get_modality
+
+    memory = get_modality(view.modality).item_memory(recipe, view)
+    if memory is not None:
+        memory.check(note)
+    return memory
 
 
 def _checked_device(device: str) -> str | None:

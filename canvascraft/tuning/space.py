@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -181,6 +181,36 @@ def apply_overrides(recipe: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
             raise TrainingError(f"{name}: step {index} of recipe {recipe['name']!r} is not {brush}")
         steps[index]["params"][param] = value
     return {**recipe, "brushes": steps}
+
+
+def costliest_overrides(
+    chosen: Sequence[SearchParam], cost: Callable[[dict[str, Any]], int | None]
+) -> dict[str, Any]:
+    """The searched brush values a trial could draw that cost most memory per item: each numeric brush
+    parameter at the end of its range that costs more. An item's cost grows or falls steadily with each
+    setting (n_fft up, hop_length down), so the worst trial sits at a corner of the ranges; checking that
+    one corner before a study starts covers every trial it will draw.
+
+    ``cost(overrides)`` estimates a recipe with those values (None: not estimated, or not a valid
+    recipe); {} when nothing searched raises the cost."""
+    base = cost({})
+    if base is None:
+        return {}
+    worst: dict[str, Any] = {}
+    singles: list[tuple[int, dict[str, Any]]] = []
+    for param in chosen:
+        if not BRUSH_NAME.match(param.name) or param.kind == "choice":
+            continue
+        ends = [v if param.kind == "float" else round(v) for v in (param.low, param.high) if v is not None]
+        scored = [(c, v) for v in ends if (c := cost({param.name: v})) is not None]
+        if scored:
+            value_cost, value = max(scored, key=lambda cv: cv[0])
+            if value_cost > base:
+                worst[param.name] = value
+                singles.append((value_cost, {param.name: value}))
+    if len(worst) > 1 and cost(worst) is None:  # the corner itself is not a valid recipe
+        return max(singles, key=lambda cs: cs[0])[1]
+    return worst
 
 
 def parse_search(texts: Sequence[str], candidates: Sequence[SearchParam]) -> list[SearchParam]:

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from canvascraft.brushes import Brush, all_brushes, get_brush
-from canvascraft.brushes.audio import AudioBrush, Clip, Features, load_clip
+from canvascraft.brushes.audio import AudioBrush, Clip, Features, SampleSize, load_clip
 from canvascraft.brushes.functional.audio import mel_spectrogram_batch
 from canvascraft.errors import CorruptItemError, RecipeError
 from canvascraft.testing.brushes import BrushContract, seeded
@@ -112,6 +112,34 @@ def test_applied_effect_changes_the_clip_and_keeps_its_kind(brush_class: type[Br
     assert drawn["applied"] is True
     check_same_kind(effect, sample, after)
     assert not np.array_equal(after.samples, sample.samples)
+
+
+@pytest.mark.parametrize("brush_class", AUDIO_BRUSHES, ids=[b.name for b in AUDIO_BRUSHES])
+def test_footprint_declares_the_size_the_brush_makes(brush_class: type[Brush]) -> None:
+    """What ``footprint`` says a brush makes is what it makes (trimming only ever makes less), and its
+    peak holds at least the input and the output: launches size a recipe's memory from it."""
+    sample = sample_for(brush_class)
+    brush = brush_class(**({"p": 1.0} if brush_class.gate_param else {}))
+    assert isinstance(brush, AudioBrush)
+    if isinstance(sample, Clip):
+        size = SampleSize("clip", sample.sample_rate, sample.samples.shape[0])
+    else:
+        size = SampleSize("features", sample.sample_rate, sample.values.shape[1], sample.values.shape[0])
+    footprint = brush.footprint(size)
+    after, _ = seeded(brush, sample, 3)
+    made = after.samples if isinstance(after, Clip) else after.values
+    shape = (
+        (footprint.size.length,)
+        if footprint.size.kind == "clip"
+        else (footprint.size.bins, footprint.size.length)
+    )
+    assert footprint.size.kind == brush.output_kind and footprint.size.sample_rate == after.sample_rate
+    if brush.name == "trim_silence":
+        assert made.shape[0] <= shape[0]
+    else:
+        assert made.shape == shape
+    assert footprint.peak_bytes >= size.nbytes + made.nbytes
+    assert all(name in brush.settings for name in footprint.driven_by)
 
 
 def test_mel_matches_librosa_one_clip_and_batches() -> None:

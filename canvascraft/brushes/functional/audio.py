@@ -191,3 +191,89 @@ def mask(values: np.ndarray, axis: int, spans: list[list[int]], fill: MaskFill) 
         index[axis] = slice(start, start + width)
         out[tuple(index)] = value
     return out
+
+
+# --- sizes: what the functions above hold at once, known before a clip is decoded ----------------------
+# Each figure counts the arrays alive together at a function's busiest moment, its input included, so a
+# recipe's memory per clip can be checked at launch (``canvascraft.recipe.memory``) rather than found out
+# when a job is killed. They follow the code above; change them together.
+
+FLOAT32 = 4
+COMPLEX64 = 8
+FLOAT64 = 8
+STRETCH_N_FFT = 2048
+"""The STFT window of ``librosa.effects.time_stretch`` (and so ``pitch_shift``): librosa's default."""
+STRETCH_HOP = STRETCH_N_FFT // 4
+TRIM_FRAME, TRIM_HOP = 2048, 512
+"""The RMS frames ``librosa.effects.trim`` judges loudness on (its defaults)."""
+
+
+def stft_frames(length: int, hop_length: int) -> int:
+    """Frames of a centred STFT of ``length`` samples (``mel_spectrogram_batch``, librosa)."""
+    return 1 + length // hop_length
+
+
+def stft_bins(n_fft: int) -> int:
+    """Frequency rows of a real STFT: ``n_fft // 2 + 1``."""
+    return n_fft // 2 + 1
+
+
+def mel_peak_bytes(length: int, n_fft: int, hop_length: int, n_mels: int) -> int:
+    """``mel_spectrogram_batch`` on one clip: inside ``torch.stft`` the padded clip and the windowed
+    frames (float32, frames × n_fft) meet the complex64 spectrum; after it, the spectrum, its squares
+    (float32 pairs) and the power (float32) are alive at once beside the mel output and its copy."""
+    frames = stft_frames(length, hop_length)
+    bins = stft_bins(n_fft)
+    spectrum = COMPLEX64 * bins * frames
+    mel = FLOAT32 * n_mels * frames
+    during = FLOAT32 * (length + n_fft) + FLOAT32 * frames * n_fft + spectrum
+    after = spectrum + 2 * FLOAT32 * bins * frames + FLOAT32 * bins * frames + 2 * mel
+    return FLOAT32 * length + max(during, after)
+
+
+def stretched_length(length: int, rate: float) -> int:
+    """Samples ``librosa.effects.time_stretch`` returns before ``fit_length`` cuts them back."""
+    return max(1, round(length / rate))
+
+
+def time_stretch_peak_bytes(length: int, rate: float) -> int:
+    """``time_stretch``: librosa's STFT (complex64, 1025 rows), the phase vocoder's padded copy of it
+    and the stretched spectrum (1/rate as many frames), then the inverse STFT's windowed blocks, output
+    and window envelope, and finally the clip cut back to ``length`` (peak RSS measured within 15%)."""
+    bins = stft_bins(STRETCH_N_FFT)
+    frames = stft_frames(length, STRETCH_HOP)
+    spectrum = COMPLEX64 * bins * frames
+    stretched = COMPLEX64 * bins * math.ceil(frames / rate)
+    out = stretched_length(length, rate)
+    vocoder = 2 * spectrum + stretched
+    inverse = spectrum + 2 * stretched + 2 * FLOAT32 * out
+    return FLOAT32 * length + max(vocoder, inverse + FLOAT32 * length)
+
+
+def pitch_shift_peak_bytes(length: int, semitones: float) -> int:
+    """``pitch_shift`` is librosa's time stretch by ``2**(-semitones/12)`` followed by resampling back
+    to ``length`` samples (and a copy of that length)."""
+    rate = 2.0 ** (-semitones / 12.0)
+    resampling = FLOAT32 * (length + stretched_length(length, rate) + 2 * length)
+    return max(time_stretch_peak_bytes(length, rate), resampling)
+
+
+def resampled_length(length: int, orig_rate: int, target_rate: int) -> int:
+    """Samples ``resample`` returns (librosa rounds up)."""
+    return length if orig_rate == target_rate else math.ceil(length * target_rate / orig_rate)
+
+
+def resample_peak_bytes(length: int, orig_rate: int, target_rate: int) -> int:
+    """``resample``: the clip, soxr's output and its float32 copy."""
+    return FLOAT32 * (length + 2 * resampled_length(length, orig_rate, target_rate))
+
+
+def trim_peak_bytes(length: int) -> int:
+    """``trim_silence``: librosa squares every RMS frame (float32, 2048 × frames) of the padded clip."""
+    squares = FLOAT32 * TRIM_FRAME * stft_frames(length, TRIM_HOP)
+    return FLOAT32 * (length + length + TRIM_FRAME) + squares + FLOAT32 * length
+
+
+def noise_peak_bytes(length: int) -> int:
+    """``add_white_noise``: float64 noise and the float64 sum beside the clip and the float32 result."""
+    return FLOAT32 * length + 2 * FLOAT64 * length + FLOAT32 * length
