@@ -260,9 +260,14 @@ def estimate_time(
     """How long a training job with these settings would take here, measured on a few real steps
     (seconds of work: the launch form caches it). A setting the trainer refuses raises its
     ``TrainingError`` now, before a job exists."""
+    from canvascraft.data.reads import open_version
     from canvascraft.recipe.library import load_recipe
     from canvascraft.training.estimate import estimate_training
+    from canvascraft.training.launch import training_spec
 
+    # Every check a launch makes (names, settings, the recipe's memory per item) before a step runs.
+    version = open_version(dataset).version.number
+    training_spec(dataset, version, recipe, trainer, hyper, val_fraction, seed, max_items, None, device)
     try:
         return estimate_training(
             dataset, load_recipe(recipe), trainer, hyper, val_fraction=val_fraction, seed=seed,
