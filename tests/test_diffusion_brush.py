@@ -18,6 +18,7 @@ from canvascraft.recipe.starters import STARTER_RECIPES
 from canvascraft.services.datasets import add_generated, import_path, item_bytes, open_version
 from canvascraft.training.data import item_split, load_split, validation_members
 from tests.test_generative_pages import flow, flow_template  # noqa: F401  (fixtures)
+from tests.test_pages import open_page
 
 GENERATOR = "shapes-maker@champion"
 LABELS = ["checker", "circle", "square", "stripes", "triangle"]
@@ -121,3 +122,21 @@ def test_the_augment_command_prints_the_new_version_and_its_counts() -> None:
     assert refused.output.strip().splitlines() == [
         "error: shapes-maker@champion makes no label hexagon; its labels: " + ", ".join(LABELS)
     ]
+
+
+@pytest.mark.usefixtures("flow")
+def test_the_data_page_panel_adds_generated_pictures() -> None:
+    old = open_version("sample-images").version.number
+    app = open_page("pages/data.py", dataset="sample-images")
+
+    next(t for t in app.text_input if t.label == "Generator").set_value(GENERATOR)
+    next(n for n in app.number_input if n.label == "Pictures per label").set_value(1)
+    next(n for n in app.number_input if n.label == "Sampling steps").set_value(2)
+    next(b for b in app.button if b.label == "Add generated pictures").click()
+    app.run()
+
+    assert not app.exception, [e.message for e in app.exception]
+    assert any(f"version {old + 1} (from v{old})" in s.value for s in app.success), [
+        s.value for s in app.success
+    ]
+    assert sum(i.is_generated for i in open_version("sample-images").items) == 5
