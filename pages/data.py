@@ -12,6 +12,7 @@ from canvascraft.services.datasets import (
     table_rows,
     version_health,
 )
+from components.diffusion_brush import diffusion_brush_form
 from components.health import health_view, skipped_list
 from components.import_form import import_form
 from components.media import audio_list, image_grid, table_preview
@@ -107,3 +108,5 @@ with history:
     )
 with upload:
     import_form(default_name=name)
+    if view.modality == "image":
+        diffusion_brush_form(name)

@@ -73,6 +73,35 @@ def datasets_import(
     print_skipped(report.skipped)
 
 
+@datasets_app.command("augment")
+@clean_errors
+def datasets_augment(
+    dataset: Annotated[str, typer.Argument(help="The image dataset to add generated pictures to.")],
+    generator: Annotated[
+        str, typer.Option("--generator", metavar="RUN_ID | MODEL@ALIAS", help="A finished image-flow run.")
+    ],
+    per_label: Annotated[int, typer.Option("--per-label", help="Generated pictures per label (1–500).")],
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="Only this label (repeat for more; default: all).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="First seed; same seed, same pictures.")] = 0,
+    steps: Annotated[int, typer.Option("--steps", help="Sampling steps.")] = 20,
+    guidance: Annotated[float, typer.Option("--guidance", help="Label guidance (1 turns it off).")] = 2.0,
+) -> None:
+    """Add generated pictures to a new version of a dataset (kept out of validation)."""
+    from canvascraft.services.datasets import add_generated
+
+    open_workspace()
+    report = add_generated(
+        dataset, generator, per_label, labels=label or None, seed=seed, steps=steps, guidance=guidance
+    )
+    counts = ", ".join(f"{name} {count}" for name, count in report.per_label.items())
+    typer.echo(
+        f"added {report.added} generated picture(s) to {report.dataset} v{report.version} "
+        f"(from v{report.from_version}): {counts}; {report.item_count} items in this version"
+    )
+
+
 @datasets_app.command("list")
 @clean_errors
 def datasets_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:

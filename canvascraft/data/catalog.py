@@ -53,6 +53,12 @@ class ItemView:
     n_rows: int | None
     columns: list[dict[str, Any]] | None
     class_counts: dict[str, int] | None
+    #: Who made a generated item (``{"generator": REF, "seed": S}``); None for imported files.
+    generated: dict[str, Any] | None = None
+
+    @property
+    def is_generated(self) -> bool:
+        return self.generated is not None
 
 
 MANIFEST_FIELDS = tuple(f.name for f in fields(ItemView))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -122,6 +123,7 @@ class _ItemProcessor:
             "n_rows": info.n_rows,
             "columns": info.columns,
             "class_counts": info.class_counts,
+            "generated": None,
         }
 
 
@@ -135,11 +137,13 @@ def import_entries(
     label_column: str | None = None,
     replace: bool = False,
     on_progress: ProgressCallback | None = None,
+    generated: Mapping[str, dict[str, Any]] | None = None,
 ) -> ImportReport:
     """Validate and store every candidate, then write version N+1 of dataset ``name``.
 
     The new version holds the previous version's items plus the imported ones (a file with the same
-    name replaces the old one), or only the imported ones when ``replace`` is set.
+    name replaces the old one), or only the imported ones when ``replace`` is set. ``generated`` marks
+    candidates (by name) that a generative model made, so training keeps them out of validation.
     """
     name = check_dataset_name(name)
     listed = list(entries)
@@ -158,6 +162,8 @@ def import_entries(
             if isinstance(outcome, Skipped):
                 skipped.append(outcome)
             else:
+                if generated and outcome.row["name"] in generated:
+                    outcome.row["generated"] = dict(generated[str(outcome.row["name"])])
                 accepted.append(outcome)
             if on_progress is not None:
                 on_progress(done, total)

@@ -16,11 +16,16 @@ from canvascraft.data.importer import ImportReport, ProgressCallback, import_ent
 from canvascraft.data.preview import column_stats, thumbnail_png, waveform_png
 from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.data.sources import Entry, path_entries, upload_entries
+from canvascraft.gallery import augment
+from canvascraft.gallery.augment import MAX_PER_LABEL, AugmentReport
 from canvascraft.store.session import open_session
 
 __all__ = [
+    "MAX_PER_LABEL",
+    "AugmentReport",
     "Health",
     "ItemView",
+    "add_generated",
     "column_stats",
     "import_path",
     "import_uploads",
@@ -97,3 +102,29 @@ def list_versions(name: str) -> list[VersionSummary]:
 
 def version_health(view: VersionView) -> Health:
     return assess(view)
+
+
+def add_generated(
+    name: str,
+    generator: str,
+    per_label: int,
+    *,
+    labels: list[str] | None = None,
+    seed: int = 0,
+    steps: int = 20,
+    guidance: float = 2.0,
+) -> AugmentReport:
+    """The DiffusionBrush in one transaction: a new version of ``name`` with generated pictures added."""
+    settings = get_settings()
+    with open_session() as session:
+        return augment.add_generated(
+            session,
+            settings,
+            name,
+            generator,
+            per_label,
+            labels=labels,
+            seed=seed,
+            steps=steps,
+            guidance=guidance,
+        )

@@ -105,6 +105,9 @@ class Item(Base):
     n_rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
     columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     class_counts: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    #: ``{"generator": REF, "seed": S}`` for a picture a generative model made (the DiffusionBrush);
+    #: None for files the artist imported. Training keeps generated items out of validation.
+    generated: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     version: Mapped[DatasetVersion] = relationship(back_populates="items")
 

@@ -276,14 +276,31 @@ def table_frame(
 def item_split(
     view: VersionView, val_fraction: float, seed: int, max_items: int | None
 ) -> tuple[list[int], list[int], list[str]]:
-    """Manifest indices of the training and validation items, and the sorted class names."""
-    labelled = [i for i, item in enumerate(view.items) if item.label is not None]
-    if max_items is not None and max_items < len(labelled):
-        keep = _subset([str(view.items[i].label) for i in labelled], max_items, seed)
-        labelled = [labelled[k] for k in keep]
+    """Manifest indices of the training and validation items, and the sorted class names.
+
+    Generated items never reach validation: the split is drawn over the imported items alone (so a
+    version the DiffusionBrush made validates on exactly the items its source version did, and their
+    runs compare), and every generated item joins training (with ``max_items``, the same share of them).
+    """
+    labelled = [i for i, item in enumerate(view.items) if item.label is not None and not item.is_generated]
+    made = [i for i, item in enumerate(view.items) if item.label is not None and item.is_generated]
+    if max_items is not None and max_items < len(labelled) + len(made):
+        share = max_items / (len(labelled) + len(made))
+        labelled = _keep(view, labelled, max(round(share * len(labelled)), 1), seed)
+        made = _keep(view, made, round(share * len(made)), seed) if made else []
     labels = [str(view.items[i].label) for i in labelled]
     train_pos, val_pos = stratified_split(labels, val_fraction, seed)
-    return [labelled[p] for p in train_pos], [labelled[p] for p in val_pos], sorted(set(labels))
+    classes = sorted(set(labels) | {str(view.items[i].label) for i in made})
+    return sorted([labelled[p] for p in train_pos] + made), [labelled[p] for p in val_pos], classes
+
+
+def _keep(view: VersionView, indices: list[int], n: int, seed: int) -> list[int]:
+    """About ``n`` of ``indices``, stratified by label (all of them when ``n`` covers them)."""
+    if n >= len(indices):
+        return indices
+    if n <= 0:
+        return []
+    return [indices[k] for k in _subset([str(view.items[i].label) for i in indices], n, seed)]
 
 
 def _subset(labels: list[str], n: int, seed: int) -> list[int]:
