@@ -6,6 +6,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import MAX_PER_LABEL, add_generated
+from canvascraft.services.gallery import registered_generators
 from components.text import plain
 
 RESULT_KEY = "data_last_augment"
@@ -19,9 +20,12 @@ def diffusion_brush_form(dataset: str) -> None:
         "so runs on the new version validate on the same items as before."
     )
     with st.form("data_augment", border=True):
-        generator = st.text_input(
-            "Generator", placeholder="MODEL@ALIAS or a run id", help="A finished image-flow run."
-        )
+        choices = registered_generators()
+        generator = st.selectbox(
+            "Generator", choices, index=0 if choices else None, accept_new_options=True,
+            placeholder="MODEL@ALIAS or an image-flow run id",
+            help="A registered generator, or type the id of a finished image-flow run.",
+        ) or ""  # fmt: skip
         count_col, seed_col, steps_col = st.columns(3)
         per_label = count_col.number_input("Pictures per label", 1, MAX_PER_LABEL, 20)
         seed = seed_col.number_input("First seed", 0, 2**31 - 1, 0)

@@ -129,7 +129,9 @@ def test_the_data_page_panel_adds_generated_pictures() -> None:
     old = open_version("sample-images").version.number
     app = open_page("pages/data.py", dataset="sample-images")
 
-    next(t for t in app.text_input if t.label == "Generator").set_value(GENERATOR)
+    picker = next(s for s in app.selectbox if s.label == "Generator")
+    assert picker.options == ["shapes-maker@champion", "shapes-maker/1"]  # the registered generators
+    picker.set_value(GENERATOR)
     next(n for n in app.number_input if n.label == "Pictures per label").set_value(1)
     next(n for n in app.number_input if n.label == "Sampling steps").set_value(2)
     next(b for b in app.button if b.label == "Add generated pictures").click()

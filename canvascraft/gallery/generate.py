@@ -223,3 +223,16 @@ def is_generator(ref: str) -> bool:
     if model_id is None:
         return False
     return tracking_client().get_logged_model(model_id).tags.get(FORMAT_TAG) == MODEL_FORMAT
+
+
+def registered_generators() -> list[str]:
+    """Every registered version a generative trainer made, as ``NAME@ALIAS`` for its aliases and
+    ``NAME/VERSION``, newest first: what the DiffusionBrush offers."""
+    from canvascraft.gallery.registry import list_models, model_versions
+
+    refs: list[str] = []
+    for model in list_models():
+        for version in model_versions(model.name):
+            if version.objective.task == "generate":
+                refs += [f"{model.name}@{alias}" for alias in version.aliases] + [version.ref]
+    return refs

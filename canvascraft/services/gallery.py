@@ -22,6 +22,7 @@ from canvascraft.gallery.generate import (
     generate,
     generator_labels,
     pictures_zip,
+    registered_generators,
     walk,
 )
 from canvascraft.gallery.paging import token_for_page
@@ -80,6 +81,7 @@ __all__ = [
     "quality_figures",
     "quality_sentence",
     "register",
+    "registered_generators",
     "resolve",
     "run_detail",
     "run_facets",
