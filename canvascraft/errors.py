@@ -6,6 +6,9 @@ raises on purpose is defined here::
 
     CanvasCraftError
     ├── ConfigError                 a setting or the workspace cannot be used as given
+    ├── StoreError                  the studio database could not be written (nothing half written)
+    │   ├── StoreBusyError          another program held it locked past the busy timeout and retries
+    │   └── StoreFullError          the disk holding it is full
     ├── UnknownNameError (KeyError) a registry has nothing by that name; says the closest names
     ├── RecipeError                 a recipe or brush setting is invalid (every problem, with its place)
     ├── TrainingError               a run cannot go ahead (settings, nothing to resume, unusable data)
@@ -38,6 +41,18 @@ class CanvasCraftError(Exception):
 
 class ConfigError(CanvasCraftError):
     """A setting or the workspace cannot be used as given."""
+
+
+class StoreError(CanvasCraftError):
+    """The studio database refused a write; the transaction was rolled back, so nothing is half written."""
+
+
+class StoreBusyError(StoreError):
+    """Another program held the database locked longer than the busy timeout and every retry."""
+
+
+class StoreFullError(StoreError):
+    """The disk (or quota) holding the database is full; the message names the folder to free."""
 
 
 class UnknownNameError(CanvasCraftError, KeyError):

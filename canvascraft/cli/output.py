@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from canvascraft.config import get_settings
 from canvascraft.errors import CanvasCraftError, NothingImportedError, RecipeError, Skipped
-from canvascraft.store.session import refusal
+from canvascraft.store.session import refused, store_error
 
 if TYPE_CHECKING:
     from canvascraft.brushes.base import Modality
@@ -36,10 +36,10 @@ def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
         except CanvasCraftError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
-        except OperationalError as error:
-            typer.echo(f"error: the studio database could not be written ({refusal(error)}); another program "
-                       "may hold it locked (a backup, a long import); the command stopped, run it again in "
-                       "a moment", err=True)  # fmt: skip
+        except OperationalError as error:  # a write outside the store's own helpers
+            if not refused(error):
+                raise
+            typer.echo(f"error: {store_error(error)}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from canvascraft.errors import CanvasCraftError
 from canvascraft.events.types import Event
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,16 @@ class EventBus:
         for subscription in self._targets(type(event)):
             try:
                 subscription.callback(event)
+            except CanvasCraftError as error:  # a refusal in plain words (a locked database): no traceback
+                log.error(
+                    "event subscriber %s could not handle %s (correlation id %s): %s; the other subscribers "
+                    "still ran",
+                    subscription.name,
+                    event.name,
+                    event.correlation_id,
+                    error,
+                )
+                failures.append((subscription.name, error))
             except Exception as error:
                 log.exception(
                     "event subscriber %s failed on %s (correlation id %s); the other subscribers still ran",

@@ -27,13 +27,16 @@ from canvascraft.jobs.kinds import get_kind, run_end_hook
 from canvascraft.jobs.runtime import read_exit_info
 from canvascraft.jobs.states import TERMINAL, JobError, JobState, check_transition
 from canvascraft.store.models import Job, as_utc, utcnow
-from canvascraft.store.session import engine_for, open_session
+from canvascraft.store.session import engine_for, open_session, write
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ERROR_TAIL_LINES = 20
 START_TIMEOUT_S = 60.0
 """A running row with no handle this long after its claim belongs to a pool that died mid-start."""
 CLAIM_LOCK_ID = 0x6A6F6273  # PostgreSQL advisory lock serializing claims; the same in every process
+HANDLE_WRITE_TRIES = 12
+"""Tries of writing a started process's handle: without it the job would be taken for one whose pool
+died mid-start, so this write waits out a locked database far longer than a command's own writes."""
 
 
 @lru_cache(maxsize=1)
@@ -146,19 +149,14 @@ class JobPool:
             get_kind(kind)
         except UnknownNameError as error:
             raise JobError(f"{error}; a kind is declared with canvascraft.jobs.kinds.register_kind") from None
-        with engine_for(self.url).begin() as connection:
-            result = connection.execute(
-                insert(Job).values(
-                    kind=kind,
-                    spec=spec,
-                    state=JobState.QUEUED.value,
-                    created_at=utcnow(),
-                    resume_from=resume_from,
-                    lane=lane,
-                    lane_limit=lane_limit,
-                )
-            )
-            job_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        row = {"kind": kind, "spec": spec, "state": JobState.QUEUED.value, "created_at": utcnow(),
+               "resume_from": resume_from, "lane": lane, "lane_limit": lane_limit}  # fmt: skip
+
+        def insert_job(connection: Connection) -> Any:
+            result = connection.execute(insert(Job).values(**row))
+            return result.inserted_primary_key[0] if result.inserted_primary_key else None
+
+        job_id = write(self.url, insert_job)
         if job_id is None:
             raise JobError("The database did not return the new job's id; check the database connection.")
         return int(job_id)
@@ -184,14 +182,11 @@ class JobPool:
             job = self.get_job(job_id)  # claimed meanwhile: cancel it as a running job
         if job.state != JobState.RUNNING:
             check_transition(job.state, JobState.CANCELLED, job_id)
-        with engine_for(self.url).begin() as connection:
-            connection.execute(
-                update(Job)
-                .where(
-                    Job.id == job_id, Job.state == JobState.RUNNING.value, Job.cancel_requested_at.is_(None)
-                )
-                .values(cancel_requested_at=utcnow())
-            )
+        write(self.url, lambda connection: connection.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == JobState.RUNNING.value, Job.cancel_requested_at.is_(None))
+            .values(cancel_requested_at=utcnow())
+        ))  # fmt: skip
         if job.handle:
             self.executor.cancel(job.handle, self.cancel_grace_s)
 
@@ -260,30 +255,33 @@ class JobPool:
     def _claim(self) -> list[tuple[int, str, str]]:
         """Move the oldest queued jobs into the free slots, under a database-wide lock so concurrent
         pools agree on the running count; the ``state = 'queued'`` guard is the last line of defence."""
+        return write(self.url, self._claim_in)
+
+    def _claim_in(self, connection: Connection) -> list[tuple[int, str, str]]:
+        """One claim transaction; ``write`` runs it again from the start while the database is locked."""
         claimed: list[tuple[int, str, str]] = []
-        with engine_for(self.url).begin() as connection:
-            _lock_claims(connection)
-            running = Counter(
-                connection.execute(select(Job.lane).where(Job.state == JobState.RUNNING.value)).scalars()
+        _lock_claims(connection)
+        running = Counter(
+            connection.execute(select(Job.lane).where(Job.state == JobState.RUNNING.value)).scalars()
+        )
+        queued = connection.execute(
+            select(Job.id, Job.kind, Job.lane, Job.lane_limit)
+            .where(Job.state == JobState.QUEUED.value)
+            .order_by(Job.id)
+        ).all()
+        for job_id, kind, lane, lane_limit in queued:
+            limit = self.max_concurrent if lane is None else lane_limit or 1
+            if running[lane] >= limit:
+                continue
+            log_path = str(self.jobs_dir / f"{job_id}.log")
+            result = connection.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.QUEUED.value)
+                .values(state=JobState.RUNNING.value, started_at=utcnow(), log_path=log_path)
             )
-            queued = connection.execute(
-                select(Job.id, Job.kind, Job.lane, Job.lane_limit)
-                .where(Job.state == JobState.QUEUED.value)
-                .order_by(Job.id)
-            ).all()
-            for job_id, kind, lane, lane_limit in queued:
-                limit = self.max_concurrent if lane is None else lane_limit or 1
-                if running[lane] >= limit:
-                    continue
-                log_path = str(self.jobs_dir / f"{job_id}.log")
-                result = connection.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.state == JobState.QUEUED.value)
-                    .values(state=JobState.RUNNING.value, started_at=utcnow(), log_path=log_path)
-                )
-                if result.rowcount == 1:
-                    claimed.append((job_id, kind, log_path))
-                    running[lane] += 1
+            if result.rowcount == 1:
+                claimed.append((job_id, kind, log_path))
+                running[lane] += 1
         return claimed
 
     def _launch(self, job_id: int, kind: str, log_path: Path) -> None:
@@ -297,11 +295,12 @@ class JobPool:
                 job_id, JobState.RUNNING, JobState.FAILED, error_tail=f"Could not start the job: {error}"
             )
             return
-        with engine_for(self.url).begin() as connection:
+
+        def record(connection: Connection) -> datetime | None:
             connection.execute(update(Job).where(Job.id == job_id).values(handle=handle))
-            cancel_requested = connection.execute(
-                select(Job.cancel_requested_at).where(Job.id == job_id)
-            ).scalar_one()
+            return connection.execute(select(Job.cancel_requested_at).where(Job.id == job_id)).scalar_one()
+
+        cancel_requested = write(self.url, record, tries=HANDLE_WRITE_TRIES)
         if cancel_requested is not None:
             self.executor.cancel(handle, self.cancel_grace_s)
 
@@ -316,19 +315,12 @@ class JobPool:
     ) -> bool:
         """Conditionally move ``current → target``; ``False`` when another pool got there first."""
         check_transition(current, target, job_id)
-        with engine_for(self.url).begin() as connection:
-            result = connection.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.state == current.value)
-                .values(
-                    state=target.value,
-                    finished_at=utcnow(),
-                    exit_code=info.exit_code if info else None,
-                    signal=info.signal if info else None,
-                    error_tail=error_tail,
-                )
-            )
-            won = result.rowcount == 1
+        code, signal = (info.exit_code, info.signal) if info else (None, None)
+        ending = {"state": target.value, "finished_at": utcnow(), "error_tail": error_tail,
+                  "exit_code": code, "signal": signal}  # fmt: skip
+        won = write(self.url, lambda connection: connection.execute(
+            update(Job).where(Job.id == job_id, Job.state == current.value).values(**ending)
+        ).rowcount == 1)  # fmt: skip
         if won:
             run_end_hook(self.get_job(job_id), target)
             if self.on_finish is not None:

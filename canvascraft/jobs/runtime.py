@@ -21,14 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import OperationalError
 
 from canvascraft.config import get_settings
 from canvascraft.errors import Cancelled, JobError
 from canvascraft.jobs.processes import ExitInfo, read_exit_record, write_exit_record
 from canvascraft.store.models import Job, utcnow
-from canvascraft.store.session import engine_for, refusal
+from canvascraft.store.session import engine_for, refusal, write
 
 CANCELLED_EXIT_CODE = 128 + signal.SIGTERM
 
@@ -46,21 +46,28 @@ def stop_on_sigterm() -> None:
 
 def begin_job(job_id: int, url: str | None = None) -> dict[str, Any]:
     """Announce this process (pid, host, first heartbeat) and return the job's spec."""
-    engine = engine_for(url or get_settings().db_url)
-    with engine.begin() as connection:
+
+    def announce(connection: Connection) -> Any:
         spec = connection.execute(select(Job.spec).where(Job.id == job_id)).scalar_one_or_none()
-        if spec is None:
-            raise JobError(f"Job {job_id} does not exist; start jobs through the job pool.")
-        connection.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(pid=os.getpid(), host=socket.gethostname(), heartbeat_at=utcnow())
-        )
+        if spec is not None:
+            connection.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(pid=os.getpid(), host=socket.gethostname(), heartbeat_at=utcnow())
+            )
+        return spec
+
+    spec = write(url or get_settings().db_url, announce, tries=JOB_WRITE_TRIES)
+    if spec is None:
+        raise JobError(f"Job {job_id} does not exist; start jobs through the job pool.")
     return dict(spec)
 
 
 RETRY_S = 1.0
 """Pause between tries of a write the job cannot do without, while the database stays locked."""
+JOB_WRITE_TRIES = 40
+"""Tries (a busy timeout each, pauses up to two seconds between) of announcing the job's process: a job
+that started must not die of a database someone else holds locked for a minute."""
 
 
 def _write(job_id: int, values: dict[str, Any], url: str | None) -> None:

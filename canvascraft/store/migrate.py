@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from canvascraft.config import get_settings
-from canvascraft.store.session import engine_for
+from canvascraft.store.session import engine_for, write
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_ID = 0x63616E76  # any fixed number; the same in every process
@@ -25,7 +28,10 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database at ``url`` (default: the settings' one) up to ``revision``."""
     url = url or get_settings().db_url
     config = alembic_config(url)
-    with engine_for(url).begin() as connection:
+    if revision == "head" and _at_head(url, config):
+        return  # a read: a command that only reads still works while another program holds the lock
+
+    def migrate(connection: Connection) -> None:
         # Hold the database's write lock while reading the current revision and migrating, so two
         # processes starting on a fresh workspace migrate one after the other instead of racing.
         if connection.dialect.name == "sqlite":
@@ -34,3 +40,11 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+    write(url, migrate)
+
+
+def _at_head(url: str, config: Config) -> bool:
+    with engine_for(url).connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == set(ScriptDirectory.from_config(config).get_heads())

@@ -2,26 +2,41 @@
 
 SQLite runs in WAL mode with a busy timeout, so the studio, the CLI and job processes can share one
 workspace database; PostgreSQL is used as given by its URL.
+
+A write the database refuses is told in one place: ``write`` runs a transaction again while the
+database stays locked, and ``store_error`` turns a refusal (locked past every retry, disk full) into a
+``StoreError`` whose message says what happened and where; the transaction was rolled back, so no row
+is half written.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canvascraft.config import get_settings
+from canvascraft.errors import StoreBusyError, StoreError, StoreFullError
 
+T = TypeVar("T")
 WAL_SWITCH_TRIES = 200
+WRITE_TRIES = 4
+"""Tries of one transaction while the database stays locked (each waits up to the busy timeout)."""
+RETRY_PAUSE_S = 0.2
+"""First pause between tries; it doubles each time (up to ``MAX_PAUSE_S``), so writers spread out."""
+MAX_PAUSE_S = 2.0
+FULL_FREE_BYTES = 1 << 20
+"""Below this much free space an ambiguous ``disk I/O error`` is taken for a full disk."""
 
 
 def _ensure_wal(cursor: Any) -> None:
@@ -58,6 +73,69 @@ def refusal(error: OperationalError) -> str:
     return str(error.orig).splitlines()[0] if error.orig is not None else "no answer"
 
 
+def is_locked(error: OperationalError) -> bool:
+    """Whether the database refused because another connection holds its lock (worth a retry)."""
+    return "locked" in refusal(error) or "busy" in refusal(error)
+
+
+def _database_folder(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).resolve().parent
+
+
+def _is_full(error: OperationalError, folder: Path | None) -> bool:
+    reason = refusal(error)
+    if "full" in reason:
+        return True
+    if "disk I/O error" in reason and folder is not None and folder.exists():
+        return shutil.disk_usage(folder).free < FULL_FREE_BYTES
+    return False
+
+
+def refused(error: OperationalError, url: str | None = None) -> bool:
+    """Whether this is the database refusing a write (locked, disk full) rather than a bug."""
+    return is_locked(error) or _is_full(error, _database_folder(url or get_settings().db_url))
+
+
+def store_error(error: OperationalError, url: str | None = None) -> StoreError:
+    """The plain words for a write the database refused: the disk is full (and where), or it stayed
+    locked; either way the command's transaction was rolled back."""
+    url = url or get_settings().db_url
+    folder = _database_folder(url)
+    if _is_full(error, folder):
+        where = f"the disk holding {folder}" if folder else "the database server's disk"
+        return StoreFullError(
+            f"{where} is full ({refusal(error)}); the studio database was not changed by this step. "
+            "Free some space there, then run the command again (a job that was running keeps its row, "
+            "log and checkpoints: `canvascraft jobs list`, then `canvascraft jobs resume ID`)"
+        )
+    return StoreBusyError(
+        f"the studio database could not be written ({refusal(error)}); another program may hold it "
+        f"locked (a backup, a long import) longer than the busy timeout ({busy_timeout_s():g} s, "
+        "CANVASCRAFT_SQLITE_BUSY_TIMEOUT_S); the command stopped, run it again in a moment"
+    )
+
+
+def write(url: str, work: Callable[[Connection], T], *, tries: int = WRITE_TRIES) -> T:
+    """Run ``work`` in one transaction, again from the start while the database stays locked; a
+    refusal that outlasts the tries (or a full disk) is raised as a ``StoreError``."""
+    pause = RETRY_PAUSE_S
+    for attempt in range(1, tries + 1):
+        try:
+            with engine_for(url).begin() as connection:
+                return work(connection)
+        except OperationalError as error:
+            if not refused(error, url):
+                raise
+            if not is_locked(error) or attempt == tries:
+                raise store_error(error, url) from error
+        time.sleep(pause)
+        pause = min(pause * 2, MAX_PAUSE_S)
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     """One engine per URL per process (engines own connection pools, so they are shared)."""
@@ -74,6 +152,12 @@ def engine_for(url: str) -> Engine:
 @contextmanager
 def open_session(url: str | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
-    factory = sessionmaker(engine_for(url or get_settings().db_url), expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session
+    url = url or get_settings().db_url
+    factory = sessionmaker(engine_for(url), expire_on_commit=False)
+    try:
+        with factory() as session, session.begin():
+            yield session
+    except OperationalError as error:
+        if not refused(error, url):
+            raise
+        raise store_error(error, url) from error
