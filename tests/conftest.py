@@ -146,7 +146,8 @@ def trained_runs_template(
 ) -> TrainedTemplate:
     """The sample workspace with every ``TINY_RUNS`` run finished, trained once per session (training is
     the slow part of the suite). Tests copy it (``trained_runs_workspace``) or copy it once per module;
-    the copies' MLflow artifacts stay in this folder, so a test that edits a run's files undoes it."""
+    the copies' MLflow artifacts stay in this folder, so no test edits them (one that damages a model's
+    files uses the gallery's ``damageable`` runs, which have a workspace of their own)."""
     # Parallel test workers share one: the first trains it, the others wait for it (training beside
     # it on the same cores would only slow both).
     shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None

@@ -24,8 +24,8 @@ from canvascraft.gallery.predict import Predictor
 from canvascraft.gallery.registry import ModelVersionInfo, model_folder, register
 from canvascraft.gallery.serve import serve_command
 from canvascraft.services.drift import check_once
-from canvascraft.store.models import Job
 from canvascraft.tracking.runs import PROGRAM_DIGEST_TAG, PROGRAM_PATH, tracking_client
+from tests.conftest import TrainedTemplate
 from tests.test_cli import assert_one_error_line
 
 Damage = Callable[[Path, Callable[[str], Path]], None]
@@ -54,7 +54,7 @@ CASES: dict[str, tuple[Damage, str]] = {
     "garbage program": (_write(PROGRAM_PATH, os.urandom(3000)), "its model.pt2 is not a program archive"),
     "empty program": (_write(PROGRAM_PATH, b""), "its model.pt2 is not a program archive"),
     "another shape's program": (_copy_from("image", PROGRAM_PATH), "not the program its run logged"),
-    "same shape, other weights": (_copy_from("median", PROGRAM_PATH), "not the program its run logged"),
+    "same shape, other weights": (_copy_from("twin", PROGRAM_PATH), "not the program its run logged"),
     "no program": (_remove(PROGRAM_PATH), "its folder has no model.pt2"),
     "no MLmodel": (_remove("MLmodel"), "its MLmodel file cannot be read"),
     "MLmodel not a mapping": (_write("MLmodel", b"flavors: 7\n"), "does not describe a PyTorch model"),
@@ -63,10 +63,10 @@ CASES: dict[str, tuple[Damage, str]] = {
 
 
 @pytest.fixture
-def version(trained: Callable[[str], Job], trained_runs_template: object) -> Iterator[ModelVersionInfo]:
-    """A fresh version of the table run; its folder is shared with other versions, so it is put
-    back as it was afterwards."""
-    info = register(trained("table").mlflow_run_id or "", "damaged-files", alias="champion")
+def version(damageable: Callable[[str], str]) -> Iterator[ModelVersionInfo]:
+    """A fresh version of the damageable table run; its folder is shared with the run's other versions,
+    so it is put back as it was afterwards."""
+    info = register(damageable("table"), "damaged-files", alias="champion")
     folder = model_folder(info)
     backup = folder.with_name(folder.name + ".backup")
     shutil.copytree(folder, backup)
@@ -77,11 +77,22 @@ def version(trained: Callable[[str], Job], trained_runs_template: object) -> Ite
         backup.rename(folder)
 
 
+def _template_model_folder(template: TrainedTemplate, run_id: str) -> Path:
+    """The shared template's model folder logged by ``run_id`` (only ever read here)."""
+    for mlmodel in (template.path / "mlartifacts").rglob("MLmodel"):
+        if f"run_id: {run_id}" in mlmodel.read_text():
+            return mlmodel.parent
+    raise AssertionError(f"no logged model of run {run_id} in the trained template")
+
+
 @pytest.fixture
-def other(trained: Callable[[str], Job]) -> Callable[[str], Path]:
+def other(damageable: Callable[[str], str], trained_runs_template: TrainedTemplate) -> Callable[[str], Path]:
+    """``other("twin")``: the other damageable table run; ``other("image")``: the shared tiny image run."""
+
     def folder(key: str) -> Path:
-        info = register(trained(key).mlflow_run_id or "", f"donor-{key}")
-        return model_folder(info)
+        if key == "image":
+            return _template_model_folder(trained_runs_template, trained_runs_template.run_ids["image"])
+        return model_folder(register(damageable(key), f"donor-{key}"))
 
     return folder
 
@@ -130,10 +141,10 @@ def test_a_recorded_digest_leaves_a_sound_version_loadable(version: ModelVersion
 
 
 def test_predict_serve_and_drift_say_it_plainly(
-    version: ModelVersionInfo, other: Callable[[str], Path], gallery_workspace: Path
+    version: ModelVersionInfo, other: Callable[[str], Path], damageable_workspace: Path
 ) -> None:
     _copy_from("image", PROGRAM_PATH)(model_folder(version), other)
-    table = next((gallery_workspace / "sample-data").rglob("*.csv"))
+    table = next((damageable_workspace / "sample-data").rglob("*.csv"))
     done = subprocess.run(
         [sys.executable, "-m", "canvascraft.cli", "predict", "damaged-files@champion", str(table)],
         capture_output=True, text=True, timeout=180, check=False,

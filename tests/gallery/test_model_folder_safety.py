@@ -22,7 +22,6 @@ from canvascraft.gallery.registry import model_folder, register, resolve
 from canvascraft.gallery.serve import serve_command, serve_env
 from canvascraft.services.drift import check_once
 from canvascraft.services.retrain import compare_on_same_items
-from canvascraft.store.models import Job
 from tests.local_servers import HOST, free_port, started
 
 SERVER_EXIT_S = 180.0
@@ -39,11 +38,10 @@ class Payload:
 
 
 @pytest.fixture
-def planted(trained: Callable[[str], Job], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def planted(damageable: Callable[[str], str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``planted@champion``, whose folder holds a pickled ``model.pth`` as MLflow's pickle format
     lays it out; the files are removed afterwards (the folder is shared with other tests' versions)."""
-    job = trained("table")
-    info = register(job.mlflow_run_id, "planted", alias="champion")
+    info = register(damageable("table"), "planted", alias="champion")
     data = model_folder(info) / "data"
     marker = tmp_path / "code-ran"
     (data / "model.pth").write_bytes(pickle.dumps(Payload(marker)))
@@ -80,21 +78,21 @@ def test_serve_refuses_before_starting_and_its_server_refuses_pickle_too(
 
 
 def test_drift_checks_and_retraining_refuse_the_folder_and_run_nothing(
-    planted: tuple[str, Path], trained: Callable[[str], Job]
+    planted: tuple[str, Path], damageable: Callable[[str], str]
 ) -> None:
     ref, marker = planted
     with pytest.raises(DriftError, match=r"planted/\d+ was not loaded: its folder holds pickled files"):
         check_once(ref, "sample-table")  # the same run_check a scheduled check's job runs
-    candidate = register(trained("table").mlflow_run_id, "planted-candidate")
+    candidate = register(damageable("table"), "planted-candidate")
     with pytest.raises(ModelError, match="pickled files"):
         compare_on_same_items(resolve(ref), candidate)
     assert not marker.exists()
 
 
 def test_a_pickle_inside_the_exported_program_never_runs(
-    trained: Callable[[str], Job], tmp_path: Path
+    damageable: Callable[[str], str], tmp_path: Path
 ) -> None:
-    info = register(trained("table").mlflow_run_id, "tampered", alias="champion")
+    info = register(damageable("table"), "tampered", alias="champion")
     program = model_folder(info) / "data" / "model.pt2"
     original = tmp_path / "model.pt2"
     shutil.copy2(program, original)
@@ -113,8 +111,8 @@ def test_a_pickle_inside_the_exported_program_never_runs(
         shutil.copy2(original, program)
 
 
-def test_a_damaged_program_names_the_version(trained: Callable[[str], Job], tmp_path: Path) -> None:
-    info = register(trained("table").mlflow_run_id, "damaged", alias="champion")
+def test_a_damaged_program_names_the_version(damageable: Callable[[str], str], tmp_path: Path) -> None:
+    info = register(damageable("table"), "damaged", alias="champion")
     program = model_folder(info) / "data" / "model.pt2"
     original = tmp_path / "model.pt2"
     shutil.copy2(program, original)
