@@ -106,8 +106,9 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
         )
     elif job.state == "succeeded" and progress is not None and progress.history:
         best = view.best_epoch or progress.history[-1]
+        why = f" Training {progress.stop_reason}." if progress.stop_reason else ""
         st.success(
-            f"Finished: best epoch {best['epoch']} of {progress.epoch}, {view.summary_of(best)}.",
+            f"Finished: best epoch {best['epoch']} of {progress.epoch}, {view.summary_of(best)}.{why}",
             icon=":material/check_circle:",
         )
     elif view.ending:

@@ -20,6 +20,7 @@ from canvascraft.services.tuning import (
     MAX_PARALLEL,
     MAX_TRIALS,
     SAMPLERS,
+    TRIAL_EPOCHS,
     SearchParam,
     search_candidates,
     start_study,
@@ -82,7 +83,7 @@ def tune_form() -> str | None:
     )  # fmt: skip
     epochs_param = next(p for p in trainer.params if p.name == "epochs")
     epochs_key = f"{PREFIX}epochs_{trainer.name}"
-    seed_param(epochs_param, epochs_key, epochs_param.default)
+    seed_param(epochs_param, epochs_key, min(TRIAL_EPOCHS, epochs_param.default))
     with epochs_column:
         epochs = param_widget(epochs_param, epochs_key, sliders=False)
     limit_column, name_column = st.columns(2)

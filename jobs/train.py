@@ -33,7 +33,7 @@ from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training import EpochResult, get_trainer, load_checkpoint, load_split, train
 from canvascraft.training.data import validation_members
 from canvascraft.training.finish import FinishedRun
-from canvascraft.training.loop import LAST, read_info, resolve_device
+from canvascraft.training.loop import LAST, plan_training, read_info, resolve_device
 from canvascraft.training.pinned import PinnedProbe
 from canvascraft.training.progress import TrainingProgress
 from canvascraft.tuning.space import apply_overrides
@@ -109,9 +109,13 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
     members = validation_members(spec["dataset"], val_fraction, seed, version=version, max_items=max_items)
     probe = PinnedProbe(split, members, (spec.get("pinned") or []) if objective.pins_predictions else [])
     model = trainer.build_model(split.input_shape, len(split.classes))
+    plan = plan_training(trainer.settings, len(split.train))
+    epochs = plan.epochs
     print(f"job {job_id}: {len(split.train)} training and {len(split.val)} validation items, "
-          f"{len(split.classes)} classes, {trainer!r}", flush=True)  # fmt: skip
+          f"{len(split.classes)} classes, {trainer!r}; planned {plan.epochs} epochs of "
+          f"{plan.steps_per_epoch} steps (batches of {plan.batch_size})", flush=True)  # fmt: skip
     progress = reporter.progress
+    progress.epochs = epochs
     progress.pinned = probe.items
     progress.picture_caption = objective.picture_caption(split.classes)
     folder = checkpoint_folder(int(resume_from) if resume_from else job_id)
@@ -143,6 +147,9 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             "max_items": max_items,
             "classes": ",".join(split.classes),
             "input_shape": "x".join(map(str, split.input_shape)),
+            "planned_epochs": plan.epochs,
+            "batch_size_used": plan.batch_size,
+            "steps_per_epoch": plan.steps_per_epoch,
             **overrides,
         }
         tags = {"canvascraft.job_id": str(job_id), "canvascraft.modality": split.modality}
@@ -195,7 +202,7 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             if probe.items:
                 training.log_text(json.dumps(_filmstrip(progress), indent=1), "pinned_predictions.json")
             reporter.write()
-            shown = dict.fromkeys(["train_loss", objective.monitor, objective.primary])
+            shown = dict.fromkeys(["train_loss", objective.monitor_for(trainer.settings), objective.primary])
             figures = " ".join(f"{key} {result[key]:.4f}" for key in shown if key in result.metrics)
             print(f"epoch {result.epoch}/{epochs}: {figures} ({result.seconds:.1f}s)", flush=True)
             if reporter_trial is not None:
@@ -216,6 +223,9 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
             on_step=reporter.step,
             objective=objective,
         )
+        progress.stop_reason = result.stop_reason
+        training.set_tag("canvascraft.stop_reason", result.stop_reason)
+        print(f"job {job_id}: {result.stop_reason}", flush=True)
         reporter.phase("saving")
         model.to("cpu")
         if result.best_path.exists():

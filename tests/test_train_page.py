@@ -38,7 +38,7 @@ def test_launch_from_the_page_and_see_the_finished_run(sample_workspace: Path) -
     app.selectbox(key="train_dataset").set_value("sample-table").run()
     assert app.selectbox(key="train_trainer_table").value == "table-mlp"
     app.number_input(key="train_hp_table-mlp_epochs").set_value(2).run()
-    (expected,) = [c.value for c in app.caption if c.value.startswith(":material/schedule: About")]
+    (expected,) = [c.value for c in app.caption if c.value.startswith(":material/schedule: At most about")]
     assert "2 epochs of" in expected  # said before launch, for the settings shown
     button(app, "Launch training").click().run()
     assert not app.exception and not app.error

@@ -87,7 +87,8 @@ def start_or_follow(job_id: int, wait: bool) -> None:
 
     def figures(job: Job, row: dict[str, Any]) -> str:
         objective = objective_of(job.spec.get("trainer"))
-        keys = dict.fromkeys((objective.primary, objective.monitor))  # once when they are the same
+        monitor = objective.monitor_for(job.spec.get("hyper") or {})
+        keys = dict.fromkeys((objective.primary, monitor))  # once when they are the same
         shown = ", ".join(f"{key} {row[key]:.4f}" for key in keys)
         measured = quality_sentence(row)
         return f"{shown}, quality: {measured}" if measured else shown
@@ -112,6 +113,6 @@ def start_or_follow(job_id: int, wait: bool) -> None:
         typer.echo(f"job {job_id} succeeded")
         return
     objective = objective_of(job.spec.get("trainer"))
-    best = objective.best(objective.monitor, final.history) or final.history[-1]
+    best = objective.best_epoch(final.history, job.spec.get("hyper") or {}) or final.history[-1]
     typer.echo(f"job {job_id} succeeded: MLflow run {job.mlflow_run_id}, best epoch {best['epoch']}, "
                f"{figures(job, best)}")  # fmt: skip

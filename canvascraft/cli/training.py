@@ -57,6 +57,8 @@ def _metrics_line(objective: Objective) -> str:
         ]
         if key == objective.monitor:
             notes[-1] += "; picks the best checkpoint"
+        elif key == objective.tie_break:
+            notes[-1] += "; settles ties"
         parts.append(f"{key} ({', '.join(notes)})")
     return ", ".join(parts)
 

@@ -94,16 +94,18 @@ class TrainingJobView:
 
     @property
     def best_epoch(self) -> dict[str, Any] | None:
-        """The epoch the ``best`` checkpoint holds (the objective's ``monitor``), as its progress row."""
+        """The epoch the ``best`` checkpoint holds (the one the model logged comes from), as its
+        progress row."""
         history = self.progress.history if self.progress else []
-        return self.objective.best(self.objective.monitor, history)
+        return self.objective.best_epoch(history, self.job.spec.get("hyper") or {})
 
     @property
     def best_primary(self) -> float | None:
-        """The best value of the primary metric over the epochs so far (the jobs table and Home)."""
-        history = self.progress.history if self.progress else []
-        row = self.objective.best(self.objective.primary, history)
-        return None if row is None else float(row[self.objective.primary])
+        """The primary figure of the best epoch so far: the number the panel, the jobs table, Home and
+        the Gallery all show for the run."""
+        row = self.best_epoch
+        key = self.objective.primary
+        return None if row is None or key not in row else float(row[key])
 
     @property
     def best_figure(self) -> str | None:

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 MAX_TRIALS = 500
 MAX_PARALLEL = 8
+TRIAL_EPOCHS = 20
+"""Epochs each trial trains at most unless the study says otherwise: a study runs many trials, and
+its pruner compares them epoch by epoch, so a trial's budget is smaller than a single run's."""
 DRIVER_LANE = "study-drivers"
 DRIVER_LIMIT = 8
 """Drivers are light (no torch) and mostly sleep; they get their own lane so a study never waits for a
@@ -92,7 +95,7 @@ def start_study(
     candidates = search_candidates(recipe, trainer)
     chosen = check_space(space if space is not None else candidates, candidates)
     view = open_version(dataset)
-    settings = {**(hyper or {}), **({"epochs": epochs} if epochs is not None else {})}
+    settings = {"epochs": TRIAL_EPOCHS, **(hyper or {}), **({"epochs": epochs} if epochs is not None else {})}
     base = training_spec(
         dataset, view.version.number, recipe, trainer, settings, 0.2, seed, max_items, None, "auto"
     )

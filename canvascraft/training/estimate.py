@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from canvascraft.training.data import load_split
-from canvascraft.training.loop import resolve_device
+from canvascraft.training.loop import plan_training, resolve_device
 from canvascraft.training.trainers import get_trainer
 
 TIMED_STEPS = 2
@@ -40,12 +40,13 @@ class TimeEstimate:
         return self.epochs * per_epoch
 
     def sentence(self) -> str:
-        """``About 6 min on the CPU here: 150 epochs of 2 steps (batches of 64), 1.2 s a step…``."""
+        """``At most about 6 min on the CPU here: 150 epochs of 2 steps (batches of 64), 1.2 s a step…``."""
         where = "the CPU" if self.device == "cpu" else f"the GPU ({self.device})"
         return (
-            f"About {duration(self.seconds)} on {where} here: {self.epochs} epochs of {self.steps_per_epoch} "
-            f"step(s) (batches of {self.batch_size}), {self.seconds_per_step:.2g} s a step as measured just "
-            "now; early stopping can end it sooner, and anything else training here slows it."
+            f"At most about {duration(self.seconds)} on {where} here: {self.epochs} epochs of "
+            f"{self.steps_per_epoch} step(s) (batches of {self.batch_size}), {self.seconds_per_step:.2g} s a "
+            "step as measured just now; early stopping usually ends it sooner, and anything else training "
+            "here slows it."
         )
 
 
@@ -72,7 +73,8 @@ def estimate_training(
     configured = get_trainer(trainer)(**hyper)
     split = load_split(dataset, recipe, val_fraction, seed, max_items=max_items)
     settings = configured.settings
-    batch = max(1, min(int(settings["batch_size"]), len(split.train)))  # type: ignore[arg-type]
+    plan = plan_training(settings, len(split.train))  # type: ignore[arg-type]
+    batch = min(plan.batch_size, len(split.train))  # type: ignore[arg-type]
     where = resolve_device(None if device == "auto" else device)
     items = [split.train[i % len(split.train)] for i in range(batch)]  # type: ignore[arg-type]
     x = torch.stack([item[0] for item in items]).to(where)
@@ -97,8 +99,8 @@ def estimate_training(
         torch.cuda.synchronize()
     per_step = (time.perf_counter() - started) / TIMED_STEPS
     return TimeEstimate(
-        epochs=int(settings["epochs"]),
-        steps_per_epoch=math.ceil(len(split.train) / batch),  # type: ignore[arg-type]
+        epochs=plan.epochs,
+        steps_per_epoch=plan.steps_per_epoch,
         batch_size=batch,
         seconds_per_step=per_step,
         validation_steps=math.ceil(len(split.val) / batch),  # type: ignore[arg-type]

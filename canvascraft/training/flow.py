@@ -374,15 +374,16 @@ def _with_default(param: Param, default: Any) -> Param:
     return replace(param, default=default)
 
 
-FLOW_LOOP = tuple(
-    _with_default(
-        p,
-        {"epochs": 150, "batch_size": 64, "learning_rate": 1e-3, "weight_decay": 0.0, "patience": 1000}.get(
-            p.name, p.default
-        ),
-    )
-    for p in LOOP_HYPERPARAMS
-)
+FLOW_DEFAULTS: dict[str, Any] = {
+    "epochs": 150,
+    "max_steps": 1_000_000,  # a generator trains for its epochs: there is no best epoch to stop at
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "weight_decay": 0.0,
+    "patience": 1000,
+    "schedule": "constant",
+}
+FLOW_LOOP = tuple(_with_default(p, FLOW_DEFAULTS.get(p.name, p.default)) for p in LOOP_HYPERPARAMS)
 
 
 @register_trainer

@@ -1,4 +1,9 @@
-"""The one training loop every trainer shares: metrics, early stopping, checkpoints, resume.
+"""The one training loop every trainer shares: a plan, metrics, early stopping, checkpoints, resume.
+
+A run's length is planned from its data (``plan_training``): batches small enough that an epoch has
+several steps, and as many epochs as the step budget allows, so a few dozen items train for hundreds
+of steps and thousands of items for a few epochs. The learning rate warms up over the first steps and
+eases off by the last planned one; it is a function of the step alone, so a resume needs no state.
 
 Each epoch reseeds torch from ``(seed, epoch)`` (shuffling, dropout), and the optimiser's state is
 checkpointed with the weights, so a resumed run on the same device continues exactly as an
@@ -9,6 +14,7 @@ runs no code (never pickle).
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +40,54 @@ OPTIMIZER = "last.optimizer.safetensors"
 CHECKPOINT_FORMAT = 1
 
 
+MIN_STEPS_PER_EPOCH = 8
+"""A dataset this many batches' worth of items or smaller takes smaller batches (down to
+``MIN_BATCH``), so each epoch still moves the weights several times."""
+MIN_BATCH = 8
+WARMUP_SHARE = 0.05
+"""Share of the planned steps over which the learning rate climbs to its peak."""
+FINAL_LR_SHARE = 0.02
+"""Where the cosine decay ends, as a share of the peak learning rate."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a run trains, settled from its settings and the size of its training split."""
+
+    epochs: int
+    batch_size: int
+    steps_per_epoch: int
+    capped_by_steps: bool
+    """Whether the step budget (``max_steps``), not ``epochs``, set the number of epochs."""
+
+    @property
+    def steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+def plan_training(settings: Mapping[str, Any], n_train: int) -> Plan:
+    """The epochs and batch size a run of ``n_train`` training items takes under ``settings`` (the
+    loop's: ``epochs``, ``max_steps``, ``batch_size``)."""
+    wanted = int(settings["batch_size"])
+    batch = max(1, min(wanted, max(MIN_BATCH, math.ceil(n_train / MIN_STEPS_PER_EPOCH))))
+    steps_per_epoch = max(1, math.ceil(n_train / batch))
+    by_steps = max(1, math.ceil(int(settings["max_steps"]) / steps_per_epoch))
+    epochs = min(int(settings["epochs"]), by_steps)
+    return Plan(epochs, batch, steps_per_epoch, by_steps < int(settings["epochs"]))
+
+
+def learning_rate_at(step: int, plan: Plan, peak: float, schedule: str) -> float:
+    """The learning rate of optimisation step ``step`` (counted from 0 over the whole run)."""
+    if schedule == "constant":
+        return peak
+    warmup = max(1, round(WARMUP_SHARE * plan.steps))
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, plan.steps - warmup))
+    floor = peak * FINAL_LR_SHARE
+    return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 @dataclass(frozen=True)
 class TrainResult:
     history: list[EpochResult]
@@ -42,6 +96,9 @@ class TrainResult:
     device: str
     best_path: Path
     last_path: Path
+    plan: Plan
+    stop_reason: str
+    """Why training ended, in words (early stop, the step budget, or every epoch done)."""
 
     @property
     def best(self) -> EpochResult:
@@ -246,10 +303,12 @@ def _run_epoch(
     device: torch.device,
     optimizer: torch.optim.Optimizer | None,
     on_step: Callable[[int, int], None] | None = None,
+    learning_rate: Callable[[int], float] | None = None,
 ) -> dict[str, float]:
     """One pass; trains when given an optimiser. Returns the split's figures by metric name.
 
-    ``on_step(step, steps)`` runs after each batch (the job turns it into a progress bar)."""
+    ``on_step(step, steps)`` runs after each batch (the job turns it into a progress bar);
+    ``learning_rate(step)`` sets the rate of each training step (counted from 0 within the pass)."""
     training = optimizer is not None
     model.train(training)
     meter = objective.meter()
@@ -262,6 +321,9 @@ def _run_epoch(
             if not torch.isfinite(loss):
                 raise TrainingError(_not_finite(loss, step, x, training))
             if optimizer is not None:
+                if learning_rate is not None:
+                    for group in optimizer.param_groups:
+                        group["lr"] = learning_rate(step - 1)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -295,15 +357,16 @@ def train(
     num_workers: int | None = None,
     objective: Objective = CLASSIFICATION,
 ) -> TrainResult:
-    """Train ``model`` until ``epochs`` or early stopping; checkpoints land in ``checkpoint_dir``.
+    """Train ``model`` for its planned epochs (``plan_training``) or until early stopping; checkpoints
+    land in ``checkpoint_dir``.
 
-    ``hyper`` is a trainer's settings; only the loop's keys are read (``LOOP_HYPERPARAMS``), the
-    rest shaped the model. ``epochs`` counts from the run's start, so a resumed run trains only the
-    epochs still missing (none, and returns the saved history, when the run had finished).
-    ``objective`` (the trainer's) gives each batch's loss and each split's metrics. Early stopping:
-    after ``patience`` epochs without the objective's ``monitor`` (the validation loss) improving.
-    ``on_step(epoch, step, steps)`` follows the training batches; ``num_workers`` defaults to
-    ``auto_workers``.
+    ``hyper`` is a trainer's settings; only the loop's keys are read (``LOOP_HYPERPARAMS``, and
+    ``best_by``), the rest shaped the model. Epochs count from the run's start, so a resumed run trains
+    only the epochs still missing (none, and returns the saved history, when the run had finished).
+    ``objective`` (the trainer's) gives each batch's loss and each split's metrics. The best epoch is
+    the best on ``objective.monitor_for(hyper)``; early stopping comes after ``patience`` epochs more
+    without a better one. ``on_step(epoch, step, steps)`` follows the training batches;
+    ``num_workers`` defaults to ``auto_workers``.
     """
     loop_keys = {p.name for p in LOOP_HYPERPARAMS}
     settings, errors = check_settings(LOOP_HYPERPARAMS, {k: v for k, v in hyper.items() if k in loop_keys})
@@ -314,32 +377,39 @@ def train(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
     )
+    plan = plan_training(settings, len(train_ds))  # type: ignore[arg-type]
     checkpoint_dir = Path(checkpoint_dir)
-    monitor = objective.monitor
+    monitor = objective.monitor_for(hyper)
     fresh = _Progress(best_value=objective.worst(monitor))
     progress = _resume(model, optimizer, checkpoint_dir, fresh) if resume else fresh
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     rng_devices = [target.index or 0] if target.type == "cuda" else []
     epoch = len(progress.history)
     workers = auto_workers(train_ds) if num_workers is None else num_workers
-    while progress.bad_epochs <= settings["patience"] and epoch < settings["epochs"]:
+    while progress.bad_epochs <= settings["patience"] and epoch < plan.epochs:
         epoch += 1
         started = time.perf_counter()
         seed = item_seed(settings["seed"], 0, epoch)
         for dataset in (train_ds, val_ds):
             if hasattr(dataset, "set_epoch"):
                 dataset.set_epoch(epoch - 1)
+        first_step = (epoch - 1) * plan.steps_per_epoch
+
+        def rate(step: int, first: int = first_step) -> float:
+            return learning_rate_at(first + step, plan, settings["learning_rate"], settings["schedule"])
+
         with torch.random.fork_rng(devices=rng_devices):
             torch.manual_seed(seed)
-            batch = settings["batch_size"]
+            batch = plan.batch_size
             step = None if on_step is None else (lambda done, steps, e=epoch: on_step(e, done, steps))
             train_loader = _loader(train_ds, batch, True, seed, workers, target)
-            fit = _run_epoch(model, objective, train_loader, target, optimizer, step)
+            fit = _run_epoch(model, objective, train_loader, target, optimizer, step, rate)
             val_loader = _loader(val_ds, batch, False, seed, workers, target)
             check = _run_epoch(model, objective, val_loader, target, None)
         metrics = {**{f"train_{k}": v for k, v in fit.items()}, **{f"val_{k}": v for k, v in check.items()}}
         metrics = {key: metrics[key] for key in objective.metric_keys()}  # the objective's order, every split
-        improved = objective.better(monitor, metrics[monitor], progress.best_value)
+        best_so_far = next((r.metrics for r in progress.history if r.epoch == progress.best_epoch), None)
+        improved = objective.improves(monitor, metrics, best_so_far)
         result = EpochResult(epoch, metrics, time.perf_counter() - started, improved)
         progress.history.append(result)
         if improved:
@@ -350,14 +420,36 @@ def train(
         _save_last(model, optimizer, checkpoint_dir, progress)
         if on_epoch is not None:
             on_epoch(result)
+    stopped_early = progress.bad_epochs > settings["patience"]
     return TrainResult(
         history=list(progress.history),
         best_epoch=progress.best_epoch,
-        stopped_early=epoch < settings["epochs"],
+        stopped_early=stopped_early,
         device=str(target),
         best_path=checkpoint_dir / BEST,
         last_path=checkpoint_dir / LAST,
+        plan=plan,
+        stop_reason=stop_reason(objective, monitor, plan, settings, progress.bad_epochs, stopped_early),
     )
+
+
+def stop_reason(
+    objective: Objective, monitor: str, plan: Plan, settings: Mapping[str, Any], bad_epochs: int, early: bool
+) -> str:
+    """Why a run ended, as the job panel and the log say it."""
+    if early:
+        label = objective.metric(monitor).label
+        return f"stopped early: no better validation {label} for {_epochs(bad_epochs)}"
+    if plan.capped_by_steps:
+        return (
+            f"used its step budget: {plan.epochs} epochs of {plan.steps_per_epoch} steps "
+            f"(max_steps {settings['max_steps']})"
+        )
+    return f"ran all {_epochs(plan.epochs)}" if plan.epochs > 1 else "ran its one epoch"
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
 
 
 def _save_last(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path, progress: _Progress) -> None:

@@ -5,7 +5,8 @@ the loss of each batch and hands every batch's outputs to a ``Meter``, which tur
 split into that split's figures. Everything outside a trainer reads metric names from here:
 MLflow logs ``<split>_<metric>`` (``train_loss``, ``val_accuracy``…), tuning offers the validation
 metrics with their directions, the gallery sorts by ``primary``, early stopping and the ``best``
-checkpoint follow ``monitor``.
+checkpoint follow ``monitor`` (or the metric a run chose with its ``best_by`` setting), ties going to
+``tie_break``.
 
 A new task (generation, say: a denoising loss, no accuracy) is a new ``Objective`` with its own
 metrics; a trainer names it in ``objective``.
@@ -14,6 +15,7 @@ metrics; a trainer names it in ``objective``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -68,12 +70,17 @@ class Meter(ABC):
 class Objective(ABC):
     """A task's loss and metrics. ``metrics`` lists what each split reports (``loss`` first);
     ``primary`` is the one figure shown, compared and tuned by default; ``monitor`` (with its
-    direction) picks the ``best`` checkpoint and drives early stopping."""
+    direction) picks the ``best`` checkpoint and drives early stopping, unless a run chose another of
+    ``best_by``; between epochs equal on it, the better ``tie_break`` wins (accuracy on a few dozen
+    validation items often ties)."""
 
     task: ClassVar[str]
     metrics: ClassVar[tuple[Metric, ...]]
     primary: ClassVar[str]
     monitor: ClassVar[str]
+    best_by: ClassVar[tuple[str, ...]] = ()
+    """Metric names a run may pick its best epoch by (its trainer's ``best_by`` setting)."""
+    tie_break: ClassVar[str | None] = None
     pins_predictions: ClassVar[bool] = True
     """Whether pinned validation items get a prediction each epoch (a classifier's filmstrip)."""
 
@@ -152,13 +159,36 @@ class Objective(ABC):
         known = ", ".join(self.metric_keys())
         raise TrainingError(f"{key!r} is not a metric of {self.task}; choose from {known}")
 
+    def monitor_for(self, settings: Mapping[str, Any]) -> str:
+        """The validation metric a run with these trainer ``settings`` picks its best epoch by."""
+        chosen = settings.get("best_by")
+        return f"val_{chosen}" if chosen in self.best_by else self.monitor
+
+    def improves(self, key: str, row: Mapping[str, float], than: Mapping[str, float] | None) -> bool:
+        """Whether the epoch ``row`` is better than ``than`` on ``key``, ties settled by ``tie_break``."""
+        if than is None:
+            return True
+        if row[key] != than[key]:
+            return self.better(key, row[key], than[key])
+        tie = self.tie_break
+        if tie is None or tie == key or tie not in row or tie not in than:
+            return False
+        return self.better(tie, row[tie], than[tie])
+
     def best(self, key: str, rows: list[dict[str, float]]) -> dict[str, float] | None:
-        """The row (an epoch's figures) with the best ``key``; the first of equals, None for no rows."""
+        """The row (an epoch's figures) with the best ``key`` (ties settled by ``tie_break``); the first
+        of equals, None for no rows."""
         best: dict[str, float] | None = None
         for row in rows:
-            if key in row and (best is None or self.better(key, row[key], best[key])):
+            if key in row and self.improves(key, row, best):
                 best = row
         return best
+
+    def best_epoch(self, rows: list[dict[str, Any]], settings: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The epoch a run's ``best`` checkpoint holds, as its progress row: the last the loop marked
+        ``is_best``, else (rows that carry no mark) the best on the run's monitored metric."""
+        marked = [row for row in rows if row.get("is_best")]
+        return marked[-1] if marked else self.best(self.monitor_for(settings), rows)
 
     def better(self, key: str, value: float, than: float) -> bool:
         return value > than if self.direction(key) == "maximize" else value < than
@@ -202,8 +232,15 @@ class _ClassificationMeter(Meter):
         return {"loss": self.total / self.count, "accuracy": float((pred == true).mean()), "f1": float(f1)}
 
 
+LABEL_SMOOTHING = 0.1
+"""Share of each training target spread over the other classes: on a few dozen items a model otherwise
+grows sure of every training item and its validation loss climbs while it still learns."""
+
+
 class Classification(Objective):
-    """Cross-entropy over class logits; accuracy and macro-F1 (every class counts the same)."""
+    """Cross-entropy over class logits (label-smoothed while training; the validation loss is plain);
+    accuracy and macro-F1 (every class counts the same). The best epoch is the most accurate one by
+    default (the figure users read), the lower validation loss settling ties."""
 
     task = "classify"
     metrics = (
@@ -212,7 +249,9 @@ class Classification(Objective):
         Metric("f1", "maximize", "macro-F1"),
     )
     primary = "val_accuracy"
-    monitor = "val_loss"
+    monitor = "val_accuracy"
+    best_by = ("accuracy", "f1")
+    tie_break = "val_loss"
 
     def check_targets(self, trainer: str, n_classes: int) -> None:
         if n_classes < 2:
@@ -222,7 +261,8 @@ class Classification(Objective):
         from torch.nn.functional import cross_entropy
 
         logits = model(x)
-        return cross_entropy(logits.float(), y), logits
+        smoothing = LABEL_SMOOTHING if model.training else 0.0
+        return cross_entropy(logits.float(), y, label_smoothing=smoothing), logits
 
     def meter(self) -> Meter:
         return _ClassificationMeter()

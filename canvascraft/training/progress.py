@@ -52,6 +52,8 @@ class TrainingProgress:
     pictures: dict[str, str] = field(default_factory=dict)
     #: What the pictures' rows and columns are (labels, seeds).
     picture_caption: str = ""
+    #: Why training ended, in words (``stopped early: no better validation accuracy for 11 epochs``).
+    stop_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

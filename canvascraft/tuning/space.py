@@ -26,8 +26,9 @@ from canvascraft.errors import TrainingError
 
 BRUSH_NAME = re.compile(r"^brush\.(\d+)\.([a-z0-9_]+)\.([a-z0-9_]+)$")
 HYPER_NAME = re.compile(r"^hyper\.([a-z0-9_]+)$")
-NOT_SEARCHED = {"epochs", "seed", "patience"}
-"""Loop settings a study keeps fixed: epochs is the study's budget, the seed its reproducibility."""
+NOT_SEARCHED = {"epochs", "max_steps", "seed", "patience", "best_by"}
+"""Loop settings a study keeps fixed: epochs and steps are the study's budget, the seed its
+reproducibility, and ``best_by`` what its trials' best epochs mean."""
 LOG_SCALE = {"learning_rate", "weight_decay"}
 """Hyperparameters that span orders of magnitude: searched on a log scale over a narrower default range."""
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {

@@ -191,7 +191,8 @@ def test_a_job_killed_after_its_starting_pool_exited_is_reported_killed(url: str
     job = wait_for(pool, job_id, finished)
     assert (job.state, job.exit_code, job.signal) == (JobState.FAILED, None, signal.SIGKILL)
     assert "killed (SIGKILL)" in (explain_ending(job) or "")
-    assert job.error_tail and f"job {job_id} started" in job.error_tail
+    # The tail kept is the end of the job's own log (how much it printed depends on the machine's pace).
+    assert job.error_tail and job.error_tail.strip() in Path(job.log_path or "").read_text()
 
 
 def test_a_job_whose_supervisor_went_too_is_lost(url: str) -> None:

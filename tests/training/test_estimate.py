@@ -17,7 +17,7 @@ def test_the_estimate_counts_the_jobs_steps_and_measures_one(sample_workspace: P
     )
 
     held_out = len(validation_items("sample-images")[0])
-    assert estimate.epochs == 3 and estimate.batch_size == 8 and estimate.device == "cpu"
+    assert estimate.epochs == 3 and estimate.batch_size == 8 and estimate.device == "cpu"  # as the run plans
     assert estimate.steps_per_epoch == math.ceil((120 - held_out) / 8)
     assert estimate.validation_steps == math.ceil(held_out / 8)
     assert 0 < estimate.seconds_per_step < 30
@@ -25,7 +25,7 @@ def test_the_estimate_counts_the_jobs_steps_and_measures_one(sample_workspace: P
         3 * (estimate.steps_per_epoch + estimate.validation_steps / 3) * estimate.seconds_per_step
     )
     assert (
-        estimate.sentence().startswith("About ")
+        estimate.sentence().startswith("At most about ")
         and "3 epochs of 12 step(s) (batches of 8)" in estimate.sentence()
     )
 

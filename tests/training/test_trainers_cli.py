@@ -16,7 +16,7 @@ def test_trainers_list_shows_each_trainer_with_defaults_and_bounds() -> None:
     assert {"image-cnn", "audio-cnn", "table-mlp"} <= set(trainers)
     assert trainers["table-mlp"]["modality"] == "table"
     epochs = trainers["image-cnn"]["hyperparameters"]["epochs"]
-    assert epochs["default"] == 10 and epochs["minimum"] == 1
+    assert epochs["default"] == 100 and epochs["minimum"] == 1
     plain = CliRunner().invoke(app, ["trainers", "list"]).output
     assert "learning_rate" in plain and "image-cnn" in plain
 
@@ -24,8 +24,9 @@ def test_trainers_list_shows_each_trainer_with_defaults_and_bounds() -> None:
 def test_trainers_list_says_what_each_trainer_reports_and_which_way_is_better() -> None:
     result = CliRunner().invoke(app, ["trainers", "list", "--json"])
     objective = {t["name"]: t for t in json.loads(result.output)}["image-cnn"]["objective"]
-    assert objective["primary"] == "val_accuracy" and objective["monitor"] == "val_loss"
+    assert objective["primary"] == "val_accuracy" and objective["monitor"] == "val_accuracy"
     assert objective["metrics"] == {"val_loss": "minimize", "val_accuracy": "maximize", "val_f1": "maximize"}
     plain = CliRunner().invoke(app, ["trainers", "list"]).output
-    assert "val_accuracy (primary, higher is better)" in plain
-    assert "val_loss (lower is better; picks the best checkpoint)" in plain
+    assert "val_accuracy (primary, higher is better; picks the best checkpoint)" in plain
+    assert "val_loss (lower is better; settles ties)" in plain
+    assert "best_by" in plain  # a run may pick its best epoch by macro-F1 instead

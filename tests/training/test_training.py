@@ -129,16 +129,23 @@ def test_resume_continues_exactly_where_the_run_stopped(sample_workspace: Path, 
 
     whole = train(trainer.build_model(shape, n), split.train, split.val, trainer.settings, device="cpu",
                   checkpoint_dir=tmp_path / "whole")  # fmt: skip
-    first = train(trainer.build_model(shape, n), split.train, split.val, {**trainer.settings, "epochs": 1},
-                  device="cpu", checkpoint_dir=tmp_path / "parts")  # fmt: skip
-    assert [r.epoch for r in first.history] == [1]
+    interrupted: list[EpochResult] = []
+
+    def stop_after_one(result: EpochResult) -> None:  # as a job killed during epoch 2
+        interrupted.append(result)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(trainer.build_model(shape, n), split.train, split.val, trainer.settings, device="cpu",
+              checkpoint_dir=tmp_path / "parts", on_epoch=stop_after_one)  # fmt: skip
+    assert [r.epoch for r in interrupted] == [1]
     seen: list[int] = []
     resumed = train(trainer.build_model(shape, n), split.train, split.val, trainer.settings, device="cpu",
                     checkpoint_dir=tmp_path / "parts", on_epoch=lambda r: seen.append(r.epoch),
                     resume=True)  # fmt: skip
     assert seen == [2, 3]  # the finished epoch is not run again
     assert [r.epoch for r in resumed.history] == [1, 2, 3]
-    assert resumed.history[0] == first.history[0]
+    assert resumed.history[0] == interrupted[0]
     for r in resumed.history:
         check_metrics(r)
     a, b = load_file(str(whole.last_path)), load_file(str(resumed.last_path))
@@ -203,3 +210,78 @@ def test_pictures_of_different_sizes_without_a_resize_say_so(sample_workspace: P
         DatasetError, match=r"pictures of 2 different sizes \(3×8×8, 3×10×12\); add a resize brush"
     ):
         train(model, split.train, split.val, trainer.settings, device="cpu", checkpoint_dir=tmp_path / "ck")
+
+
+def test_a_run_is_planned_from_its_data_so_small_sets_get_enough_steps() -> None:
+    from canvascraft.training.loop import plan_training
+
+    defaults = get_trainer("image-cnn")().settings
+    few = plan_training(defaults, 96)  # 3 classes of 32 items: batches of 32 would be 3 steps an epoch
+    assert (few.batch_size, few.steps_per_epoch, few.epochs, few.capped_by_steps) == (12, 8, 100, False)
+    many = plan_training(defaults, 10_000)  # thousands of items: the step budget ends it after a few epochs
+    assert (many.batch_size, many.steps_per_epoch, many.epochs, many.capped_by_steps) == (32, 313, 7, True)
+    chosen = plan_training({**defaults, "batch_size": 4}, 96)  # a smaller batch than the floor is kept
+    assert chosen.batch_size == 4
+
+
+def test_the_learning_rate_warms_up_then_eases_off() -> None:
+    from canvascraft.training.loop import Plan, learning_rate_at
+
+    plan = Plan(epochs=10, batch_size=8, steps_per_epoch=10, capped_by_steps=False)
+    rates = [learning_rate_at(step, plan, 0.01, "warmup-cosine") for step in range(plan.steps)]
+    peak = rates.index(max(rates))
+    assert 0 < peak < 10 and rates[0] < rates[peak] / 2  # a short climb
+    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1 :], strict=False))  # then only down
+    assert rates[-1] < 0.001
+    assert {learning_rate_at(step, plan, 0.01, "constant") for step in range(plan.steps)} == {0.01}
+
+
+def test_the_best_epoch_is_the_most_accurate_with_ties_to_the_lower_loss() -> None:
+    objective = get_trainer("image-cnn").objective
+    rows = [
+        {"epoch": 1, "val_loss": 0.9, "val_accuracy": 0.50, "val_f1": 0.40},
+        {"epoch": 2, "val_loss": 0.6, "val_accuracy": 0.75, "val_f1": 0.50},  # lowest loss is not the best
+        {"epoch": 3, "val_loss": 0.7, "val_accuracy": 0.875, "val_f1": 0.60},
+        {"epoch": 4, "val_loss": 0.65, "val_accuracy": 0.875, "val_f1": 0.80},  # same accuracy, lower loss
+    ]
+    assert objective.best_epoch(rows, {})["epoch"] == 4
+    assert objective.best(objective.monitor_for({"best_by": "f1"}), rows)["epoch"] == 4
+    assert objective.best(objective.monitor_for({"best_by": "f1"}), rows[:3])["epoch"] == 3
+    marked = [{**row, "is_best": row["epoch"] == 2} for row in rows]  # what the loop marked wins
+    assert objective.best_epoch(marked, {})["epoch"] == 2
+
+
+def test_training_says_why_it_stopped(sample_workspace: Path, tmp_path: Path) -> None:
+    split = table_split()
+    stalled = get_trainer("table-mlp")(epochs=6, learning_rate=0.0, patience=1)
+    result = train(stalled.build_model(split.input_shape, len(split.classes)), split.train, split.val,
+                   stalled.settings, device="cpu", checkpoint_dir=tmp_path / "stalled")  # fmt: skip
+    assert result.stop_reason == "stopped early: no better validation accuracy for 2 epochs"
+    budget = get_trainer("table-mlp")(epochs=50, max_steps=3)
+    result = train(budget.build_model(split.input_shape, len(split.classes)), split.train, split.val,
+                   budget.settings, device="cpu", checkpoint_dir=tmp_path / "budget")  # fmt: skip
+    assert result.stop_reason.startswith("used its step budget: ") and "(max_steps 3)" in result.stop_reason
+    assert len(result.history) == result.plan.epochs < 50
+    whole = get_trainer("table-mlp")(epochs=2)
+    result = train(whole.build_model(split.input_shape, len(split.classes)), split.train, split.val,
+                   whole.settings, device="cpu", checkpoint_dir=tmp_path / "whole")  # fmt: skip
+    assert result.stop_reason == "ran all 2 epochs"
+
+
+def test_real_handwritten_digits_are_learnt_from_a_few_dozen_each_with_the_defaults(tmp_path: Path) -> None:
+    """Three classes of 32 real digits (scikit-learn's bundled set, 8×8 pixels): the defaults must
+    learn them, not sit at one class's share while training accuracy climbs."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(n_class=3)
+    x = (torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0 - 0.5) / 0.5
+    y = torch.tensor(digits.target)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    train_idx = torch.cat([order[y[order] == c][:32] for c in range(3)])
+    val_idx = torch.cat([order[y[order] == c][32:42] for c in range(3)])
+    trainer = get_trainer("image-cnn")(max_steps=120)
+    model = trainer.build_model((1, 8, 8), 3)
+    data = torch.utils.data.TensorDataset
+    result = train(model, data(x[train_idx], y[train_idx]), data(x[val_idx], y[val_idx]), trainer.settings,
+                   device="cpu", checkpoint_dir=tmp_path)  # fmt: skip
+    assert result.best["val_accuracy"] >= 0.9, [round(r["val_accuracy"], 2) for r in result.history]
