@@ -52,6 +52,9 @@ class TrainingProgress:
     pictures: dict[str, str] = field(default_factory=dict)
     #: What the pictures' rows and columns are (labels, seeds).
     picture_caption: str = ""
+    #: The run's classical baseline (``canvascraft.training.baseline.Baseline.to_dict``): its name and
+    #: validation figures; None for generators, older jobs and a baseline that could not be fitted.
+    baseline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
