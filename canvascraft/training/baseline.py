@@ -81,9 +81,12 @@ class Baseline:
         return cls(**known)
 
     def value(self, objective: Objective, key: str) -> float | None:
-        """The baseline's figure for a logged metric of the model (``val_accuracy`` → accuracy)."""
-        name = objective.metric(key).name
-        return float(self.figures[name]) if name in self.figures else None
+        """The baseline's figure beside a validation metric of the model (``val_accuracy`` → its
+        accuracy); None for other metrics (training figures, timings) and figures it lacks."""
+        metric = next((m for m in objective.metrics if m.key("val") == key), None)
+        if metric is None or metric.name not in self.figures:
+            return None
+        return float(self.figures[metric.name])
 
 
 def not_beaten(label: str, model: str, baseline: str) -> str:
