@@ -196,3 +196,19 @@ def test_only_a_model_at_or_below_its_baseline_is_warned_about() -> None:
     level = finished_view(0.8, 0.8)
     assert level.behind_baseline is not None and "(80.0%)" in level.behind_baseline
     assert finished_view(0.5, 0.8).baseline_note == "baseline 80.0% (logistic regression on 16×16 pixels)"
+
+
+def test_a_resumed_run_keeps_the_baseline_it_logged(workspace: Path) -> None:
+    from canvascraft.tracking.runs import TrainingRun
+    from canvascraft.training.baseline import log_baseline
+    from canvascraft.training.objectives import CLASSIFICATION
+
+    digits = load_digits()
+    split = digits_split(digits.images, digits.target)
+    run = TrainingRun.start(run_name="resumed", params={"trainer": "image-cnn"}, tags={})
+    first = log_baseline(run, split, CLASSIFICATION, resumed=False)
+    assert first is not None
+    again = log_baseline(TrainingRun.resume(run.run_id), split, CLASSIFICATION, resumed=True)
+    assert again is not None and again.model == first.model
+    assert again.figures["accuracy"] == pytest.approx(first.figures["accuracy"])
+    run.finish("FINISHED")
