@@ -41,6 +41,7 @@ def compare_view(state: GalleryState) -> None:
     st.markdown(
         "  \n".join(
             f"**{card.name}** · {card.dataset} · {card.trainer} · recipe {card.recipe} v{card.recipe_version}"
+            + (f" · {card.baseline_line}" if card.baseline_line else "")
             for card in comparison.runs
         )
     )

@@ -169,10 +169,16 @@ def _card_metric(card: RunCard, metric: str) -> str:
     if best is not None and best.name == metric:
         last = card.metrics.get(metric)
         tail = f" · last {last:.3f}" if last is not None and abs(last - best.value) > 5e-4 else ""
-        return f"{metric} **{best.value:.3f}** (best, epoch {best.step}){tail}"
+        return f"{metric} **{best.value:.3f}** (best, epoch {best.step}){tail}{_baseline(card, metric)}"
     if metric in card.metrics:
-        return f"{metric} **{card.metrics[metric]:.3f}** (last epoch)"
+        return f"{metric} **{card.metrics[metric]:.3f}** (last epoch){_baseline(card, metric)}"
     return f"{metric}: not logged"
+
+
+def _baseline(card: RunCard, metric: str) -> str:
+    """`` · baseline 0.875`` beside a card's figure, in the same format, when the run fitted one."""
+    value = card.baseline_value(metric)
+    return "" if value is None else f" · baseline {value:.3f}"
 
 
 def _compare_bar(state: GalleryState, picked: list[str]) -> None:
@@ -205,6 +211,10 @@ def run_view(state: GalleryState) -> None:
     head.subheader(card.name)
     badge.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
     _lineage(detail)
+    if card.baseline_line:
+        st.markdown(card.baseline_line)
+    if card.behind_baseline:
+        st.warning(card.behind_baseline, icon=":material/trending_down:")
     st.plotly_chart(metric_curves_figure(detail), key="gallery_curves")
     if detail.objective.task == "generate":
         left, right = st.columns([1, 1], gap="large")

@@ -99,6 +99,8 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
         )
     elif job.state == "running":
         st.progress(progress.fraction if progress else 0.0, text=progress_text(progress))
+        if view.baseline_note:
+            st.caption(f"To beat: {view.baseline_note}, a quick classical model on the same items.")
     elif job.state == "succeeded" and progress is not None and progress.phase == "pruned":
         st.info(
             f"Stopped early by the study's pruner after epoch {progress.epoch}: it trailed the other trials.",
@@ -107,10 +109,13 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
     elif job.state == "succeeded" and progress is not None and progress.history:
         best = view.best_epoch or progress.history[-1]
         why = f" Training {progress.stop_reason}." if progress.stop_reason else ""
+        against = f" · {view.baseline_note}" if view.baseline_note else ""
         st.success(
-            f"Finished: best epoch {best['epoch']} of {progress.epoch}, {view.summary_of(best)}.{why}",
+            f"Finished: best epoch {best['epoch']} of {progress.epoch}, {view.summary_of(best)}{against}.{why}",
             icon=":material/check_circle:",
         )
+        if view.behind_baseline:
+            st.warning(view.behind_baseline, icon=":material/trending_down:")
     elif view.ending:
         show = st.warning if job.state == "cancelled" else st.error
         show(view.ending, icon=":material/info:" if job.state == "cancelled" else ":material/error:")

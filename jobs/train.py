@@ -31,6 +31,7 @@ from canvascraft.store.models import Job
 from canvascraft.store.session import open_session
 from canvascraft.tracking.runs import TrainingRun
 from canvascraft.training import EpochResult, get_trainer, load_checkpoint, load_split, train
+from canvascraft.training.baseline import log_baseline
 from canvascraft.training.data import validation_members
 from canvascraft.training.finish import FinishedRun
 from canvascraft.training.loop import LAST, plan_training, read_info, resolve_device
@@ -176,6 +177,10 @@ def run(job_id: int, spec: dict[str, Any]) -> None:
         )
     set_run_id(job_id, training.run_id)
     print(f"job {job_id}: MLflow run {training.run_id}", flush=True)
+    baseline = log_baseline(training, split, objective, resumed=previous_run is not None)
+    if baseline is not None:
+        progress.baseline = baseline.to_dict()
+        print(f"job {job_id}: baseline {baseline.model} ({baseline.seconds:.1f}s)", flush=True)
     try:
         model_files = {"recipe.yaml": to_yaml(recipe), "classes.json": json.dumps(split.classes)}
         training.log_text(model_files["recipe.yaml"], "recipe.yaml")

@@ -64,6 +64,8 @@ for view in recent:
     line = f"{view.title} · **{view.job.state}**" + (
         f" · best validation {primary.label} {primary.shown(best)}" if best else ""
     )
+    if best and view.baseline_figure:
+        line += f" · baseline {view.baseline_figure}"
     st.page_link(
         "pages/train.py", label=line, icon=":material/model_training:", query_params={"job": view.job.id}
     )

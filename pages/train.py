@@ -71,6 +71,7 @@ def job_rows(jobs: list[TrainingJobView]) -> pd.DataFrame:
             "job": view.job.id, "state": view.job.state, "dataset": spec.get("dataset"),
             "recipe": spec.get("recipe"), "trainer": spec.get("trainer"),
             "progress": progress.fraction if progress else 0.0, "best": view.best_figure,
+            "baseline": view.baseline_figure,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -115,6 +116,11 @@ with list_column:
                     width=70,
                     help="The best validation figure so far: the trainer's primary metric "
                     "(accuracy for classifiers; `canvascraft trainers list` names each).",
+                ),
+                "baseline": st.column_config.TextColumn(
+                    width=70,
+                    help="The same figure for a quick classical model (logistic regression) fitted on the "
+                    "same training items: the model should beat it.",
                 ),
             },
         )

@@ -175,3 +175,16 @@ def test_runs_list_shows_each_runs_own_primary_figure(flow: tuple[int, str]) -> 
     assert result.exit_code == 0, result.output
     (line,) = [row for row in result.output.splitlines() if row.startswith(flow[1])]
     assert line.split()[-2] == "val_loss" and "image-flow" in line
+
+
+def test_a_generator_run_fits_no_baseline(flow: tuple[int, str]) -> None:
+    from canvascraft.services.jobs import training_view
+    from canvascraft.tracking.runs import tracking_client
+
+    job, run_id = flow
+    data = tracking_client().get_run(run_id).data
+    assert "baseline" not in data.params and not any(k.startswith("baseline_") for k in data.metrics)
+    view = training_view(job)
+    assert view.baseline is None and view.baseline_note is None and view.behind_baseline is None
+    app = open_train(job)
+    assert not any("baseline" in s.value for s in app.success)

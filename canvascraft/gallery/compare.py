@@ -32,6 +32,7 @@ from canvascraft.gallery.runs import (
     metric_rows,
 )
 from canvascraft.tracking.runs import tracking_client
+from canvascraft.training.objectives import BASELINE
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -127,7 +128,7 @@ def compare_runs(run_ids: list[str]) -> Comparison:
     rows = metric_rows(ids, None, client)
     curves: dict[str, dict[str, History]] = {}
     for (run_id, key), history in sorted(rows.items()):
-        if not key.startswith("best_"):  # one summary value per run, not a curve
+        if not key.startswith(("best_", f"{BASELINE}_")):  # one summary value per run, not a curve
             curves.setdefault(key, {})[run_id] = history
     for key in curves:
         curves[key] = {run_id: curves[key][run_id] for run_id in ids if run_id in curves[key]}

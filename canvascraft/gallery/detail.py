@@ -30,7 +30,7 @@ from canvascraft.gallery.runs import (
 )
 from canvascraft.jobs.checkpoints import CheckpointInfo, list_checkpoints
 from canvascraft.tracking.runs import tracking_client
-from canvascraft.training.objectives import Objective
+from canvascraft.training.objectives import BASELINE, Objective
 from canvascraft.training.trainers import objective_of
 
 if TYPE_CHECKING:
@@ -307,9 +307,9 @@ QUALITY_PREFIX = "quality_"
 
 
 def is_curve(metric: str) -> bool:
-    """Per-epoch metrics draw as curves; ``best_*`` summaries (one value), timings and a generator's
-    quality figures (their own chart) do not."""
-    return metric != "epoch_seconds" and not metric.startswith(("best_", QUALITY_PREFIX))
+    """Per-epoch metrics draw as curves; ``best_*`` summaries and the baseline's figures (one value
+    each), timings and a generator's quality figures (their own chart) do not."""
+    return metric != "epoch_seconds" and not metric.startswith(("best_", f"{BASELINE}_", QUALITY_PREFIX))
 
 
 def quality_curves_figure(detail: RunDetail) -> go.Figure | None:

@@ -180,6 +180,18 @@ class AudioModality(FileModality):
     def signal_features(self, data: bytes) -> dict[str, float]:
         return audio_signals(data)
 
+    def baseline_features(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Each frequency band's mean and spread over time (the MFCC-statistics features of classical
+        sound classifiers): the same length whatever the clip's length, and blind to when a sound
+        starts, as a time shift would have it."""
+        import torch
+
+        bands = x.float().reshape(-1, x.shape[-1])
+        return torch.cat([bands.mean(dim=1), bands.std(dim=1, correction=0)])
+
+    def baseline_input(self, input_shape: tuple[int, ...]) -> str:
+        return f"the mean and spread of {input_shape[-2]} frequency bands"
+
     def card_picture(self, data: bytes) -> bytes | None:
         from canvascraft.recipe.preview import spectrogram_png
 

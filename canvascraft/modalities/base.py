@@ -173,6 +173,18 @@ class Modality:
         """``x`` made to the shape an exported model reads, or None when it cannot be (refused then)."""
         return None
 
+    def baseline_features(self, x: torch.Tensor) -> torch.Tensor | None:
+        """One prepared item (as training reads it, without the batch axis) as the flat float vector a
+        quick classical model learns from (``canvascraft.training.baseline``): few enough numbers that a
+        logistic regression fits in well under a second. None, the default, when the modality offers
+        no baseline."""
+        return None
+
+    def baseline_input(self, input_shape: tuple[int, ...]) -> str:
+        """What ``baseline_features`` makes of items of ``input_shape``, ending the baseline's name
+        (``16×16 pixels``)."""
+        return "its inputs"
+
     # Drift.
 
     def signal_features(self, data: bytes) -> dict[str, float]:

@@ -29,6 +29,9 @@ luminance and colour barely move, and a 24-megapixel photo costs a few milliseco
 
 CARD_SIDE = 96
 
+BASELINE_SIDE = 16
+"""A run's classical baseline reads pictures shrunk to at most this many pixels a side."""
+
 
 MAX_ASPECT = 50
 """Longest over shortest side of an importable picture: a 50000×1 strip resized to a square is noise."""
@@ -157,6 +160,23 @@ class ImageModality(FileModality):
 
     def signal_features(self, data: bytes) -> dict[str, float]:
         return image_signals(data)
+
+    def baseline_features(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The picture shrunk by area averaging to at most ``BASELINE_SIDE`` pixels a side, flattened:
+        small pixels keep the layout and colour a simple model can use and drop the detail it would
+        only overfit."""
+        import torch
+
+        side = self._baseline_size(tuple(x.shape))
+        return torch.nn.functional.adaptive_avg_pool2d(x.float(), side).flatten()
+
+    def baseline_input(self, input_shape: tuple[int, ...]) -> str:
+        height, width = self._baseline_size(input_shape)
+        return f"{height}×{width} pixels"
+
+    @staticmethod
+    def _baseline_size(shape: tuple[int, ...]) -> tuple[int, int]:
+        return min(shape[-2], BASELINE_SIDE), min(shape[-1], BASELINE_SIDE)
 
     def thumbnail(self, data: bytes, side: int) -> bytes | None:
         from PIL import Image, UnidentifiedImageError

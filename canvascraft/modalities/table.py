@@ -19,6 +19,7 @@ from canvascraft.modalities.registry import register_modality
 
 if TYPE_CHECKING:
     import pandas as pd
+    import torch
 
     from canvascraft.data.catalog import VersionView
     from canvascraft.recipe.spec import Recipe
@@ -189,6 +190,13 @@ class TableModality(Modality):
 
     def probe_shape(self, width: int) -> tuple[int, ...]:
         return (width,)
+
+    def baseline_features(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The row's columns as the recipe left them."""
+        return x.float().flatten()
+
+    def baseline_input(self, input_shape: tuple[int, ...]) -> str:
+        return f"the {input_shape[-1]} columns"
 
     def feature_table(
         self, blobs: Iterable[bytes], *, label_column: str | None = None, table_format: str = "CSV"

@@ -18,6 +18,7 @@ from canvascraft.jobs import JobError, JobPool, JobState
 from canvascraft.jobs.pool import log_tail
 from canvascraft.jobs.reasons import explain_ending
 from canvascraft.store.models import Job
+from canvascraft.training.baseline import Baseline, not_beaten
 from canvascraft.training.launch import DEVICES, fork_job, launch_training, validation_items
 from canvascraft.training.objectives import Objective
 from canvascraft.training.pinned import MAX_PINNED
@@ -31,6 +32,7 @@ __all__ = [
     "DEVICES",
     "MAX_PINNED",
     "POLL_S",
+    "Baseline",
     "Objective",
     "TrainerInfo",
     "TrainingJobView",
@@ -112,6 +114,45 @@ class TrainingJobView:
         """The best primary figure as shown (``62.5%``), None before the first epoch."""
         best = self.best_primary
         return None if best is None else self.objective.primary_metric.shown(best)
+
+    @property
+    def baseline(self) -> Baseline | None:
+        """The run's classical baseline, fitted before its first epoch; None for generators and jobs
+        from before baselines."""
+        return Baseline.from_dict(self.progress.baseline if self.progress else None)
+
+    @property
+    def baseline_figure(self) -> str | None:
+        """The baseline's primary figure as shown (``88.0%``), beside ``best_figure``."""
+        baseline = self.baseline
+        value = baseline.value(self.objective, self.objective.primary) if baseline else None
+        return None if value is None else self.objective.primary_metric.shown(value)
+
+    @property
+    def baseline_note(self) -> str | None:
+        """``baseline 88.0% (logistic regression on 16×16 pixels)``: what the panel adds to a figure."""
+        figure, baseline = self.baseline_figure, self.baseline
+        return None if figure is None or baseline is None else f"baseline {figure} ({baseline.model})"
+
+    @property
+    def behind_baseline(self) -> str | None:
+        """For a finished run whose model (the best checkpoint's epoch) is not above its baseline on the
+        primary figure: the warning, naming both figures and what to try; None otherwise."""
+        baseline, progress = self.baseline, self.progress
+        if self.job.state != JobState.SUCCEEDED or baseline is None or progress is None:
+            return None
+        if progress.phase == "pruned":
+            return None
+        objective, key = self.objective, self.objective.primary
+        row = self.best_epoch
+        value = baseline.value(objective, key)
+        if value is None or row is None or key not in row:
+            return None
+        model = float(row[key])
+        if objective.better(key, model, value):
+            return None
+        metric = objective.primary_metric
+        return not_beaten(metric.label, metric.shown(model), metric.shown(value))
 
     def summary_of(self, row: dict[str, Any]) -> str:
         """An epoch's validation figures in words, loss aside: ``validation accuracy 50.0%, …``."""

@@ -185,6 +185,25 @@ class ModalityContract:
         )
         assert [m.index for m in members] == split.val_indices, "pins are offered from the validation split"
 
+    def test_items_become_baseline_features_a_classical_model_fits(self, contract: Contract) -> None:
+        """Every run's baseline (``canvascraft.training.baseline``) reads the modality's baseline
+        features: one finite flat vector per prepared item, the same length for every item (audio clips
+        of different lengths included), fitted and scored on the split; or none at all."""
+        from canvascraft.training.baseline import fit_baseline
+
+        modality, split = contract.modality, self.split(contract)
+        vectors = [modality.baseline_features(split.train[i][0]) for i in range(len(split.train))]
+        if all(v is None for v in vectors):
+            assert fit_baseline(split) is None
+            return
+        assert all(v is not None and v.ndim == 1 and torch.isfinite(v).all() for v in vectors)
+        assert len({len(v) for v in vectors if v is not None}) == 1
+        baseline = fit_baseline(split)
+        assert baseline is not None and baseline.val_items == len(split.val)
+        assert baseline.model.startswith("logistic regression on ")
+        assert baseline.model.endswith(modality.baseline_input(split.input_shape))
+        assert 0.0 <= baseline.figures["accuracy"] <= 1.0
+
     def test_describes_items_to_drift_as_finite_features(self, contract: Contract) -> None:
         modality = contract.modality
         frame = modality.drift_frame(contract.view, range(len(contract.view.items)), read=contract.read)

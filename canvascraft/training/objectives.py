@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # torch is imported by the loop that calls these, not by read
 
 Direction = Literal["maximize", "minimize"]
 SPLITS = ("train", "val")
+BASELINE = "baseline"
+"""What a run's classical baseline (``canvascraft.training.baseline``) logs its figures under, as a split
+would: ``baseline_accuracy`` beside ``val_accuracy``."""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ class TrainingProgress:
     picture_caption: str = ""
     #: Why training ended, in words (``stopped early: no better validation accuracy for 11 epochs``).
     stop_reason: str = ""
+    #: The run's classical baseline (``canvascraft.training.baseline.Baseline.to_dict``): its name and
+    #: validation figures; None for generators, older jobs and a baseline that could not be fitted.
+    baseline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
