@@ -110,8 +110,9 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
         best = view.best_epoch or progress.history[-1]
         why = f" Training {progress.stop_reason}." if progress.stop_reason else ""
         against = f" · {view.baseline_note}" if view.baseline_note else ""
+        figures = f"{view.summary_of(best)}{against}"
         st.success(
-            f"Finished: best epoch {best['epoch']} of {progress.epoch}, {view.summary_of(best)}{against}.{why}",
+            f"Finished: best epoch {best['epoch']} of {progress.epoch}, {figures}.{why}",
             icon=":material/check_circle:",
         )
         if view.behind_baseline:
