@@ -438,7 +438,7 @@ def run_dataset(source: Source, per_class: int, scratch: Path, timeout_s: float)
         print(f"  {source.name}: {len(report.skipped)} files skipped at import: {report.skipped[:3]}")
     default = trainer_catalog(source.modality)[0]  # what the launch form offers first
     figures.trainer, figures.recipe = default.name, default.starter
-    print(f"  {source.name}: {report.item_count} items imported; training {default.name} with "
+    print(f"  {source.name}: {report.item_count} file(s) imported; training {default.name} with "
           f"{default.starter}, every setting its default…", flush=True)  # fmt: skip
     cpu_before, started = children_cpu_s(), time.perf_counter()
     job_id = launch_training(source.name, default.starter, default.name)
@@ -541,7 +541,7 @@ def details(rows: list[Figures]) -> list[str]:
             f"- {f.dataset}: {f.source}; {f.trainer} with {f.recipe}; best validation accuracy at epoch "
             f"{f.best_epoch} of {f.epochs}; majority share of validation {_share(f.majority_share)}; "
             f"training accuracy {first} at epoch 1, best {_share(f.train_accuracy_best)}; "
-            f"training {f.training_s or 0:.0f} s of the job; {f.stop_reason or 'no stop reason recorded'}"
+            f"training {f.training_s or 0:.0f} s of the job" + (f"; {f.stop_reason}" if f.stop_reason else "")
         )
     return lines
 
