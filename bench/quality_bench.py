@@ -385,6 +385,7 @@ class Figures:
     train_accuracy_first: float | None = None
     train_accuracy_best: float | None = None
     stuck: bool | None = None
+    epochs_at_majority: int = 0  # epochs whose validation accuracy was no better than the majority share
     wall_s: float | None = None
     cpu_s: float | None = None
     training_s: float | None = None
@@ -475,6 +476,7 @@ def run_dataset(source: Source, per_class: int, scratch: Path, timeout_s: float)
         if val and train:
             at_majority = figures.model_accuracy <= figures.majority_share + 1e-9
             figures.stuck = at_majority and max(train) - train[0] >= CLIMB
+            figures.epochs_at_majority = sum(v <= figures.majority_share + 1e-9 for v in val)
         if BASELINE_METRIC in run.data.metrics:
             figures.baseline_accuracy = float(run.data.metrics[BASELINE_METRIC])
             figures.baseline_source = "run"
@@ -539,7 +541,8 @@ def details(rows: list[Figures]) -> list[str]:
         first = _share(f.train_accuracy_first)
         lines.append(
             f"- {f.dataset}: {f.source}; {f.trainer} with {f.recipe}; best validation accuracy at epoch "
-            f"{f.best_epoch} of {f.epochs}; majority share of validation {_share(f.majority_share)}; "
+            f"{f.best_epoch} of {f.epochs}; majority share of validation {_share(f.majority_share)}, "
+            f"{f.epochs_at_majority} epoch(s) no better; "
             f"training accuracy {first} at epoch 1, best {_share(f.train_accuracy_best)}; "
             f"training {f.training_s or 0:.0f} s of the job" + (f"; {f.stop_reason}" if f.stop_reason else "")
         )
