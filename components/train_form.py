@@ -17,12 +17,18 @@ from canvascraft.services.jobs import (
     DEVICES,
     MAX_PINNED,
     TrainerInfo,
+    data_amount,
     estimate_time,
     launch_training,
     trainer_catalog,
     validation_items,
 )
-from canvascraft.services.recipes import recipe_names
+from canvascraft.services.recipes import (
+    StarterSuggestion,
+    recipe_names,
+    save_suggested_starter,
+    suggest_starter,
+)
 from components.params import param_widget, seed_param
 from components.text import plain
 
@@ -38,6 +44,8 @@ class Setup:
     modality: str
     recipe: str
     trainer: TrainerInfo
+    #: The starter fitted to the dataset, when the trainer starts from the modality's plain starter.
+    suggestion: StarterSuggestion | None = None
 
 
 def pick_setup(prefix: str) -> Setup | None:
@@ -60,11 +68,57 @@ def pick_setup(prefix: str) -> Setup | None:
     if not recipes:
         st.warning(f"No {modality} recipe yet: make one on the Brushes page.")
         return None
+    recipe_key = f"{prefix}recipe_{modality}_{trainer}"
     recipe = st.selectbox(
-        "Recipe", recipes, key=f"{prefix}recipe_{modality}_{trainer}",
+        "Recipe", recipes, key=recipe_key,
         help=f"Its latest saved version is used; {trainers[trainer].starter} is made for this trainer.",
     )  # fmt: skip
-    return Setup(dataset, modality, recipe, trainers[trainer])
+    suggestion = None
+    if trainers[trainer].starter == f"{modality}-starter":  # a generator's own starter is not fitted
+        suggestion = _suggested_starter(prefix, dataset, recipe, recipe_key)
+    return Setup(dataset, modality, recipe, trainers[trainer], suggestion)
+
+
+def _suggested_starter(prefix: str, dataset: str, recipe: str, recipe_key: str) -> StarterSuggestion | None:
+    """The starter fitted to the dataset under the recipe picker, with one button that saves it as
+    ``<dataset>-starter`` and picks it (or picks it, once saved)."""
+    try:
+        suggestion = suggest_starter(dataset)
+    except CanvasCraftError as error:
+        st.caption(f":material/info: {plain(error)}")
+        return None
+    if suggestion is None:
+        return None
+    if suggestion.same_as_base:
+        st.caption(f":material/check_circle: {plain(suggestion.sentence())}")
+        return suggestion
+    in_use = suggestion.saved and recipe == suggestion.name
+    with st.container(border=True, key=f"{prefix}suggestion"):
+        st.markdown(f":material/auto_fix_high: {plain(suggestion.sentence())}")
+        if suggestion.caution:
+            st.caption(plain(suggestion.caution))
+        if in_use:
+            st.caption(f":material/check: In use: {plain(suggestion.name)}.")
+        else:
+            label = f"Use {suggestion.name}" if suggestion.saved else f"Save as {suggestion.name} and use it"
+            st.button(
+                label, key=f"{prefix}use_suggestion", icon=":material/playlist_add_check:",
+                on_click=_use_suggestion, args=(prefix, dataset, recipe_key),
+            )  # fmt: skip
+        if error := st.session_state.pop(f"{prefix}suggestion_error", None):
+            st.error(plain(error), icon=":material/error:")
+    return suggestion
+
+
+def _use_suggestion(prefix: str, dataset: str, recipe_key: str) -> None:
+    """Button callback: runs before the rerun, so the picker can be set to the saved recipe. Saving a
+    recipe that is already saved as it is writes nothing."""
+    try:
+        saved = save_suggested_starter(dataset)
+    except CanvasCraftError as error:
+        st.session_state[f"{prefix}suggestion_error"] = str(error)
+        return
+    st.session_state[recipe_key] = saved.name
 
 
 def launch_form() -> int | None:
@@ -122,6 +176,7 @@ def launch_form() -> int | None:
         max_selections=MAX_PINNED,
         key=pin_key,
     )
+    _too_little_data(setup, val_fraction, int(split_seed), limit)
     _expected_time(dataset, recipe, trainer, hyper, val_fraction, int(split_seed), limit, device)
     if not st.button("Launch training", type="primary", icon=":material/rocket_launch:", width="stretch"):
         return None
@@ -133,6 +188,22 @@ def launch_form() -> int | None:
     except CanvasCraftError as error:
         st.error(plain(error), icon=":material/error:")
         return None
+
+
+def _too_little_data(setup: Setup, val_fraction: float, seed: int, limit: int | None) -> None:
+    """Before launch: the classes with too few training items for these split settings, and what helps."""
+    try:
+        amount = data_amount(setup.dataset, val_fraction=val_fraction, seed=seed, max_items=limit)
+    except CanvasCraftError:
+        return  # the same problem is shown by the pins and the estimate
+    if amount.enough:
+        return
+    suggestion = setup.suggestion
+    gentle = None
+    if suggestion is not None:
+        gentle = suggestion.based_on if suggestion.same_as_base else suggestion.name
+    helps = "\n".join(f"- {plain(remedy)}" for remedy in amount.remedies(gentle, picked=setup.recipe))
+    st.warning(f"{plain(amount.problem())} What helps:\n{helps}", icon=":material/warning:")
 
 
 @st.cache_data(max_entries=32, ttl=600, show_spinner="Measuring a few training steps…")

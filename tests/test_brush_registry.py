@@ -68,7 +68,7 @@ def test_the_schema_accepts_every_starter_and_rejects_out_of_bounds_values() -> 
     jsonschema = pytest.importorskip("jsonschema")
     for recipe in STARTER_RECIPES:
         jsonschema.validate(validate_recipe(recipe).model_dump(), recipe_json_schema())
-    bad = validate_recipe(STARTER_RECIPES[0]).model_dump()
+    bad = validate_recipe(next(r for r in STARTER_RECIPES if r.name == "image-strong")).model_dump()
     blur = next(step for step in bad["brushes"] if step["brush"] == "gaussian_blur")
     blur["params"]["sigma"] = [0.1, 500]
     with pytest.raises(jsonschema.ValidationError):

@@ -680,8 +680,22 @@ def test_every_modality_has_one_plain_starter_and_every_starter_has_words_for_ar
     plain = sorted(s.modality for s in STARTER_RECIPES if s.name == f"{s.modality}-starter")
     assert plain == ["audio", "image", "table"]
     for starter in STARTER_RECIPES:
-        assert starter.name.startswith(f"{starter.modality}-") and starter.name.endswith("-starter")
+        assert starter.name.startswith(f"{starter.modality}-")
+        assert starter.name.endswith("-starter") or starter.name == "image-strong"
         assert len(starter.description.split()) >= 20
+
+
+def test_the_gentle_image_starter_keeps_orientation_and_most_of_the_picture() -> None:
+    """Small data and pictures with an up and a left (digits): no mirroring or turning, mild crops;
+    the strong mix keeps them for large, orientation-free data."""
+    by_name = {s.name: validate_recipe(s) for s in STARTER_RECIPES}
+    gentle, strong = by_name["image-starter"], by_name["image-strong"]
+    steps = {step.brush: step.params for step in gentle.brushes}
+    assert not {"horizontal_flip", "vertical_flip", "rotation", "gaussian_blur"} & set(steps)
+    assert steps["random_resized_crop"]["scale"][0] >= 0.85
+    assert max(steps["color_jitter"][k] for k in ("brightness", "contrast", "saturation")) <= 0.1
+    assert gentle.brushes[-1].brush == "normalize"
+    assert {"horizontal_flip", "gaussian_blur"} <= {step.brush for step in strong.brushes}
 
 
 def test_the_image_starter_gives_training_and_evaluation_the_same_shape() -> None:

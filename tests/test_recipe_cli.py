@@ -188,7 +188,10 @@ def test_export_of_an_unknown_recipe_or_version_is_one_error_line(runner: CliRun
 
     assert unknown.exit_code == 1 and no_version.exit_code == 1
     assert unknown.stderr.startswith("error: no recipe named 'image-startr'; did you mean image-starter")
-    assert "known recipes: audio-starter, image-flow-starter, image-starter, table-starter" in unknown.stderr
+    assert (
+        "known recipes: audio-starter, image-flow-starter, image-starter, image-strong, table-starter"
+        in unknown.stderr
+    )
     assert no_version.stderr == "error: recipe 'image-starter' has no version 9; its versions are 1\n"
     assert unknown.stdout == "" and no_version.stdout == ""
 

@@ -2,7 +2,8 @@
 
 An audio recipe starts from a ``Clip`` (``load_clip`` decodes one), applies effects that keep it a
 clip, turns it into ``Features`` with ``mel_spectrogram`` or ``mfcc``, and may then rescale
-(``log_scale``) and mask (``time_mask``, ``freq_mask``) the features. Each brush declares what it takes
+(``log_scale``), mask (``time_mask``, ``freq_mask``) and standardize (``standardize``, per item) the
+features. Each brush declares what it takes
 (``input_kind``), so a step in the wrong place fails with a message naming the step that must come
 first instead of a numpy shape error. The work itself lives in ``canvascraft.brushes.functional.audio``.
 """
@@ -500,6 +501,19 @@ class LogScale(AudioBrush):
     def footprint(self, size: SampleSize) -> Footprint:
         """librosa's ``power_to_db`` keeps two temporaries beside its input and output."""
         return Footprint(size, 4 * size.nbytes)
+
+
+@register
+class Standardize(AudioBrush):
+    name = "standardize"
+    summary = "Put each spectrogram on one scale (mean 0, spread 1): loud and quiet takes look alike."
+    augments = False
+    input_kind: ClassVar[SampleKind] = "features"
+    output_kind: ClassVar[SampleKind] = "features"
+
+    def transform(self, sample: Features, drawn: dict[str, Any]) -> Features:
+        values = F.standardize(sample.values)
+        return Features(values, sample.kind, sample.sample_rate, sample.hop_length)
 
 
 MASK_FILL = Param(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from canvascraft.data.catalog import VersionView
     from canvascraft.recipe.spec import Recipe
+    from canvascraft.recipe.starters import FittedStarter
     from canvascraft.training.split import Member, SplitData
 
 Reader = Callable[[str], bytes]
@@ -162,6 +163,12 @@ class Modality:
         """The memory the costliest item of ``view`` needs through ``recipe``, estimated from what the
         import recorded (nothing is decoded), or None where the modality does not estimate it. Launches
         call its ``check`` before a job exists: settings that are each in bounds can still multiply."""
+        return None
+
+    def fit_starter(self, view: VersionView) -> FittedStarter | None:
+        """This modality's starter recipe fitted to ``view`` (sizes, augmentation strength from what the
+        import recorded; nothing is decoded), or None where the plain starter suits any dataset. The
+        launch form offers it beside the recipe picker."""
         return None
 
     def probe_shape(self, width: int) -> tuple[int, ...]:

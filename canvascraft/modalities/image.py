@@ -11,15 +11,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from canvascraft.errors import CorruptItemError, DatasetError, DriftError
-from canvascraft.modalities.base import PREVIEW_SIDE, ItemInfo
+from canvascraft.modalities.base import PREVIEW_SIDE, UNLABELLED, ItemInfo
 from canvascraft.modalities.files import FileModality
 from canvascraft.modalities.registry import register_modality
 
 if TYPE_CHECKING:
     import torch
 
+    from canvascraft.data.catalog import VersionView
     from canvascraft.recipe.preview import ImagePreview
     from canvascraft.recipe.spec import Recipe
+    from canvascraft.recipe.starters import FittedStarter
 
 EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}
 
@@ -157,6 +159,18 @@ class ImageModality(FileModality):
 
         inspect_image(data, max_pixels=get_settings().max_image_pixels)
         return self.decode(data)
+
+    def fit_starter(self, view: VersionView) -> FittedStarter | None:
+        """The image starter sized to the version's pictures (the sizes the import recorded) and as
+        strong as its smallest class allows."""
+        from canvascraft.data.health import class_counts
+        from canvascraft.recipe.starters import fit_image_starter
+
+        sizes = [(i.width, i.height) for i in view.items if i.width is not None and i.height is not None]
+        counts = {label: n for label, n in class_counts(view.items).items() if label != UNLABELLED}
+        if not sizes or not counts:
+            return None
+        return fit_image_starter(view.dataset, sizes, counts)
 
     def signal_features(self, data: bytes) -> dict[str, float]:
         return image_signals(data)

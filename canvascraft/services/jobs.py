@@ -26,6 +26,7 @@ from canvascraft.training.progress import TrainingProgress
 
 if TYPE_CHECKING:
     from canvascraft.jobs.checkpoints import CheckpointInfo
+    from canvascraft.training.amount import DataAmount
     from canvascraft.training.estimate import TimeEstimate
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "TrainingJobView",
     "TrainingProgress",
     "cancel_job",
+    "data_amount",
     "estimate_time",
     "explain_ending",
     "fork_job",
@@ -321,6 +323,18 @@ def estimate_time(
         raise TrainingError(
             f"{trainer} cannot take a training step on {dataset} with {recipe}: {reason}"
         ) from None
+
+
+def data_amount(
+    dataset: str, *, val_fraction: float = 0.2, seed: int = 0, max_items: int | None = None
+) -> DataAmount:
+    """Items per class in the training split a launch with these settings would make (latest version),
+    and whether any class is under the floor (``training.amount.MIN_TRAIN_PER_CLASS``): the launch form
+    warns before launch, naming the smallest classes and what would help (``DataAmount.sentence``)."""
+    from canvascraft.data.reads import open_version
+    from canvascraft.training.amount import data_amount as amount
+
+    return amount(open_version(dataset), val_fraction, seed, max_items)
 
 
 def trainer_catalog(modality: str | None = None) -> list[TrainerInfo]:

@@ -1,5 +1,11 @@
-"""Recipe actions for pages and the CLI: the recipe library (``canvascraft.recipe.library``) as it is."""
+"""Recipe actions for pages and the CLI: the recipe library (``canvascraft.recipe.library``) as it is,
+and the starter fitted to a dataset (``Modality.fit_starter``) that the launch form suggests."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from canvascraft.errors import CanvasCraftError, RecipeError
 from canvascraft.recipe.library import (
     RecipeSummary,
     RecipeVersionInfo,
@@ -13,10 +19,12 @@ from canvascraft.recipe.library import (
     recipe_versions,
     save_recipe,
 )
+from canvascraft.recipe.spec import Recipe, validate_recipe
 
 __all__ = [
     "RecipeSummary",
     "RecipeVersionInfo",
+    "StarterSuggestion",
     "duplicate_recipe",
     "ensure_starter_recipes",
     "export_recipe",
@@ -26,4 +34,70 @@ __all__ = [
     "recipe_names",
     "recipe_versions",
     "save_recipe",
+    "save_suggested_starter",
+    "suggest_starter",
 ]
+
+
+@dataclass(frozen=True)
+class StarterSuggestion:
+    """A starter fitted to a dataset version, as the launch form offers it."""
+
+    dataset: str
+    version: int
+    #: The fitted recipe, named ``<dataset>-starter``; validated, so it saves as it is.
+    recipe: Recipe
+    based_on: str
+    #: ``at 16 px``
+    fitted: str
+    #: ``items are 8×8; 40 per class``
+    because: str
+    caution: str
+    #: The latest saved version of ``recipe.name`` is this recipe already.
+    saved: bool
+    #: Fitting changed no setting of ``based_on``: that starter already suits the dataset.
+    same_as_base: bool
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name
+
+    def sentence(self) -> str:
+        """``Suggested for this dataset: image-starter at 16 px (items are 8×8; 40 per class)``."""
+        if self.same_as_base:
+            return f"{self.based_on} suits this dataset as it is ({self.because})"
+        return f"Suggested for this dataset: {self.based_on} {self.fitted} ({self.because})"
+
+
+def suggest_starter(dataset: str, version: int | None = None) -> StarterSuggestion | None:
+    """The starter fitted to a dataset version (the latest by default), or None where its modality has
+    nothing to fit (the plain starter suits any dataset of that kind)."""
+    from canvascraft.data.reads import open_version
+    from canvascraft.modalities import get_modality
+
+    view = open_version(dataset, version)
+    fitted = get_modality(view.modality).fit_starter(view)
+    if fitted is None:
+        return None
+    recipe = validate_recipe(fitted.recipe)
+    try:
+        saved = validate_recipe(load_recipe(recipe.name)) == recipe
+    except CanvasCraftError:  # no recipe of that name yet (or one that no longer validates)
+        saved = False
+    return StarterSuggestion(
+        view.dataset, view.version.number, recipe, fitted.based_on, fitted.fitted, fitted.because,
+        fitted.caution, saved, fitted.same_as_base,
+    )  # fmt: skip
+
+
+def save_suggested_starter(dataset: str, version: int | None = None) -> RecipeSummary:
+    """Save the starter fitted to the dataset under ``<dataset>-starter`` (a new version of it when the
+    data has changed since); raises ``RecipeError`` when there is nothing to fit or the name is taken by
+    a recipe of another kind of data."""
+
+    suggestion = suggest_starter(dataset, version)
+    if suggestion is None:
+        raise RecipeError(
+            [f"dataset {dataset!r}: its kind of data has no fitted starter; use its plain starter"]
+        )
+    return save_recipe(suggestion.recipe)

@@ -195,6 +195,27 @@ def test_time_mask_zeroes_at_most_width_times_count_frames() -> None:
         assert np.array_equal(masked.values[:, ~zeroed], mel.values[:, ~zeroed])
 
 
+def test_standardize_makes_each_spectrogram_zero_mean_unit_std() -> None:
+    """Per item: a quiet take and the same take 40 dB louder reach the model as the same numbers."""
+    mel, log_scale = make_brush("mel_spectrogram"), make_brush("log_scale")
+    takes = [Clip(tone_clip(seed).samples * gain, RATE) for seed, gain in ((0, 1.0), (1, 0.01), (2, 3.0))]
+    log_mel = [log_scale(mel(take)) for take in takes]
+    standardize = make_brush("standardize")
+    assert not standardize.augments  # it runs at evaluation too, so a model sees what it trained on
+    outs = [standardize(features) for features in log_mel]
+    for before, after in zip(log_mel, outs, strict=True):
+        assert after.kind == before.kind == "log-mel" and after.values.shape == before.values.shape
+        assert after.values.dtype == np.float32
+        assert abs(float(after.values.mean(dtype=np.float64))) < 1e-5
+        assert float(after.values.std(dtype=np.float64)) == pytest.approx(1.0, abs=1e-4)
+    quiet, loud = (
+        standardize(make_brush("mel_spectrogram")(Clip(tone_clip().samples * g, RATE))) for g in (0.1, 1.0)
+    )
+    assert np.allclose(quiet.values, loud.values, atol=1e-3)  # power scales by 100: the same after it
+    silent = make_brush("mel_spectrogram")(Clip(np.zeros(RATE, np.float32), RATE))
+    assert np.array_equal(standardize(silent).values, np.zeros_like(silent.values))  # no division by 0
+
+
 def test_resample_changes_rate_and_length() -> None:
     slower = make_brush("resample", target_rate=8000)(tone_clip())
     assert slower.sample_rate == 8000 and slower.samples.shape == (8000,)

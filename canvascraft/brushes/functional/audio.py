@@ -193,6 +193,18 @@ def mask(values: np.ndarray, axis: int, spans: list[list[int]], fill: MaskFill) 
     return out
 
 
+def standardize(values: np.ndarray, min_std: float = 1e-5) -> np.ndarray:
+    """A copy with mean 0 and standard deviation 1 over all its cells (one item's statistics, so a
+    quiet recording and a loud one reach the model on the same scale). A flat array (std below
+    ``min_std``: a silent clip) is only centred, which leaves it all zeros rather than dividing by ~0."""
+    mean = float(values.mean(dtype=np.float64))
+    std = float(values.std(dtype=np.float64))
+    out = values - np.float32(mean)
+    if std >= min_std:
+        out /= np.float32(std)
+    return out.astype(np.float32, copy=False)
+
+
 # --- sizes: what the functions above hold at once, known before a clip is decoded ----------------------
 # Each figure counts the arrays alive together at a function's busiest moment, its input included, so a
 # recipe's memory per clip can be checked at launch (``canvascraft.recipe.memory``) rather than found out
