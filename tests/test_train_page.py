@@ -100,18 +100,18 @@ def test_cancel_a_queued_job_from_the_page(sample_workspace: Path) -> None:
     assert "Waiting for a free slot" in app.info[0].value
     button(app, "Cancel").click().run()
     assert get_job(job_id).state == "cancelled"
-    assert "Cancelled on request" in app.warning[0].value
+    assert any("Cancelled on request" in w.value for w in app.warning)
 
 
 def test_a_link_to_a_missing_job_explains_and_shows_the_newest(sample_workspace: Path) -> None:
     newest = launch_training("sample-table", "table-starter", "table-mlp", epochs=1)
     for bad in ("999", "../etc"):
         app = open_train(bad)
-        assert f"There is no training job {bad!r}" in app.warning[0].value
+        assert any(f"There is no training job {bad!r}" in w.value for w in app.warning)
         assert app.selectbox(key="job").value == newest
 
 
 def test_a_link_with_an_id_too_big_for_the_database_is_a_missing_job(sample_workspace: Path) -> None:
     huge = "12345678901234567890123456"
     app = open_train(huge)  # no OverflowError from the database
-    assert f"There is no training job {huge!r}" in app.warning[0].value
+    assert any(f"There is no training job {huge!r}" in w.value for w in app.warning)

@@ -166,7 +166,8 @@ def test_watch_a_study_finish_then_train_the_best(sample_workspace: Path) -> Non
     # A trial's job is left out of the jobs list, yet its link (the trials table's job column) opens it.
     trial_job = view.trials[0].job_id
     app = open_train(job=str(trial_job))
-    assert not app.warning and app.selectbox(key="job").value == trial_job
+    assert not [w for w in app.warning if "no training job" in w.value]  # the sample data's own warning aside
+    assert app.selectbox(key="job").value == trial_job
 
 
 def test_stop_a_running_study(sample_workspace: Path) -> None:
@@ -182,17 +183,17 @@ def test_stop_a_running_study(sample_workspace: Path) -> None:
     assert get_job(driver).state == "cancelled"
     assert view.summary.finished < 3
     app.run()
-    assert "Stopped on request" in app.warning[0].value
+    assert any("Stopped on request" in w.value for w in app.warning)
     assert not [b for b in app.button if b.label == "Stop study"]
 
 
 def test_a_link_to_a_missing_study_explains_and_shows_the_page(sample_workspace: Path) -> None:
     app = open_train(study="nope")
-    assert "There is no study 'nope'" in app.warning[0].value
+    assert any("There is no study 'nope'" in w.value for w in app.warning)
     assert not app.error
     start_study("sample-table", "table-starter", "table-mlp", small_space(), trials=1, epochs=1, name="real")
     app = open_train(study="../etc")
-    assert "There is no study '../etc'" in app.warning[0].value
+    assert any("There is no study '../etc'" in w.value for w in app.warning)
     assert app.selectbox(key="study").value is None
 
 

@@ -175,7 +175,7 @@ def test_a_model_that_does_not_beat_its_baseline_says_so(sample_workspace: Path)
     view = training_view(job)
     assert view.behind_baseline is not None
     app = open_page("pages/train.py", job=str(job))
-    (warning,) = [w.value for w in app.warning if "baseline" in w.value]
+    (warning,) = [w.value for w in app.warning if "not above the baseline" in w.value]
     assert f"({model:.1%})" in warning and f"({baseline:.1%})" in warning
     assert "more epochs" in warning and "gentler recipe" in warning and "more items per class" in warning
 
