@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,18 +166,35 @@ def trained_runs_template(
 def _train_tiny_runs(sample_template: Path, path: Path) -> TrainedTemplate:
     from canvascraft.recipe.library import load_recipe, save_recipe
     from canvascraft.recipe.spec import validate_recipe
+
+    def median_recipe() -> None:
+        base = load_recipe("table-starter").model_dump(mode="json")
+        base["brushes"][0]["params"]["strategy"] = "median"
+        save_recipe(validate_recipe({**base, "name": "table-median"}))
+
+    launched, run_ids = train_runs(sample_template, path, TINY_RUNS, prepare=median_recipe)
+    return TrainedTemplate(path, launched, run_ids)
+
+
+def train_runs(
+    sample_template: Path,
+    path: Path,
+    runs: dict[str, tuple[str, str, str, dict[str, Any]]],
+    prepare: Callable[[], None] | None = None,
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Copy the sample workspace to ``path`` and train ``runs`` there (key → dataset, recipe, trainer,
+    options), all queued at once; returns their job ids and MLflow run ids by key."""
     from canvascraft.services.jobs import launch_training, wait_for
 
     shutil.copytree(sample_template, path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
         use_workspace(patch, path)
-        base = load_recipe("table-starter").model_dump(mode="json")
-        base["brushes"][0]["params"]["strategy"] = "median"
-        save_recipe(validate_recipe({**base, "name": "table-median"}))
+        if prepare is not None:
+            prepare()
         launched = {
             key: launch_training(dataset, recipe, trainer, **options)
-            for key, (dataset, recipe, trainer, options) in TINY_RUNS.items()
+            for key, (dataset, recipe, trainer, options) in runs.items()
         }
         run_ids = {}
         for key, job_id in launched.items():
@@ -186,7 +203,7 @@ def _train_tiny_runs(sample_template: Path, path: Path) -> TrainedTemplate:
             run_ids[key] = job.mlflow_run_id
         engine_for(get_settings().db_url).dispose()
     get_settings.cache_clear()
-    return TrainedTemplate(path, launched, run_ids)
+    return launched, run_ids
 
 
 def copy_trained(template: TrainedTemplate, folder: Path) -> Path:

@@ -14,8 +14,7 @@ import pytest
 
 from canvascraft.config import get_settings
 from canvascraft.store.models import Job
-from canvascraft.store.session import engine_for
-from tests.conftest import TrainedTemplate, copy_trained, use_workspace
+from tests.conftest import TrainedTemplate, copy_trained, train_runs, use_workspace
 
 
 @pytest.fixture(scope="session")
@@ -52,24 +51,10 @@ def damageable_runs(
     """Two tiny table runs (same shape, other seeds) in a workspace of their own, for tests that damage
     a model's files in place: the shared trained template's folders are read and copied by other
     workers meanwhile, so they are never edited."""
-    import shutil
-
-    from canvascraft.services.jobs import launch_training, wait_for
-
     path = tmp_path_factory.mktemp("damageable") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
-        use_workspace(patch, path)
-        launched = {key: launch_training("sample-table", "table-starter", "table-mlp", epochs=2, seed=seed)
-                    for key, seed in (("table", 0), ("twin", 1))}  # fmt: skip
-        runs = {}
-        for key, job_id in launched.items():
-            job = wait_for(job_id, timeout_s=600)
-            assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-            runs[key] = job.mlflow_run_id
-        engine_for(get_settings().db_url).dispose()
-    get_settings.cache_clear()
+    twins = {key: ("sample-table", "table-starter", "table-mlp", {"epochs": 2, "seed": seed})
+             for key, seed in (("table", 0), ("twin", 1))}  # fmt: skip
+    _, runs = train_runs(sample_workspace_template, path, twins)
     return path, runs
 
 
