@@ -365,7 +365,8 @@ def train(
     only the epochs still missing (none, and returns the saved history, when the run had finished).
     ``objective`` (the trainer's) gives each batch's loss and each split's metrics. The best epoch is
     the best on ``objective.monitor_for(hyper)``; early stopping comes after ``patience`` epochs more
-    without a better one. ``on_step(epoch, step, steps)`` follows the training batches;
+    without a better figure on it (an epoch that only wins a tie moves the best checkpoint but does not
+    restart the count). ``on_step(epoch, step, steps)`` follows the training batches;
     ``num_workers`` defaults to ``auto_workers``.
     """
     loop_keys = {p.name for p in LOOP_HYPERPARAMS}
@@ -412,11 +413,13 @@ def train(
         improved = objective.improves(monitor, metrics, best_so_far)
         result = EpochResult(epoch, metrics, time.perf_counter() - started, improved)
         progress.history.append(result)
+        # A tie settled by the tie-break moves the best checkpoint but does not restart patience: only
+        # a better figure on the monitored metric does, so a run whose accuracy has stopped climbing ends.
+        gained = best_so_far is None or objective.better(monitor, metrics[monitor], progress.best_value)
+        progress.bad_epochs = 0 if gained else progress.bad_epochs + 1
         if improved:
-            progress.best_value, progress.best_epoch, progress.bad_epochs = metrics[monitor], epoch, 0
+            progress.best_value, progress.best_epoch = metrics[monitor], epoch
             save_checkpoint(model, checkpoint_dir / BEST, {"epoch": epoch, "metrics": result.as_row()})
-        else:
-            progress.bad_epochs += 1
         _save_last(model, optimizer, checkpoint_dir, progress)
         if on_epoch is not None:
             on_epoch(result)

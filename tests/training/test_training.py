@@ -285,3 +285,21 @@ def test_real_handwritten_digits_are_learnt_from_a_few_dozen_each_with_the_defau
     result = train(model, data(x[train_idx], y[train_idx]), data(x[val_idx], y[val_idx]), trainer.settings,
                    device="cpu", checkpoint_dir=tmp_path)  # fmt: skip
     assert result.best["val_accuracy"] >= 0.9, [round(r["val_accuracy"], 2) for r in result.history]
+def test_ties_on_accuracy_move_the_best_epoch_but_do_not_keep_training(tmp_path: Path) -> None:
+    """Accuracy that cannot climb any more ends the run after ``patience`` epochs, even while the
+    validation loss still edges down; the kept epoch is the tie's lowest loss."""
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).repeat(16, 1)
+    y = torch.tensor([0, 1]).repeat(16)
+    model = torch.nn.Linear(2, 2)
+    with torch.no_grad():  # already right on every item, but not yet sure of it
+        model.weight.copy_(torch.eye(2))
+        model.bias.zero_()
+    data = torch.utils.data.TensorDataset(x, y)
+    settings = {**get_trainer("table-mlp")(epochs=12, patience=2, schedule="constant").settings}
+    result = train(model, data, data, settings, device="cpu", checkpoint_dir=tmp_path)
+    losses = [row.metrics["val_loss"] for row in result.history]
+    assert {row.metrics["val_accuracy"] for row in result.history} == {1.0}
+    assert losses == sorted(losses, reverse=True) and losses[0] > losses[-1]  # still falling
+    assert len(result.history) == 4, losses  # the first epoch's 1.0, then patience + 1 without a gain
+    assert result.stop_reason == "stopped early: no better validation accuracy for 3 epochs"
+    assert result.best_epoch == 4  # the lowest loss of the tied epochs is the one kept
