@@ -285,6 +285,8 @@ def test_real_handwritten_digits_are_learnt_from_a_few_dozen_each_with_the_defau
     result = train(model, data(x[train_idx], y[train_idx]), data(x[val_idx], y[val_idx]), trainer.settings,
                    device="cpu", checkpoint_dir=tmp_path)  # fmt: skip
     assert result.best["val_accuracy"] >= 0.9, [round(r["val_accuracy"], 2) for r in result.history]
+
+
 def test_ties_on_accuracy_move_the_best_epoch_but_do_not_keep_training(tmp_path: Path) -> None:
     """Accuracy that cannot climb any more ends the run after ``patience`` epochs, even while the
     validation loss still edges down; the kept epoch is the tie's lowest loss."""
