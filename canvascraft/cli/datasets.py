@@ -61,14 +61,18 @@ def datasets_import(
     ] = False,
     licence: Annotated[
         str | None,
-        typer.Option("--licence", help="The data's licence: an SPDX id (CC-BY-4.0, CC0-1.0, MIT…) or 'own work'."),
+        typer.Option(
+            "--licence", help="The data's licence: an SPDX id (CC-BY-4.0, CC0-1.0, MIT…) or 'own work'."
+        ),
     ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="Where the data came from, or its attribution.")
     ] = None,
     consent: Annotated[
         str | None,
-        typer.Option("--consent", help="Did the people or artists in it consent to training: yes, no, unknown."),
+        typer.Option(
+            "--consent", help="Did the people or artists in it consent to training: yes, no, unknown."
+        ),
     ] = None,
 ) -> None:
     """Import files into a new version of a dataset; bad files are skipped and listed."""
@@ -76,7 +80,13 @@ def datasets_import(
 
     open_workspace()
     report = import_path(
-        path, name, label_column=label_column, replace=replace, licence=licence, source=source, consent=consent
+        path,
+        name,
+        label_column=label_column,
+        replace=replace,
+        licence=licence,
+        source=source,
+        consent=consent,
     )
     typer.echo(
         f"imported {report.added} file(s) into {report.dataset} v{report.version} ({report.modality}): "
@@ -102,9 +112,12 @@ def datasets_licence(
         str | None,
         typer.Option("--licence", help="An SPDX id (CC-BY-4.0, CC0-1.0, MIT…) or 'own work'; '' clears it."),
     ] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Where the data came from, or its attribution.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where the data came from, or its attribution.")
+    ] = None,
     consent: Annotated[
-        str | None, typer.Option("--consent", help="Consent of the people or artists in it: yes, no, unknown.")
+        str | None,
+        typer.Option("--consent", help="Consent of the people or artists in it: yes, no, unknown."),
     ] = None,
 ) -> None:
     """Show a dataset's licence, source and consent; the options change them."""
@@ -121,7 +134,9 @@ def datasets_licence(
 @datasets_app.command("export")
 @clean_errors
 def datasets_export(
-    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="The dataset, and a version (default: latest).")],
+    ref: Annotated[
+        str, typer.Argument(metavar="NAME[@VERSION]", help="The dataset, and a version (default: latest).")
+    ],
     out: Annotated[Path, typer.Option("--out", help="The zip file to write.")],
 ) -> None:
     """Write a dataset version as a zip: label folders (or a CSV for a table), manifest.json, LICENCE.md."""

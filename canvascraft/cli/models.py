@@ -43,7 +43,9 @@ def models_register(
 @clean_errors
 def models_card(
     model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Write the card to this file (e.g. card.md).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the card to this file (e.g. card.md).")
+    ] = None,
 ) -> None:
     """Print a model version's card as Markdown: purpose, data and its licence, recipe, trainer,
     validation beside the baseline, drift and lineage."""

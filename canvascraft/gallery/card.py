@@ -211,7 +211,9 @@ def learned_from(run_id: str | None) -> list[DatasetTerms]:
         if parent := run.data.tags.get("canvascraft.forked_from_run"):
             pending.append((parent, "through the run it was forked from"))
         if dataset and how == "trained on":
-            pending += [(g, "through generated pictures in its data") for g in _generator_runs(dataset, version)]
+            pending += [
+                (g, "through generated pictures in its data") for g in _generator_runs(dataset, version)
+            ]
     with open_session() as session:
         return [DatasetTerms(d.dataset, d.version, d.how, _terms(session, d.dataset)) for d in found.values()]
 
@@ -370,7 +372,8 @@ def _performance(
     if objective.task == "generate":
         found = quality_figures(card.metrics)
         lines = [
-            f"{f.label} {f.shown()}" + (f" (floor {f.shown(f.floor)})" if f.floor is not None else "")
+            f"{f.label} {f.shown()}"
+            + (f" (floor {f.shown(f.floor)})" if f.floor is not None else "")
             + f": {f.meaning}; {f.better} is better"
             for f in found
         ]
@@ -470,7 +473,12 @@ def render_markdown(card: ModelCard) -> str:
         + (f", registered {card.created:%Y-%m-%d %H:%M} UTC" if card.created else "")
         + (f" from run {card.run_id}." if card.run_id else ".")
     )
-    out += ["", "## What it is for", "", md(card.description) if card.description else f"_{DESCRIPTION_MISSING}_"]
+    out += [
+        "",
+        "## What it is for",
+        "",
+        md(card.description) if card.description else f"_{DESCRIPTION_MISSING}_",
+    ]
 
     out += ["", "## Licence and consent of its data", ""]
     if card.data_warnings:
@@ -506,7 +514,9 @@ def render_markdown(card: ModelCard) -> str:
     out += ["", "## Recipe", ""]
     if card.recipe:
         out.append(f"{md(card.recipe)} version {md(_number(card.recipe_version))}:")
-    out += [f"{i}. {md(step)}" for i, step in enumerate(card.recipe_steps, start=1)] or ["No recipe recorded."]
+    out += [f"{i}. {md(step)}" for i, step in enumerate(card.recipe_steps, start=1)] or [
+        "No recipe recorded."
+    ]
 
     out += ["", "## Trainer", ""]
     out.append(f"{md(card.trainer or 'unknown')}")
@@ -532,7 +542,8 @@ def render_markdown(card: ModelCard) -> str:
             out += ["", "Per class on the validation items:", ""]
             out += ["| class | precision | recall | F1 | items |", "|---|---|---|---|---|"]
             out += [
-                f"| {md(c.label)} | {_percent(c.precision)} | {_percent(c.recall)} | {_percent(c.f1)} | {c.support} |"
+                f"| {md(c.label)} | {_percent(c.precision)} | {_percent(c.recall)} | {_percent(c.f1)} "
+                f"| {c.support} |"
                 for c in card.per_class
             ]
         elif card.quality_note:
@@ -547,7 +558,9 @@ def render_markdown(card: ModelCard) -> str:
         out += ["", "| checked (UTC) | drifted | data | finding |", "|---|---|---|---|"]
         for entry in card.drift:
             verdict = {True: "yes", False: "no", None: "—"}[entry.drifted]
-            out.append(f"| {entry.when:%Y-%m-%d %H:%M} | {verdict} | {md(entry.current)} | {md(entry.sentence)} |")
+            out.append(
+                f"| {entry.when:%Y-%m-%d %H:%M} | {verdict} | {md(entry.current)} | {md(entry.sentence)} |"
+            )
     elif card.watched:
         out.append("No finished check of this version yet.")
 

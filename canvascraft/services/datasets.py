@@ -15,7 +15,15 @@ from canvascraft.data.catalog import DatasetSummary, ItemView, VersionSummary, V
 from canvascraft.data.export import ExportedVersion, export_version
 from canvascraft.data.health import Health, assess
 from canvascraft.data.importer import ImportReport, ProgressCallback, import_entries
-from canvascraft.data.licence import CONSENTS, LICENCES, OWN_WORK, LicenceTerms, check_terms, get_terms, set_terms
+from canvascraft.data.licence import (
+    CONSENTS,
+    LICENCES,
+    OWN_WORK,
+    LicenceTerms,
+    check_terms,
+    get_terms,
+    set_terms,
+)
 from canvascraft.data.preview import column_stats, thumbnail_png, waveform_png
 from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.data.sources import Entry, path_entries, upload_entries
@@ -34,10 +42,10 @@ __all__ = [
     "ItemView",
     "LicenceTerms",
     "add_generated",
+    "column_stats",
     "dataset_licence",
     "export_dataset",
     "export_dataset_to",
-    "column_stats",
     "import_path",
     "import_uploads",
     "item_bytes",

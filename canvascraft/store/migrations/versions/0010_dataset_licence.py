@@ -22,7 +22,9 @@ def upgrade() -> None:
     with op.batch_alter_table("datasets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("licence", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("licence_source", sa.Text(), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("consent", sa.String(length=8), nullable=False, server_default="unknown"))
+        batch_op.add_column(
+            sa.Column("consent", sa.String(length=8), nullable=False, server_default="unknown")
+        )
 
 
 def downgrade() -> None:
