@@ -143,15 +143,17 @@ _LINE_START = re.compile(r"^([#>+=-])")
 _NUMBERED = re.compile(r"^(\d+)([.)])")
 
 
-def md(text: object) -> str:
+def md(text: object, *, line_start: bool = False) -> str:
     """User text as Markdown that reads as typed: the characters that make links, images, HTML,
     emphasis, code or table cells are escaped, autolinks broken, a leading heading, quote or list
-    marker escaped, and line breaks become spaces (a card line stays one line)."""
+    marker escaped (and a leading ``1.`` where the text starts a line), and line breaks become spaces
+    (a card line stays one line)."""
     value = " ".join(str(text).split())
     value = _SPECIAL.sub(r"\\\1", value)
     value = _SCHEME.sub(r"\1\\:", value)
     value = _WWW.sub(r"\1\\.", value)
-    value = _NUMBERED.sub(r"\1\\\2", value)
+    if line_start:
+        value = _NUMBERED.sub(r"\1\\\2", value)
     return _LINE_START.sub(r"\\\1", value)
 
 
@@ -466,10 +468,14 @@ def render_markdown(card: ModelCard) -> str:
     """The card as one Markdown document (what ``card.md`` holds)."""
     aliases = f" ({', '.join('@' + md(a) for a in card.aliases)})" if card.aliases else ""
     out = [f"# Model card: {md(card.name)} version {card.version}{aliases}", ""]
-    kind = "generates pictures" if card.task == "generate" else "classifies"
-    modality = f" {card.modality}" if card.modality and card.task != "generate" else ""
+    if card.task == "generate":
+        kind = "generates pictures"
+    else:
+        kind = "classifies " + {"table": "table rows", None: "items"}.get(
+            card.modality, f"{card.modality} items"
+        )
     out.append(
-        f"A {card.trainer or 'unknown'} model that {kind}{modality} items"
+        f"A {card.trainer or 'unknown'} model that {kind}"
         + (f", registered {card.created:%Y-%m-%d %H:%M} UTC" if card.created else "")
         + (f" from run {card.run_id}." if card.run_id else ".")
     )
@@ -477,7 +483,7 @@ def render_markdown(card: ModelCard) -> str:
         "",
         "## What it is for",
         "",
-        md(card.description) if card.description else f"_{DESCRIPTION_MISSING}_",
+        md(card.description, line_start=True) if card.description else f"_{DESCRIPTION_MISSING}_",
     ]
 
     out += ["", "## Licence and consent of its data", ""]
