@@ -105,7 +105,9 @@ def test_a_workspace_from_before_the_terms_upgrades(database_url: str) -> None:
     upgrade(database_url, "0009")
     with engine_for(database_url).begin() as connection:
         connection.execute(
-            text("INSERT INTO datasets (name, modality, created_at) VALUES ('old-set', 'image', '2026-01-01')")
+            text(
+                "INSERT INTO datasets (name, modality, created_at) VALUES ('old-set', 'image', '2026-01-01')"
+            )
         )
     upgrade(database_url)
     terms = dataset_licence("old-set")
