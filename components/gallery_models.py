@@ -1,4 +1,4 @@
-"""Registered models (versions, aliases, download) and trying a model on new files."""
+"""Registered models (versions, aliases, download, the model card) and trying a model on new files."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from canvascraft.services.drift import capture_try
 from canvascraft.services.gallery import (
     Prediction,
     Predictor,
+    describe,
     download_zip,
     list_checkpoints,
     list_models,
+    model_card,
     model_versions,
     predictions_csv,
+    render_markdown,
     resolve,
     set_alias,
 )
@@ -108,6 +111,49 @@ def models_view(state: GalleryState) -> None:
         "Try this model", type="primary", icon=":material/science:", on_click=go,
         args=(GalleryState(view="try", model=current, version=str(shown)),),
     )  # fmt: skip
+    asked = int(state.version) if state.version and state.version.isdigit() else None
+    card_view(current, numbers, asked)
+
+
+def card_view(name: str, numbers: list[int], asked: int | None = None) -> None:
+    """One version's model card: what it is for (editable), its data's licence and consent with the
+    warning when they are missing, and the whole card, downloadable as card.md."""
+    st.subheader("Card", divider="gray")
+    index = numbers.index(asked) if asked in numbers else 0
+    version = st.selectbox("card of version", numbers, index=index, key=f"gallery_card_version_{name}")
+    try:
+        card = model_card(name, version)
+    except CanvasCraftError as error:
+        st.error(plain(error), icon=":material/error:")
+        return
+    if card.data_warnings:
+        st.warning(
+            "This model learned from data without a licence or without consent:\n\n"
+            + "\n".join(f"- {plain(w)}" for w in card.data_warnings)
+            + "\n\nSet them in Data → Licence and consent.",
+            icon=":material/warning:",
+        )  # fmt: skip
+    with st.form(f"gallery_describe_{name}_{version}", border=False):
+        text = st.text_input(
+            "What it is for", value=card.description, max_chars=500,
+            placeholder="e.g. sorts my ink sketches by the brush I used",
+            key=f"gallery_describe_{name}_{version}_text",
+        )  # fmt: skip
+        if st.form_submit_button("Save description", icon=":material/edit:"):
+            try:
+                describe(name, version, text)
+            except CanvasCraftError as error:
+                st.error(plain(error), icon=":material/error:")
+            else:
+                card = model_card(name, version)
+                st.success("Saved: the card says what the model is for.", icon=":material/check_circle:")
+    markdown = render_markdown(card)
+    st.download_button(
+        "Download card.md", data=markdown.encode("utf-8"), file_name=f"{name}-v{version}-card.md",
+        mime="text/markdown", icon=":material/download:", key=f"gallery_card_download_{name}_{version}",
+    )  # fmt: skip
+    with st.container(border=True):
+        st.markdown(markdown)
 
 
 def try_view(state: GalleryState) -> None:

@@ -29,6 +29,7 @@ from canvascraft.services.gallery import (
     run_facets,
     search_runs,
     token_for_page,
+    training_data_warnings,
 )
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.gallery_generate import generate_view, quality_table, samples_by_epoch
@@ -376,11 +377,20 @@ def _register_form(detail: RunDetail) -> None:
             except CanvasCraftError as error:
                 st.error(plain(error), icon=":material/error:")
             else:
-                st.session_state[done_key] = (info.name, info.version, alias.strip())
+                warnings = training_data_warnings(detail.card.run_id)
+                st.session_state[done_key] = (info.name, info.version, alias.strip(), warnings)
         if done_key in st.session_state:
-            model, version, given = st.session_state[done_key]
+            model, version, given, warnings = st.session_state[done_key]
             aliased = f" with alias {given}" if given else ""
-            st.success(f"Registered as {model} version {version}{aliased}.", icon=":material/check_circle:")
+            st.success(
+                f"Registered as {plain(model)} version {version}{aliased}.", icon=":material/check_circle:"
+            )
+            if warnings:
+                st.warning(
+                    "Trained on data without a licence or without consent (its card says so):\n\n"
+                    + "\n".join(f"- {plain(w)}" for w in warnings),
+                    icon=":material/warning:",
+                )  # fmt: skip
             st.button(
                 "Open the model", on_click=go, icon=":material/arrow_forward:",
                 args=(GalleryState(view="models", model=model, version=str(version)),),

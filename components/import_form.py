@@ -7,6 +7,7 @@ import streamlit as st
 from canvascraft.errors import CanvasCraftError, NothingImportedError
 from canvascraft.services.workspace import upload_limit_mb
 from components.health import skipped_list
+from components.licence_form import import_licence_fields
 
 ACCEPTED_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "wav", "flac", "ogg", "csv", "parquet", "zip"]
 RESULT_KEY = "data_last_import"
@@ -30,6 +31,7 @@ def import_form(default_name: str) -> None:
         label_column = table_col.text_input(
             "Label column (tables)", help="Leave empty for an unlabelled table."
         )
+        licence, source, consent = import_licence_fields()
         replace = st.checkbox(
             "New version holds only these files (otherwise they are added to the last version)"
         )
@@ -51,6 +53,9 @@ def import_form(default_name: str) -> None:
                     label_column=label_column.strip() or None,
                     replace=replace,
                     on_progress=report_progress,
+                    licence=licence,
+                    source=source,
+                    consent=consent,
                 )
                 st.session_state[RESULT_KEY] = ("ok", report)
             except NothingImportedError as error:

@@ -1,4 +1,5 @@
-"""Data: datasets and versions, browsing, health, skipped files, and import by upload."""
+"""Data: datasets and versions, browsing, health, skipped files, versions (with export), licence and
+consent, and import by upload."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import (
+    export_dataset,
     list_datasets,
     list_versions,
     open_version,
@@ -15,6 +17,7 @@ from canvascraft.services.datasets import (
 from components.diffusion_brush import diffusion_brush_form
 from components.health import health_view, skipped_list
 from components.import_form import import_form
+from components.licence_form import licence_section
 from components.media import audio_list, image_grid, table_preview
 from components.text import plain
 
@@ -60,8 +63,8 @@ else:
 cols[3].metric("Skipped at import", summary.skipped_count)
 st.caption(f"Version {summary.number} · {summary.source} · {summary.created_at:%Y-%m-%d %H:%M} UTC")
 
-browse, health, skipped, history, upload = st.tabs(
-    ["Browse", "Health", f"Skipped ({summary.skipped_count})", "Versions", "Import"],
+browse, health, skipped, history, terms, upload = st.tabs(
+    ["Browse", "Health", f"Skipped ({summary.skipped_count})", "Versions", "Licence and consent", "Import"],
     key="tab",
     bind="query-params",
 )
@@ -106,6 +109,14 @@ with history:
         ],
         hide_index=True,
     )
+    st.download_button(
+        f"Download v{summary.number} as zip", data=lambda: export_dataset(name, summary.number).data or b"",
+        file_name=f"{name}-v{summary.number}.zip", mime="application/zip", icon=":material/download:",
+        help="Label folders (or one CSV for a table) with manifest.json and LICENCE.md; it imports back "
+        "as the same items and labels.", key="data_export",
+    )  # fmt: skip
+with terms:
+    licence_section(name)
 with upload:
     import_form(default_name=name)
     if view.modality == "image":

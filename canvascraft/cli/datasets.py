@@ -1,4 +1,4 @@
-"""Sample data, dataset import and listing, and the studio database."""
+"""Sample data, dataset import, listing, licence and export, and the studio database."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from canvascraft.cli.root import app, datasets_app, db_app
 from canvascraft.config import get_settings
 
 if TYPE_CHECKING:
-    pass
+    from canvascraft.data.licence import LicenceTerms
 
 
 @app.command("sample-data")
@@ -59,18 +59,120 @@ def datasets_import(
     replace: Annotated[
         bool, typer.Option(help="The new version holds only these files (default: adds to the last version).")
     ] = False,
+    licence: Annotated[
+        str | None,
+        typer.Option(
+            "--licence", help="The data's licence: an SPDX id (CC-BY-4.0, CC0-1.0, MIT…) or 'own work'."
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where the data came from, or its attribution.")
+    ] = None,
+    consent: Annotated[
+        str | None,
+        typer.Option(
+            "--consent", help="Did the people or artists in it consent to training: yes, no, unknown."
+        ),
+    ] = None,
 ) -> None:
     """Import files into a new version of a dataset; bad files are skipped and listed."""
     from canvascraft.services.datasets import import_path
 
     open_workspace()
-    report = import_path(path, name, label_column=label_column, replace=replace)
+    report = import_path(
+        path,
+        name,
+        label_column=label_column,
+        replace=replace,
+        licence=licence,
+        source=source,
+        consent=consent,
+    )
     typer.echo(
         f"imported {report.added} file(s) into {report.dataset} v{report.version} ({report.modality}): "
         f"{report.item_count} items in this version, {report.stored_new} new file(s) stored, "
         f"{report.deduplicated} already stored"
     )
     print_skipped(report.skipped)
+
+
+def _print_terms(name: str, terms: LicenceTerms) -> None:
+    typer.echo(f"{name}: licence {terms.licence_shown}")
+    typer.echo(f"  source: {terms.source or 'not given'}")
+    typer.echo(f"  consent to training: {terms.consent}")
+    if terms.problems:
+        typer.echo(f"warning: {'; '.join(terms.problems)}: models trained on it say so on their cards")
+
+
+@datasets_app.command("licence")
+@clean_errors
+def datasets_licence(
+    name: Annotated[str, typer.Argument(help="The dataset.")],
+    licence: Annotated[
+        str | None,
+        typer.Option("--licence", help="An SPDX id (CC-BY-4.0, CC0-1.0, MIT…) or 'own work'; '' clears it."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where the data came from, or its attribution.")
+    ] = None,
+    consent: Annotated[
+        str | None,
+        typer.Option("--consent", help="Consent of the people or artists in it: yes, no, unknown."),
+    ] = None,
+) -> None:
+    """Show a dataset's licence, source and consent; the options change them."""
+    from canvascraft.services.datasets import dataset_licence, set_dataset_licence
+
+    open_workspace()
+    if (licence, source, consent) == (None, None, None):
+        terms = dataset_licence(name)
+    else:
+        terms = set_dataset_licence(name, licence=licence, source=source, consent=consent)
+    _print_terms(name, terms)
+
+
+@datasets_app.command("export")
+@clean_errors
+def datasets_export(
+    ref: Annotated[
+        str, typer.Argument(metavar="NAME[@VERSION]", help="The dataset, and a version (default: latest).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The zip file to write.")],
+) -> None:
+    """Write a dataset version as a zip: label folders (or a CSV for a table), manifest.json, LICENCE.md."""
+    import os
+    import tempfile
+
+    from canvascraft.services.datasets import export_dataset_to
+
+    name, number = _dataset_ref(ref)
+    open_workspace()
+    out = out.expanduser()
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a folder; give the zip file's name", param_hint="--out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=out.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            exported = export_dataset_to(name, number, file)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    typer.echo(f"wrote {exported.item_count} item(s) of {name} to {out} (with manifest.json and LICENCE.md)")
+    if exported.terms.problems:
+        typer.echo(f"warning: {'; '.join(exported.terms.problems)} (`canvascraft datasets licence {name}`)")
+
+
+def _dataset_ref(ref: str) -> tuple[str, int | None]:
+    """``NAME`` or ``NAME@VERSION`` (``NAME@v3`` too)."""
+    name, at, version = ref.partition("@")
+    if not at:
+        return name, None
+    number = version.strip().removeprefix("v")
+    if not name or not number.isdigit():
+        raise typer.BadParameter(f"{ref!r}: write NAME or NAME@VERSION (sample-images@2)", param_hint="NAME")
+    return name, int(number)
 
 
 @datasets_app.command("augment")

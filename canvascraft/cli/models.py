@@ -11,6 +11,7 @@ import typer
 
 from canvascraft.cli.output import (
     clean_errors,
+    open_workspace,
 )
 from canvascraft.cli.root import app, models_app
 
@@ -25,12 +26,53 @@ def models_register(
     name: Annotated[str, typer.Option("--name", help="Registered model name.")],
     alias: Annotated[str | None, typer.Option("--alias", help="Point this alias at the new version.")] = None,
 ) -> None:
-    """Register a run's model as a new version of a named model."""
+    """Register a run's model as a new version of a named model (warning when its data has no
+    licence or no consent to training)."""
+    from canvascraft.gallery.card import training_data_warnings
     from canvascraft.gallery.registry import register
 
+    open_workspace()
     info = register(run_id, name, alias)
     shown = f" ({', '.join('@' + a for a in info.aliases)})" if info.aliases else ""
     typer.echo(f"registered {info.ref}{shown} from run {run_id}")
+    for warning in training_data_warnings(run_id):
+        typer.echo(f"warning: trained on data without a licence or consent: {warning}")
+
+
+@models_app.command("card")
+@clean_errors
+def models_card(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the card to this file (e.g. card.md).")
+    ] = None,
+) -> None:
+    """Print a model version's card as Markdown: purpose, data and its licence, recipe, trainer,
+    validation beside the baseline, drift and lineage."""
+    from canvascraft.gallery.card import card_markdown, resolve_card_ref
+
+    open_workspace()
+    name, version = resolve_card_ref(model)
+    text = card_markdown(name, version)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.expanduser().write_text(text, encoding="utf-8")
+    typer.echo(f"wrote the card of {name}/{version} to {out}")
+
+
+@models_app.command("describe")
+@clean_errors
+def models_describe(
+    model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
+    text: Annotated[str, typer.Argument(help="What the model is for, in a line.")],
+) -> None:
+    """Say what a model version is for (shown at the top of its card)."""
+    from canvascraft.gallery.card import describe, resolve_card_ref
+
+    name, version = resolve_card_ref(model)
+    describe(name, version, text)
+    typer.echo(f"{name}/{version}: {' '.join(text.split())}")
 
 
 @models_app.command("list")

@@ -32,8 +32,15 @@ class Candidate:
 Entry = Candidate | Skipped
 
 
+EXPORT_SIDECARS = ("manifest.json", "LICENCE.md")
+"""What an exported dataset (``canvascraft.data.export``) carries beside its data, at its top."""
+
+
 def is_ignorable(parts: tuple[str, ...]) -> bool:
-    """Operating-system clutter (``.DS_Store``, ``__MACOSX/``, hidden files) is not user data."""
+    """Operating-system clutter (``.DS_Store``, ``__MACOSX/``, hidden files) is not user data, nor are
+    the manifest and licence an export puts at its top (so an exported zip imports back cleanly)."""
+    if len(parts) == 1 and parts[0] in EXPORT_SIDECARS:
+        return True
     return any(part.startswith(".") or part == "__MACOSX" for part in parts)
 
 

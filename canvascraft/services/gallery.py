@@ -1,10 +1,18 @@
 """The Gallery's door: runs (grid, facets, detail, compare), the model registry (register, aliases,
-download) and trying a model on new files, as the pages and the CLI use them.
+download), model cards and trying a model on new files, as the pages and the CLI use them.
 
 Everything here is the core's ``canvascraft.gallery`` (read-only MLflow queries, registry actions,
 prediction) and the checkpoints of training jobs, gathered so a page never reaches past this module.
 """
 
+from canvascraft.gallery.card import (
+    ModelCard,
+    card_markdown,
+    describe,
+    model_card,
+    render_markdown,
+    training_data_warnings,
+)
 from canvascraft.gallery.compare import Comparison, RecipeChange, compare_runs, curves_figure
 from canvascraft.gallery.detail import (
     RunDetail,
@@ -53,6 +61,7 @@ __all__ = [
     "CheckpointInfo",
     "Comparison",
     "Figure",
+    "ModelCard",
     "Picture",
     "Prediction",
     "Predictor",
@@ -61,9 +70,11 @@ __all__ = [
     "RunDetail",
     "RunFilter",
     "ValidationItem",
+    "card_markdown",
     "compare_runs",
     "confusion_figure",
     "curves_figure",
+    "describe",
     "download_zip",
     "embedding_figure",
     "epoch_samples",
@@ -74,6 +85,7 @@ __all__ = [
     "list_models",
     "lower_is_better",
     "metric_curves_figure",
+    "model_card",
     "model_versions",
     "pictures_zip",
     "predictions_csv",
@@ -82,11 +94,13 @@ __all__ = [
     "quality_sentence",
     "register",
     "registered_generators",
+    "render_markdown",
     "resolve",
     "run_detail",
     "run_facets",
     "search_runs",
     "set_alias",
     "token_for_page",
+    "training_data_warnings",
     "walk",
 ]

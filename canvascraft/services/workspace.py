@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from canvascraft.config import get_settings
 from canvascraft.data.catalog import DatasetSummary, ItemView, list_datasets, preview_items
 from canvascraft.data.importer import ImportReport
-from canvascraft.data.sample import SAMPLE_DATASETS, SAMPLE_TABLE_LABEL, write_sample_data
+from canvascraft.data.licence import OWN_WORK
+from canvascraft.data.sample import SAMPLE_DATASETS, SAMPLE_SOURCE, SAMPLE_TABLE_LABEL, write_sample_data
 from canvascraft.modalities import get_modality
 from canvascraft.recipe.library import ensure_starter_recipes
 from canvascraft.scheduler import start_background as start_background  # the studio's server starts it
@@ -72,13 +73,17 @@ def queue_sample_runs() -> list[int]:
 
 
 def import_samples(seed: int = 0) -> list[ImportReport]:
-    """Write the sample datasets into the workspace and import each one."""
+    """Write the sample datasets into the workspace and import each one, as the studio's own work
+    (generated, no people in them: licence ``own work``, consent yes)."""
     folders = write_sample_data(get_settings().sample_dir, seed=seed)
     return [
         import_path(
             folders[name],
             name,
             label_column=SAMPLE_TABLE_LABEL if get_modality(modality).rows else None,
+            licence=OWN_WORK,
+            source=SAMPLE_SOURCE,
+            consent="yes",
         )
         for name, modality in SAMPLE_DATASETS.items()
     ]

@@ -53,6 +53,12 @@ class Dataset(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     modality: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The terms the data came under (``canvascraft.data.licence``): an SPDX id or ``own work``, None
+    #: while nobody has said; the source or attribution in the artist's words; and whether the people
+    #: or artists in the data agreed to training (``yes``, ``no`` or ``unknown``).
+    licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    licence_source: Mapped[str] = mapped_column(Text, default="", server_default="")
+    consent: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
 
     versions: Mapped[list[DatasetVersion]] = relationship(
         back_populates="dataset", order_by="DatasetVersion.number", cascade="all, delete-orphan"
