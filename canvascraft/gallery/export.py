@@ -34,7 +34,7 @@ from canvascraft.gallery import export_runtime
 if TYPE_CHECKING:
     from canvascraft.gallery.predict import Predictor
     from canvascraft.gallery.registry import ModelVersionInfo
-    from canvascraft.recipe.compose import PipelineStep
+    from canvascraft.recipe.compose import Pipeline, PipelineStep
 
 Format = Literal["onnx", "torchscript"]
 FORMATS: tuple[str, ...] = ("onnx", "torchscript")
@@ -87,11 +87,57 @@ TABLE_EXPORTS = frozenset(
 """Table brushes whose fitted state ``predict.py`` applies."""
 
 
-def _no_export(step: PipelineStep, why: str = "") -> ExportError:
+INTERPOLATIONS = frozenset({"bilinear", "bicubic", "nearest"})
+"""Resize interpolations ``predict.py`` replays to the bit."""
+
+
+def step_problem(step: PipelineStep, recipe: str) -> str | None:
+    """Why an eval-stage step cannot be exported, naming it by its place (1-based) and name; None when
+    ``predict.py`` replays it."""
+    name = step.brush.name
+    known = name in TABLE_EXPORTS if step.brush.modality == "table" else name in STEP_EXPORTS
+    why = ""
+    if known and name == "resize" and step.brush.settings["interpolation"] not in INTERPOLATIONS:
+        known, why = False, f" with {step.brush.settings['interpolation']} interpolation"
+    if known:
+        return None
+    return (
+        f"step {step.index + 1} `{name}` of recipe {recipe!r} has no export yet{why}; remove it from "
+        "the recipe and train again, or use the model inside the studio (`canvascraft predict`, "
+        "`canvascraft serve`)"
+    )
+
+
+def check_steps(pipeline: Pipeline) -> None:
+    """Raise ``ExportError`` for the first evaluation step ``predict.py`` cannot replay."""
+    for step in pipeline.steps:
+        problem = step_problem(step, pipeline.recipe.name)
+        if problem is not None:
+            raise ExportError(problem)
+
+
+def export_problem(ref: str) -> str | None:
+    """Why ``ref`` cannot be exported, from its run's recipe alone (no model is loaded), so a page can
+    say it before anyone waits for an export; None when nothing stands in the way."""
+    from canvascraft.gallery.predict import run_context
+    from canvascraft.recipe.compose import compose
+
+    info = resolve_export_ref(ref)
+    if info.objective.task == "generate":
+        return _generator(info).args[0]
+    if not info.run_id:
+        return f"{info.ref} has no training run, so its preprocessing is unknown"
+    try:
+        check_steps(compose(run_context(info.run_id).recipe, "eval"))
+    except ExportError as error:
+        return str(error)
+    return None
+
+
+def _generator(info: ModelVersionInfo) -> ExportError:
     return ExportError(
-        f"step {step.index + 1} `{step.brush.name}` of recipe {{recipe}} has no export yet{why}; "
-        "remove it from the recipe and train again, or use the model inside the studio "
-        "(`canvascraft predict`, `canvascraft serve`)"
+        f"{info.ref} is an image generator; generators have no export yet (only classifiers do). "
+        "Make pictures in the studio (Gallery → Try, or `canvascraft serve`)"
     )
 
 
@@ -99,25 +145,15 @@ def preprocess_spec(predictor: Predictor) -> dict[str, Any]:
     """The run's evaluation steps as the data ``predict.py`` reads; ``ExportError`` names a step it
     cannot replay."""
     context = predictor.context
-    steps: list[dict[str, Any]] = []
+    check_steps(predictor.pipeline)
     states = {entry["step"]: entry["state"] for entry in context.table_state or []}
+    steps: list[dict[str, Any]] = []
     for step in predictor.pipeline.steps:
         if step.brush.modality == "table":
-            if step.brush.name not in TABLE_EXPORTS:
-                raise _format(_no_export(step), context.recipe.name)
             steps.append({"step": step.index, "brush": step.brush.name, "state": states[step.index]})
-            continue
-        export = STEP_EXPORTS.get(step.brush.name)
-        if export is None:
-            raise _format(_no_export(step), context.recipe.name)
-        if step.brush.name == "resize" and step.brush.settings["interpolation"] not in (
-            "bilinear",
-            "bicubic",
-            "nearest",
-        ):
-            raise _format(_no_export(step, " for this interpolation"), context.recipe.name)
-        steps.append({"step": step.index, "brush": step.brush.name, "settings": _settings(step),
-                      **export(step)})  # fmt: skip
+        else:
+            extra = STEP_EXPORTS[step.brush.name](step)
+            steps.append({"step": step.index, "brush": step.brush.name, "settings": _settings(step), **extra})
     shape = predictor.input_shape
     if shape is None or any(d is None for d in shape):
         raise ExportError(
@@ -137,10 +173,6 @@ def preprocess_spec(predictor: Predictor) -> dict[str, Any]:
         spec["columns"] = predictor.input_columns()
         spec["feature_names"] = list(context.feature_names or [])
     return spec
-
-
-def _format(error: ExportError, recipe: str) -> ExportError:
-    return ExportError(str(error).replace("{recipe}", repr(recipe)))
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -244,10 +276,7 @@ def export_bundle(
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     info = resolve_export_ref(ref)
     if info.objective.task == "generate":
-        raise ExportError(
-            f"{info.ref} is an image generator; generators have no export yet (only classifiers do). "
-            "Make pictures in the studio (Gallery → Try, or `canvascraft serve`)"
-        )
+        raise _generator(info)
     predictor = Predictor.from_version(info)
     spec = preprocess_spec(predictor)
     model = _onnx_bytes(predictor) if fmt == "onnx" else _torchscript_bytes(predictor)
@@ -347,13 +376,18 @@ def export_zip(ref: str, fmt: str = "onnx", *, extra_files: Mapping[str, str] | 
     return buffer.getvalue()
 
 
-def write_bundle(files: Mapping[str, bytes], out: Path, *, force: bool = False) -> list[Path]:
-    """Write the bundle's files into ``out`` (created if absent); a folder that already holds anything
-    is refused unless ``force``, and then only the bundle's own files are replaced."""
+def check_out_folder(out: Path, *, force: bool = False) -> None:
+    """Refuse a path that is a file, or a folder that holds anything unless ``force``."""
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file, not a folder; give a folder for the bundle")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise ExportError(f"{out} is not empty; give an empty or new folder, or add --force to overwrite")
+
+
+def write_bundle(files: Mapping[str, bytes], out: Path, *, force: bool = False) -> list[Path]:
+    """Write the bundle's files into ``out`` (created if absent); a folder that already holds anything
+    is refused unless ``force``, and then only the bundle's own files are replaced."""
+    check_out_folder(out, force=force)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in files.items():
