@@ -134,6 +134,11 @@ class ModelError(CanvasCraftError):
     or a version's files cannot be loaded safely (damaged, or holding anything that could run code)."""
 
 
+class ExportError(ModelError):
+    """A version cannot be exported as asked: a recipe step with no export, a kind of model with none,
+    or an output folder that is not empty; the message names the step or folder and what to do."""
+
+
 class UnreadableFileError(CanvasCraftError):
     """A file given to a model cannot be read or prepared; the message says why and what to do."""
 

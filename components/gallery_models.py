@@ -13,10 +13,13 @@ from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version
 from canvascraft.services.drift import capture_try
 from canvascraft.services.gallery import (
+    EXPORT_FORMATS,
     Prediction,
     Predictor,
     describe,
     download_zip,
+    export_problem,
+    export_zip,
     list_checkpoints,
     list_models,
     model_card,
@@ -111,6 +114,7 @@ def models_view(state: GalleryState) -> None:
         "Try this model", type="primary", icon=":material/science:", on_click=go,
         args=(GalleryState(view="try", model=current, version=str(shown)),),
     )  # fmt: skip
+    _export_row(current, shown)
     asked = int(state.version) if state.version and state.version.isdigit() else None
     card_view(current, numbers, asked)
 
@@ -154,6 +158,28 @@ def card_view(name: str, numbers: list[int], asked: int | None = None) -> None:
     )  # fmt: skip
     with st.container(border=True):
         st.markdown(markdown)
+
+
+def _export_row(name: str, version: int) -> None:
+    """The version as ONNX or TorchScript with its preprocessing and a ``predict.py`` that needs no
+    studio; refused up front, with the reason, where the recipe or the kind of model has no export."""
+    try:
+        problem = export_problem(name, version)
+    except CanvasCraftError as error:
+        problem = str(error)
+    if problem is not None:
+        st.caption(f"Not exportable for use outside the studio: {plain(problem)}")
+        return
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    fmt = left.selectbox(
+        "export format", EXPORT_FORMATS, key="gallery_export_format",
+        help="onnx runs with onnxruntime and numpy alone; torchscript needs PyTorch.",
+    )  # fmt: skip
+    right.download_button(
+        "Download for use outside the studio", data=lambda: export_zip(name, version, fmt),
+        file_name=f"{name}-v{version}-{fmt}.zip", mime="application/zip", icon=":material/output:",
+        help="The model, its preprocessing, labels and a predict.py with its README; see README.md inside.",
+    )  # fmt: skip
 
 
 def try_view(state: GalleryState) -> None:

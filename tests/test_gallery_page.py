@@ -187,7 +187,11 @@ def test_register_from_the_run_then_the_models_view(runs: Runs) -> None:
     assert query(app) == {"view": "models", "model": "shapes", "version": "1"}
     table = next(d.value for d in app.dataframe if "aliases" in d.value.columns)
     assert list(table["version"]) == [1] and list(table["aliases"]) == ["champion"]
-    assert [d.label for d in app.get("download_button")] == ["Download as zip", "Download card.md"]
+    assert [d.label for d in app.get("download_button")] == [
+        "Download as zip",
+        "Download for use outside the studio",
+        "Download card.md",
+    ]
     assert download_zip("shapes", 1)[:2] == b"PK"
     assert shared_link(app) == link(BASE, GalleryState(view="models", model="shapes", version="1"))
 

@@ -257,6 +257,11 @@ def source_folder(source: str, what: str, into: Path | None = None) -> Path:
         raise _fail(error, f"the files of {what} are not reachable at {source}") from None
 
 
+def zip_folder_name(name: str) -> str:
+    """A model name as the top folder of a zip: letters, digits, ``.``, ``_`` and ``-`` only."""
+    return _ZIP_FOLDER_CHARS.sub("-", name).strip("-.") or "model"
+
+
 def download_zip(name: str, version: int | str) -> bytes:
     """The version's MLflow model folder as a zip; every member sits under one folder ``<name>-v<version>``.
 
@@ -264,8 +269,7 @@ def download_zip(name: str, version: int | str) -> bytes:
     nothing in the archive can point outside it when unpacked.
     """
     info = resolve(f"{name}/{version}")
-    top = _ZIP_FOLDER_CHARS.sub("-", info.name).strip("-.") or "model"
-    top = f"{top}-v{info.version}"
+    top = f"{zip_folder_name(info.name)}-v{info.version}"
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
         folder = model_folder(info, Path(tmp))

@@ -24,6 +24,7 @@ from canvascraft.gallery.detail import (
     quality_curves_figure,
     run_detail,
 )
+from canvascraft.gallery.export import FORMATS as EXPORT_FORMATS
 from canvascraft.gallery.generate import (
     Picture,
     epoch_samples,
@@ -55,8 +56,26 @@ from canvascraft.jobs.checkpoints import CheckpointInfo, list_checkpoints
 from canvascraft.training.quality import NOTE as QUALITY_NOTE
 from canvascraft.training.quality import Figure, quality_figures, quality_sentence
 
+
+def export_zip(name: str, version: int | str, fmt: str = "onnx") -> bytes:
+    """A version as a zip bundle for use outside the studio (``canvascraft models export``). Text files
+    that belong beside the model (its card, dataset licences) join it through ``extra_files``."""
+    from canvascraft.gallery.export import export_zip as bundle_zip
+
+    return bundle_zip(f"{name}/{version}", fmt)
+
+
+def export_problem(name: str, version: int | str) -> str | None:
+    """Why a version cannot be exported (a recipe step with no export, a generator), before anyone
+    waits for the export; None when it can be."""
+    from canvascraft.gallery.export import export_problem as problem
+
+    return problem(f"{name}/{version}")
+
+
 __all__ = [
     "DEFAULT_METRIC",
+    "EXPORT_FORMATS",
     "QUALITY_NOTE",
     "CheckpointInfo",
     "Comparison",
@@ -78,6 +97,8 @@ __all__ = [
     "download_zip",
     "embedding_figure",
     "epoch_samples",
+    "export_problem",
+    "export_zip",
     "generate",
     "generator_labels",
     "items_in_cell",
