@@ -121,11 +121,16 @@ def models_export(
     force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
 ) -> None:
     """Export a model for use outside the studio: the network, its preprocessing, labels and predict.py."""
-    from canvascraft.gallery.export import check_out_folder, export_bundle, write_bundle
+    from canvascraft.gallery.card import CARD_FILE, model_card, render_markdown
+    from canvascraft.gallery.export import check_out_folder, export_bundle, resolve_export_ref, write_bundle
 
     check_out_folder(out, force=force)  # before the export's work, not after it
-    files = export_bundle(model, fmt)
+    info = resolve_export_ref(model)
+    card = model_card(info.name, info.version)
+    files = export_bundle(f"{info.name}/{info.version}", fmt, extra_files={CARD_FILE: render_markdown(card)})
     write_bundle(files, out, force=force)
+    for warning in card.data_warnings:
+        typer.echo(f"warning: trained on data without a licence or consent: {warning}")
     typer.echo(f"exported {model} ({fmt}) to {out}: {', '.join(sorted(files))}")
     typer.echo(f"run it: pip install -r {out / 'requirements.txt'} && python {out / 'predict.py'} FILE...")
 

@@ -575,6 +575,10 @@ def render_markdown(card: ModelCard) -> str:
     return "\n".join(out) + "\n"
 
 
+CARD_FILE = "MODEL_CARD.md"
+"""The card's name inside every download and export of a version, beside the model."""
+
+
 def card_markdown(name: str, version: int | str) -> str:
     """The Markdown card of version ``version`` (a number or an alias) of model ``name``."""
     return render_markdown(model_card(name, version))

@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -262,8 +263,9 @@ def zip_folder_name(name: str) -> str:
     return _ZIP_FOLDER_CHARS.sub("-", name).strip("-.") or "model"
 
 
-def download_zip(name: str, version: int | str) -> bytes:
-    """The version's MLflow model folder as a zip; every member sits under one folder ``<name>-v<version>``.
+def download_zip(name: str, version: int | str, extra_files: Mapping[str, str] | None = None) -> bytes:
+    """The version's MLflow model folder as a zip; every member sits under one folder ``<name>-v<version>``,
+    ``extra_files`` (text by plain file name: the model card) beside the model's own.
 
     Names come from the store's own listing, relative to the folder, and links are left out, so
     nothing in the archive can point outside it when unpacked.
@@ -282,6 +284,8 @@ def download_zip(name: str, version: int | str) -> bytes:
                         continue
                     relative = path.relative_to(folder).as_posix()
                     archive.write(path, f"{top}/{relative}")
+            for extra, text in (extra_files or {}).items():
+                archive.writestr(f"{top}/{Path(extra).name}", text.encode("utf-8"))
     return buffer.getvalue()
 
 

@@ -6,6 +6,7 @@ prediction) and the checkpoints of training jobs, gathered so a page never reach
 """
 
 from canvascraft.gallery.card import (
+    CARD_FILE,
     ModelCard,
     card_markdown,
     describe,
@@ -36,8 +37,8 @@ from canvascraft.gallery.generate import (
 )
 from canvascraft.gallery.paging import token_for_page
 from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
+from canvascraft.gallery.registry import download_zip as folder_zip
 from canvascraft.gallery.registry import (
-    download_zip,
     list_models,
     model_versions,
     register,
@@ -58,11 +59,16 @@ from canvascraft.training.quality import Figure, quality_figures, quality_senten
 
 
 def export_zip(name: str, version: int | str, fmt: str = "onnx") -> bytes:
-    """A version as a zip bundle for use outside the studio (``canvascraft models export``). Text files
-    that belong beside the model (its card, dataset licences) join it through ``extra_files``."""
+    """A version as a zip bundle for use outside the studio (``canvascraft models export``), its model
+    card (with the licence and consent of the data it learned from) inside as ``MODEL_CARD.md``."""
     from canvascraft.gallery.export import export_zip as bundle_zip
 
-    return bundle_zip(f"{name}/{version}", fmt)
+    return bundle_zip(f"{name}/{version}", fmt, extra_files={CARD_FILE: card_markdown(name, version)})
+
+
+def download_zip(name: str, version: int | str) -> bytes:
+    """A version's MLflow model folder as a zip, its model card inside as ``MODEL_CARD.md``."""
+    return folder_zip(name, version, extra_files={CARD_FILE: card_markdown(name, version)})
 
 
 def export_problem(name: str, version: int | str) -> str | None:
@@ -74,6 +80,7 @@ def export_problem(name: str, version: int | str) -> str | None:
 
 
 __all__ = [
+    "CARD_FILE",
     "DEFAULT_METRIC",
     "EXPORT_FORMATS",
     "QUALITY_NOTE",

@@ -38,8 +38,8 @@ from canvascraft.gallery.predict import Predictor
 from canvascraft.gallery.registry import register
 from canvascraft.recipe.compose import compose
 from canvascraft.recipe.spec import validate_recipe
-from canvascraft.services.datasets import item_bytes
-from canvascraft.services.gallery import export_zip
+from canvascraft.services.datasets import item_bytes, set_dataset_licence
+from canvascraft.services.gallery import download_zip, export_zip
 from canvascraft.store.models import Job
 from canvascraft.tracking.runs import tracking_client
 
@@ -209,13 +209,20 @@ def test_cli_exports_the_latest_version_and_keeps_a_full_folder(
     assert "exported cli-table (onnx)" in result.output
     spec = json.loads((out / "preprocess.json").read_text())
     assert spec["source"] == {"model": "cli-table", "version": 1, "ref": "cli-table/1"}
+    card = (out / "MODEL_CARD.md").read_text()  # the card and its data's terms travel with the model
+    assert "sample-table" in card and "own work" in card
+    assert "warning" not in result.output  # the sample data is the studio's own, consented
     (out / "notes.txt").write_text("mine")
 
     again = runner.invoke(app, ["models", "export", "cli-table/1", "--out", str(out)])
     assert again.exit_code == 1 and "is not empty" in again.output and "--force" in again.output
+    set_dataset_licence("sample-table", licence="", consent="no")
     forced = runner.invoke(app, ["models", "export", "cli-table/1", "--out", str(out), "--force"])
     assert forced.exit_code == 0, forced.output
     assert (out / "notes.txt").read_text() == "mine"  # only the bundle's own files are replaced
+    assert "warning: trained on data without a licence or consent: " in forced.output
+    assert "sample-table" in forced.output.split("warning:", 1)[1]
+    assert "**Warning:" in (out / "MODEL_CARD.md").read_text()  # made anew: the terms as they are now
 
     wrong = runner.invoke(
         app, ["models", "export", "cli-table", "--format", "tflite", "--out", str(tmp_path / "x")]
@@ -298,5 +305,11 @@ def test_download_button_on_the_models_view(trained: Callable[[str], Job]) -> No
     data = export_zip("button-images", 1, "onnx")  # what the button hands over
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = sorted(archive.namelist())
-        assert names == sorted(f"button-images-v1-onnx/{n}" for n in [*BUNDLE_FILES, "model.onnx"])
+        assert names == sorted(
+            f"button-images-v1-onnx/{n}" for n in [*BUNDLE_FILES, "model.onnx", "MODEL_CARD.md"]
+        )
+        card = archive.read("button-images-v1-onnx/MODEL_CARD.md").decode()
+        assert "## Licence and consent of its data" in card
         assert "python predict.py" in archive.read("button-images-v1-onnx/README.md").decode()
+    with zipfile.ZipFile(io.BytesIO(download_zip("button-images", 1))) as archive:  # MLflow's folder too
+        assert "button-images-v1/MODEL_CARD.md" in archive.namelist()
