@@ -48,6 +48,21 @@ def sample_data(
         typer.echo(f"{name}: {folder}")
 
 
+LicenceOption = Annotated[
+    str | None,
+    typer.Option("--licence", help="The data's licence: an SPDX id (CC-BY-4.0, CC0-1.0…) or 'own work'."),
+]
+SourceOption = Annotated[
+    str | None, typer.Option("--source", help="Where the data came from, or its attribution.")
+]
+ConsentOption = Annotated[
+    str | None,
+    typer.Option("--consent", help="Did the people or artists in it consent to training: yes, no, unknown."),
+]
+"""The terms of a dataset, named alike where an import sets them and where `datasets licence` edits
+them ('' clears a licence or source there)."""
+
+
 @datasets_app.command("import")
 @clean_errors
 def datasets_import(
@@ -59,21 +74,9 @@ def datasets_import(
     replace: Annotated[
         bool, typer.Option(help="The new version holds only these files (default: adds to the last version).")
     ] = False,
-    licence: Annotated[
-        str | None,
-        typer.Option(
-            "--licence", help="The data's licence: an SPDX id (CC-BY-4.0, CC0-1.0, MIT…) or 'own work'."
-        ),
-    ] = None,
-    source: Annotated[
-        str | None, typer.Option("--source", help="Where the data came from, or its attribution.")
-    ] = None,
-    consent: Annotated[
-        str | None,
-        typer.Option(
-            "--consent", help="Did the people or artists in it consent to training: yes, no, unknown."
-        ),
-    ] = None,
+    licence: LicenceOption = None,
+    source: SourceOption = None,
+    consent: ConsentOption = None,
 ) -> None:
     """Import files into a new version of a dataset; bad files are skipped and listed."""
     from canvascraft.services.datasets import import_path
@@ -108,19 +111,11 @@ def _print_terms(name: str, terms: LicenceTerms) -> None:
 @clean_errors
 def datasets_licence(
     name: Annotated[str, typer.Argument(help="The dataset.")],
-    licence: Annotated[
-        str | None,
-        typer.Option("--licence", help="An SPDX id (CC-BY-4.0, CC0-1.0, MIT…) or 'own work'; '' clears it."),
-    ] = None,
-    source: Annotated[
-        str | None, typer.Option("--source", help="Where the data came from, or its attribution.")
-    ] = None,
-    consent: Annotated[
-        str | None,
-        typer.Option("--consent", help="Consent of the people or artists in it: yes, no, unknown."),
-    ] = None,
+    licence: LicenceOption = None,
+    source: SourceOption = None,
+    consent: ConsentOption = None,
 ) -> None:
-    """Show a dataset's licence, source and consent; the options change them."""
+    """Show a dataset's licence, source and consent; the options change them ('' clears one)."""
     from canvascraft.services.datasets import dataset_licence, set_dataset_licence
 
     open_workspace()

@@ -34,7 +34,7 @@ from canvascraft.tracking.runs import tracking_client
 if TYPE_CHECKING:
     from mlflow.entities import Run
 
-    from canvascraft.gallery.detail import RunDetail
+    from canvascraft.gallery.detail import ClassMetrics, RunDetail
 
 MAX_DESCRIPTION = 500
 DRIFT_ROWS = 20
@@ -63,15 +63,6 @@ class DatasetTerms:
         if not self.problems:
             return None
         return f"{self.dataset}: {'; '.join(self.problems)}"
-
-
-@dataclass(frozen=True)
-class ClassFigures:
-    label: str
-    precision: float
-    recall: float
-    f1: float
-    support: int
 
 
 @dataclass(frozen=True)
@@ -118,7 +109,7 @@ class ModelCard:
     figures: list[Figure]
     baseline_model: str | None
     behind_baseline: str | None
-    per_class: list[ClassFigures]
+    per_class: list[ClassMetrics]
     quality: list[str]
     quality_note: str | None
     learned_from: list[DatasetTerms]
@@ -365,7 +356,7 @@ def _training_facts(detail: RunDetail | None, params: dict[str, str], tags: dict
 
 def _performance(
     detail: RunDetail | None, objective: Any
-) -> tuple[list[Figure], list[ClassFigures], list[str], str | None]:
+) -> tuple[list[Figure], list[ClassMetrics], list[str], str | None]:
     from canvascraft.training.quality import NOTE, quality_figures
 
     if detail is None:
@@ -392,8 +383,7 @@ def _performance(
                 None if theirs is None else metric.shown(theirs),
             )
         )
-    per_class = [ClassFigures(c.label, c.precision, c.recall, c.f1, c.support) for c in detail.per_class]
-    return figures, per_class, [], None
+    return figures, list(detail.per_class), [], None
 
 
 def _watched(name: str) -> str | None:
