@@ -7,6 +7,7 @@ import streamlit as st
 from canvascraft.errors import CanvasCraftError, NothingImportedError
 from canvascraft.services.workspace import upload_limit_mb
 from components.health import skipped_list
+from components.text import plain
 
 ACCEPTED_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "wav", "flac", "ogg", "csv", "parquet", "zip"]
 RESULT_KEY = "data_last_import"
@@ -24,7 +25,10 @@ def import_form(default_name: str) -> None:
         )
         name_col, label_col, table_col = st.columns(3)
         name = name_col.text_input(
-            "Dataset name", value=default_name, help="An existing name gets a new version."
+            "Dataset name",
+            value=default_name,
+            help="An existing name gets a new version.",
+            key="data_import_name",
         )
         label = label_col.text_input("Label for loose files", help="Applies to files uploaded one by one.")
         label_column = table_col.text_input(
@@ -33,7 +37,9 @@ def import_form(default_name: str) -> None:
         replace = st.checkbox(
             "New version holds only these files (otherwise they are added to the last version)"
         )
-        submitted = st.form_submit_button("Import", type="primary", icon=":material/upload:")
+        submitted = st.form_submit_button(
+            "Import", type="primary", icon=":material/upload:", key="data_import_submit"
+        )
     if submitted:
         if not files:
             st.warning("Choose at least one file to import.")
@@ -68,10 +74,11 @@ def show_last_result() -> None:
         return
     kind, value = result
     if kind == "ok":
-        st.success(
-            f"Imported {value.added} file(s) into **{value.dataset}** version {value.version}: "
-            f"{value.item_count} items in this version ({value.deduplicated} were already stored)."
-        )
+        sentence = plain(value.summary[:1].upper() + value.summary[1:] + ".")
+        if value.unchanged:
+            st.info(sentence, icon=":material/info:")
+        else:
+            st.success(sentence)
         if value.skipped:
             st.warning(f"{len(value.skipped)} file(s) skipped; fix them and import again:")
             skipped_list(value.skipped)

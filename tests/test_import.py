@@ -686,7 +686,7 @@ def test_an_upload_without_a_label_is_unlabelled(studio: Path) -> None:
 # --- dedup and versions -----------------------------------------------------------------------------
 
 
-def test_importing_the_same_folder_twice_makes_a_new_version_and_stores_nothing_new(
+def test_importing_the_same_folder_twice_makes_no_new_version_and_says_so(
     studio: Path, tmp_path: Path
 ) -> None:
     folder = write(
@@ -699,13 +699,37 @@ def test_importing_the_same_folder_twice_makes_a_new_version_and_stores_nothing_
 
     second = import_path(folder, "art")
 
-    assert (first.version, first.stored_new, first.deduplicated) == (1, 2, 0)
-    assert (second.version, second.added, second.stored_new, second.deduplicated) == (2, 2, 0, 2)
+    assert (first.version, first.stored_new, first.deduplicated, first.unchanged) == (1, 2, 0, False)
+    assert (second.version, second.added, second.stored_new, second.unchanged) == (1, 2, 0, True)
+    assert second.summary == "all 2 files are already in version 1 of art; no new version made"
+    assert [s.name for s in second.skipped] == ["dogs/bad.png"], "the bad file is still reported"
     assert blob_files(studio) == blobs_before
-    assert open_version("art", 1) == v1_before, "an old version never changes"
-    assert open_version("art", 2).items == v1_before.items
-    assert [v.number for v in list_versions("art")] == [1, 2]
-    assert open_version("art").version.number == 2
+    assert open_version("art", 1) == v1_before
+    assert [v.number for v in list_versions("art")] == [1]
+
+
+def test_a_re_upload_into_a_later_version_names_that_version(studio: Path) -> None:
+    files = [(f"{n}.png", image_bytes(seed=n)) for n in range(3)]
+    import_uploads(files[:1], "cats")
+    import_uploads(files, "cats")
+
+    again = import_uploads(files, "cats")
+
+    assert again.summary == "all 3 files are already in version 2 of cats; no new version made"
+    assert [v.number for v in list_versions("cats")] == [1, 2]
+    # the same bytes under another label are a change
+    relabelled = import_uploads(files, "cats", label="tabby")
+    assert (relabelled.unchanged, relabelled.version) == (False, 3)
+
+
+def test_replace_with_the_same_files_makes_no_version(studio: Path, tmp_path: Path) -> None:
+    folder = write(tmp_path / "v1", {"cats/a.png": image_bytes(seed=1)})
+    import_path(folder, "art")
+
+    report = import_path(folder, "art", replace=True)
+
+    assert report.unchanged and [v.number for v in list_versions("art")] == [1]
+    assert report.summary == "the file is already in version 1 of art; no new version made"
 
 
 def test_a_new_version_adds_new_files_and_replaces_same_names(studio: Path, tmp_path: Path) -> None:
@@ -750,6 +774,11 @@ def test_identical_files_in_one_import_are_stored_once_and_flagged_as_duplicates
     report = import_path(folder, "dupes")
 
     assert (report.added, report.stored_new, report.deduplicated) == (3, 2, 1)
+    assert (report.repeats, report.already_stored) == (1, 0)
+    assert report.summary == (
+        "imported 3 files into dupes v1 (image): 3 items in this version; "
+        "1 file in the import repeats others in it; each is stored once"
+    )
     assert len(blob_files(studio)) == 2
     health = assess(open_version("dupes"))
     (group,) = health.duplicates
@@ -924,3 +953,31 @@ def test_a_column_mixing_numbers_and_text_is_named_by_the_health_view(studio: Pa
         "sizes.csv: column 'size' mixes numbers and text (1 of 9 values are text, e.g. 'large'); it is read "
         "as categories, so fix those values if it holds numbers"
     ]
+
+
+def test_repeats_inside_a_new_upload_are_not_called_already_stored(studio: Path) -> None:
+    same = image_bytes(seed=3)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for n in range(9):
+            zf.writestr(f"cats/copy{n}.png", same)
+        zf.writestr("dogs/d.png", image_bytes(seed=4))
+
+    report = import_uploads([("pets.zip", archive.getvalue())], "pets")
+
+    assert (report.repeats, report.already_stored) == (8, 0)
+    assert "8 files in the upload repeat others in it; each is stored once" in report.summary
+    assert "already" not in report.summary
+
+
+def test_files_stored_by_another_dataset_are_told_apart_from_repeats(studio: Path) -> None:
+    shared, fresh = image_bytes(seed=5), image_bytes(seed=6)
+    import_uploads([("shared.png", shared)], "first")
+
+    report = import_uploads([("a.png", shared), ("b.png", fresh), ("c.png", fresh)], "second")
+
+    assert (report.repeats, report.already_stored, report.stored_new) == (1, 1, 1)
+    assert report.summary.endswith(
+        "1 file in the upload repeats others in it; each is stored once; "
+        "1 file was already in the workspace, so no second copy was stored"
+    )

@@ -65,11 +65,7 @@ def datasets_import(
 
     open_workspace()
     report = import_path(path, name, label_column=label_column, replace=replace)
-    typer.echo(
-        f"imported {report.added} file(s) into {report.dataset} v{report.version} ({report.modality}): "
-        f"{report.item_count} items in this version, {report.stored_new} new file(s) stored, "
-        f"{report.deduplicated} already stored"
-    )
+    typer.echo(report.summary)
     print_skipped(report.skipped)
 
 
