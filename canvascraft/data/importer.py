@@ -71,9 +71,9 @@ class ImportReport:
             f"{self.item_count} items in this version"
         ]
         if self.repeats:
+            where = "upload" if self.source.startswith("upload") else "import"
             parts.append(
-                f"{count_files(self.repeats)} in the {'upload' if self.source.startswith('upload') else 'import'} "
-                f"{'repeats' if self.repeats == 1 else 'repeat'} "
+                f"{count_files(self.repeats)} in the {where} {'repeats' if self.repeats == 1 else 'repeat'} "
                 "others in it; each is stored once"
             )
         if self.already_stored:
