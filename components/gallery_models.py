@@ -10,7 +10,7 @@ import plotly.graph_objects as go_figure
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.services.datasets import item_bytes, list_datasets, open_version
+from canvascraft.services.datasets import item_bytes, list_datasets, open_version, upload_types
 from canvascraft.services.drift import capture_try
 from canvascraft.services.gallery import (
     Prediction,
@@ -253,11 +253,9 @@ def _sample_item(state: GalleryState, predictor: Predictor) -> None:
 
 
 def _own_files(predictor: Predictor) -> None:
-    kinds = {"image": ["png", "jpg", "jpeg", "webp", "bmp"], "audio": ["wav", "flac", "ogg", "mp3"],
-             "table": ["csv", "parquet"]}  # fmt: skip
     files = st.file_uploader(
         "files (several at once for a folder)",
-        type=kinds.get(predictor.modality),
+        type=upload_types(predictor.modality),
         accept_multiple_files=True,
         key="gallery_try_files",
     )

@@ -9,17 +9,16 @@ from canvascraft.services.workspace import upload_limit_mb
 from components.health import skipped_list
 from components.text import plain
 
-ACCEPTED_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "wav", "flac", "ogg", "csv", "parquet", "zip"]
 RESULT_KEY = "data_last_import"
 
 
 def import_form(default_name: str) -> None:
-    from canvascraft.services.datasets import import_uploads
+    from canvascraft.services.datasets import import_uploads, upload_types
 
     with st.form("data_import", clear_on_submit=True, border=True):
         files = st.file_uploader(
             "Files or a .zip archive",
-            type=ACCEPTED_TYPES,
+            type=upload_types(),
             accept_multiple_files=True,
             help="In a .zip, sub-folder names become labels (cats/a.png is labelled 'cats').",
         )

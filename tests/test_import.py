@@ -335,6 +335,70 @@ def test_every_audio_format_imports_with_its_duration_and_sample_rate(
     assert item.width is None and item.n_rows is None
 
 
+FREEDESKTOP_SOUNDS = Path("/usr/share/sounds/freedesktop/stereo")
+MP3_AVAILABLE = "MP3" in sf.available_formats()
+
+
+def opus_bytes() -> bytes:
+    buffer = io.BytesIO()
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(12_000) / 48_000)).astype("float32")
+    sf.write(buffer, tone, 48_000, format="OGG", subtype="OPUS")
+    return buffer.getvalue()
+
+
+@pytest.mark.skipif(not FREEDESKTOP_SOUNDS.is_dir(), reason="no freedesktop sound theme on this machine")
+def test_real_oga_sounds_import_as_ogg_vorbis(studio: Path, tmp_path: Path) -> None:
+    sounds = sorted(FREEDESKTOP_SOUNDS.glob("*.oga"))[:3]
+    folder = write(tmp_path / "theme", {f"bells/{path.name}": path.read_bytes() for path in sounds})
+
+    report = import_path(folder, "theme")
+
+    assert report.skipped == [] and report.added == len(sounds) > 0
+    assert {item.format for item in open_version("theme").items} == {"OGG"}
+    assert all(item.duration_s and item.duration_s > 0 for item in open_version("theme").items)
+
+
+@pytest.mark.skipif(not OGG_AVAILABLE, reason="libsndfile without OGG")
+def test_opus_and_mp3_clips_import(studio: Path) -> None:
+    files = [("a.opus", opus_bytes()), ("b.oga", opus_bytes())]
+    if MP3_AVAILABLE:
+        files.append(("c.mp3", audio_bytes("MP3", seconds=0.5)))
+
+    report = import_uploads(files, "voices", label="hello")
+
+    assert report.skipped == []
+    formats = {item.name: item.format for item in open_version("voices").items}
+    assert formats["a.opus"] == "OGG"
+    if MP3_AVAILABLE:
+        assert formats["c.mp3"] == "MP3"
+
+
+def test_m4a_and_aac_are_skipped_saying_what_cannot_be_decoded_and_what_to_convert_to(studio: Path) -> None:
+    report = import_uploads(
+        [
+            ("ok.wav", audio_bytes()),
+            ("phone.m4a", b"\0\0\0 ftypM4A " + bytes(64)),
+            ("radio.aac", b"\xff\xf1" * 40),
+        ],
+        "memos",
+    )
+
+    reasons = {s.name: s.reason for s in report.skipped}
+    assert "M4A (AAC) audio cannot be decoded here" in reasons["phone.m4a"]
+    assert "convert it to WAV or FLAC" in reasons["phone.m4a"]
+    assert "AAC audio cannot be decoded here" in reasons["radio.aac"]
+    assert [item.name for item in open_version("memos").items] == ["ok.wav"]
+
+
+def test_a_dataset_of_only_m4a_files_says_why_nothing_was_imported(studio: Path) -> None:
+    with pytest.raises(NothingImportedError) as caught:
+        import_uploads([("a.m4a", bytes(100)), ("b.m4a", bytes(100))], "memos")
+
+    assert {s.reason.split(":")[0] for s in caught.value.skipped} == {
+        "M4A (AAC) audio cannot be decoded here"
+    }
+
+
 def test_csv_and_parquet_import_with_rows_schema_and_class_counts(studio: Path, tmp_path: Path) -> None:
     folder = tmp_path / "paints"
     folder.mkdir()

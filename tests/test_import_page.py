@@ -44,6 +44,9 @@ def upload(app: AppTest, files: list[tuple[str, bytes]], *, name: str) -> AppTes
 
 def test_uploading_files_already_in_the_dataset_makes_no_version_and_says_so(sample_workspace: Path) -> None:
     app = open_data()
+    assert {"oga", "opus", "mp3", "m4a", "zip"} <= set(app.file_uploader[0].allowed_type), (
+        "Ogg, Opus and MP3 are offered; M4A is let through to be told why it is refused"
+    )
     files = [(f"{n}.png", png(n)) for n in range(3)]
     upload(app, files, name="cats")
     assert any("Imported 3 files into cats v1" in s.value for s in app.success)

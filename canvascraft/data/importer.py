@@ -25,7 +25,7 @@ from canvascraft.data.health import class_counts
 from canvascraft.data.inspect import UNLABELLED, ItemInfo, Modality, inspect_item, modality_of
 from canvascraft.data.sources import Candidate, Entry
 from canvascraft.errors import CorruptItemError, DatasetError, NothingImportedError, Skipped
-from canvascraft.modalities import all_modalities, get_modality, listed, supported_files
+from canvascraft.modalities import all_modalities, get_modality, listed, supported_files, unsupported_reason
 from canvascraft.store.models import Dataset, DatasetVersion, Item, SkippedItem
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,119}$")
@@ -112,7 +112,7 @@ def choose_modality(candidates: list[Candidate], skipped: list[Skipped] | None =
         names = listed([m.name for m in all_modalities()])
         raise NothingImportedError(
             f"no {names} files found: the studio reads {supported_files()}",
-            [*(skipped or []), *(Skipped(c.name, "unsupported file type") for c in candidates)],
+            [*(skipped or []), *(Skipped(c.name, unsupported_reason(c.name)) for c in candidates)],
         )
     return counts.most_common(1)[0][0]
 

@@ -18,6 +18,7 @@ from canvascraft.data.reads import item_bytes, open_version, table_rows
 from canvascraft.data.sources import Entry, path_entries, upload_entries
 from canvascraft.gallery import augment
 from canvascraft.gallery.augment import MAX_PER_LABEL, AugmentReport
+from canvascraft.modalities import get_modality, upload_suffixes
 from canvascraft.store.session import open_session
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "open_version",
     "table_rows",
     "thumbnail_png",
+    "upload_types",
     "version_health",
     "waveform_png",
 ]
@@ -128,3 +130,12 @@ def add_generated(
             steps=steps,
             guidance=guidance,
         )
+
+
+def upload_types(modality: str | None = None) -> list[str]:
+    """The suffixes (no dot) a file picker offers: every file an import reads plus ``zip``, or one
+    modality's; kinds the studio refuses with a reason (``m4a``) are let through to be told why."""
+    if modality is None:
+        return [*upload_suffixes(), "zip"]
+    found = get_modality(modality)
+    return [s.removeprefix(".") for s in (*found.extensions, *found.undecodable)]
