@@ -22,6 +22,13 @@ def import_form(default_name: str) -> None:
             accept_multiple_files=True,
             help="In a .zip, sub-folder names become labels (cats/a.png is labelled 'cats').",
         )
+        folder = st.file_uploader(
+            "Or a whole folder",
+            type=upload_types(),
+            accept_multiple_files="directory",
+            key="data_import_folder",
+            help="One sub-folder per label (pets/cats/a.png is labelled 'cats'), as a folder import does.",
+        )
         name_col, label_col, table_col = st.columns(3)
         name = name_col.text_input(
             "Dataset name",
@@ -29,7 +36,12 @@ def import_form(default_name: str) -> None:
             help="An existing name gets a new version.",
             key="data_import_name",
         )
-        label = label_col.text_input("Label for loose files", help="Applies to files uploaded one by one.")
+        label = label_col.text_input(
+            "Label for all these files",
+            key="data_import_label",
+            help="Given to every file that comes without a sub-folder of its own; files in a .zip's or a "
+            "folder's sub-folders keep the sub-folder's name.",
+        )
         label_column = table_col.text_input(
             "Label column (tables)", help="Leave empty for an unlabelled table."
         )
@@ -40,8 +52,8 @@ def import_form(default_name: str) -> None:
             "Import", type="primary", icon=":material/upload:", key="data_import_submit"
         )
     if submitted:
-        if not files:
-            st.warning("Choose at least one file to import.")
+        if not files and not folder:
+            st.warning("Choose at least one file or a folder to import.")
         else:
             progress = st.progress(0.0, text="Checking files…")
 
@@ -50,12 +62,13 @@ def import_form(default_name: str) -> None:
 
             try:
                 report = import_uploads(
-                    [(f.name, f.getvalue()) for f in files],
+                    [(f.name, f.getvalue()) for f in files or []],
                     name,
                     label=label.strip() or None,
                     label_column=label_column.strip() or None,
                     replace=replace,
                     on_progress=report_progress,
+                    folder_files=[(f.name, f.getvalue()) for f in folder or []],
                 )
                 st.session_state[RESULT_KEY] = ("ok", report)
             except NothingImportedError as error:

@@ -1045,3 +1045,52 @@ def test_files_stored_by_another_dataset_are_told_apart_from_repeats(studio: Pat
         "1 file in the upload repeats others in it; each is stored once; "
         "1 file was already in the workspace, so no second copy was stored"
     )
+
+
+# --- a folder chosen in the browser -----------------------------------------------------------------
+
+
+def test_a_folder_upload_takes_labels_from_sub_folders_in_one_version(studio: Path) -> None:
+    folder = [
+        ("pets/cats/a.png", image_bytes(seed=1)),
+        ("pets/dogs/b.png", image_bytes(seed=2)),
+        ("pets/dogs/puppies/c.png", image_bytes(seed=3)),
+        ("pets/d.png", image_bytes(seed=4)),
+        ("pets/.DS_Store", b"clutter"),
+    ]
+
+    report = import_uploads([("e.png", image_bytes(seed=5))], "pets", label="pets", folder_files=folder)
+
+    assert (report.version, report.added, report.skipped) == (1, 5, [])
+    labels = {item.name: item.label for item in open_version("pets").items}
+    assert labels == {
+        "cats/a.png": "cats",
+        "dogs/b.png": "dogs",
+        "dogs/puppies/c.png": "puppies",
+        "d.png": "pets",
+        "e.png": "pets",
+    }
+    assert list_versions("pets")[-1].source == "upload of folder pets (6 files)"
+
+
+def test_a_folder_upload_never_lets_a_name_escape(studio: Path) -> None:
+    report = import_uploads(
+        [], "safe", folder_files=[("pets/../../x.png", image_bytes(seed=1)), ("pets/ok/y.png", image_bytes())]
+    )
+
+    assert [(s.name, s.reason) for s in report.skipped] == [
+        ("x.png", "refused: the file's path escapes the chosen folder")
+    ]
+    assert [item.name for item in open_version("safe").items] == ["ok/y.png"]
+
+
+def test_the_upload_label_goes_to_a_zips_top_level_files_too(studio: Path) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("top.png", image_bytes(seed=1))
+        zf.writestr("dogs/b.png", image_bytes(seed=2))
+
+    import_uploads([("a.zip", archive.getvalue()), ("loose.png", image_bytes(seed=3))], "z", label="cats")
+
+    labels = {item.name: item.label for item in open_version("z").items}
+    assert labels == {"top.png": "cats", "dogs/b.png": "dogs", "loose.png": "cats"}

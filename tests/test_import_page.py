@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from canvascraft.services.datasets import list_versions
+from canvascraft.services.datasets import list_versions, open_version
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -44,7 +44,7 @@ def upload(app: AppTest, files: list[tuple[str, bytes]], *, name: str) -> AppTes
 
 def test_uploading_files_already_in_the_dataset_makes_no_version_and_says_so(sample_workspace: Path) -> None:
     app = open_data()
-    assert {"oga", "opus", "mp3", "m4a", "zip"} <= set(app.file_uploader[0].allowed_type), (
+    assert {".oga", ".opus", ".mp3", ".m4a", ".zip"} <= set(app.file_uploader[0].allowed_type), (
         "Ogg, Opus and MP3 are offered; M4A is let through to be told why it is refused"
     )
     files = [(f"{n}.png", png(n)) for n in range(3)]
@@ -71,3 +71,18 @@ def test_repeats_inside_a_new_zip_are_named_as_repeats(sample_workspace: Path) -
     (success,) = [s.value for s in app.success if "pets" in s.value]
     assert "3 files in the upload repeat others in it; each is stored once" in success
     assert "already" not in success
+
+
+def test_a_folder_and_loose_files_with_one_label_make_one_version(sample_workspace: Path) -> None:
+    app = open_data()
+    uploader = app.file_uploader(key="data_import_folder")
+    assert uploader.accept_directory
+    uploader.set_value([("pets/cats/a.png", png(1), "image/png"), ("pets/dogs/b.png", png(2), "image/png")])
+    app.text_input(key="data_import_label").set_value("birds")
+
+    upload(app, [("c.png", png(3)), ("d.png", png(4))], name="pets")
+
+    assert any("Imported 4 files into pets v1" in s.value for s in app.success)
+    assert [v.number for v in list_versions("pets")] == [1]
+    labels = sorted(item.label for item in open_version("pets").items)
+    assert labels == ["birds", "birds", "cats", "dogs"]

@@ -15,7 +15,7 @@ from canvascraft.data.health import Health, assess
 from canvascraft.data.importer import ImportReport, ProgressCallback, import_entries
 from canvascraft.data.preview import column_stats, thumbnail_png, waveform_png
 from canvascraft.data.reads import item_bytes, open_version, table_rows
-from canvascraft.data.sources import Entry, path_entries, upload_entries
+from canvascraft.data.sources import Entry, path_entries, upload_entries_with_folder, upload_source
 from canvascraft.gallery import augment
 from canvascraft.gallery.augment import MAX_PER_LABEL, AugmentReport
 from canvascraft.modalities import get_modality, upload_suffixes
@@ -80,12 +80,14 @@ def import_uploads(
     label_column: str | None = None,
     replace: bool = False,
     on_progress: ProgressCallback | None = None,
+    folder_files: list[tuple[str, bytes]] | None = None,
 ) -> ImportReport:
-    """Import files uploaded in the browser; ``label`` applies to loose files (zips bring folders)."""
+    """Import files uploaded in the browser, all in one version; ``label`` applies to loose files (zips
+    and ``folder_files``, a folder chosen in the browser with paths as names, bring sub-folders)."""
     return _import(
         name,
-        lambda limit: upload_entries(files, limit, label=label),
-        f"upload of {len(files)} file{'s' if len(files) != 1 else ''}",
+        lambda limit: upload_entries_with_folder(files, folder_files or [], limit, label),
+        upload_source(files, folder_files or []),
         label_column=label_column,
         replace=replace,
         on_progress=on_progress,
