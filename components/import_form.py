@@ -1,4 +1,9 @@
-"""Import by upload, with a progress bar and the skipped-files list afterwards."""
+"""Import by upload, with a progress bar and the skipped-files list afterwards.
+
+Where the files go is an explicit choice (the selected dataset or a new one, named in an empty field),
+the form only submits from its Import button (Enter in a field does nothing), and after an import the
+page opens the dataset and version it made (``open_imported``, which the page calls before its
+dataset and version pickers, so the URL names them)."""
 
 from __future__ import annotations
 
@@ -10,16 +15,43 @@ from components.health import skipped_list
 from components.text import plain
 
 RESULT_KEY = "data_last_import"
+OPEN_KEY = "data_open_imported"
+TARGET_KEY = "data_import_target"
 
 
-def import_form(default_name: str) -> None:
+def open_imported() -> None:
+    """Select the dataset and version the last import made; called before the pickers are drawn."""
+    opened = st.session_state.pop(OPEN_KEY, None)
+    if opened is not None:
+        st.session_state["dataset"], st.session_state["version"] = opened
+
+
+def import_target(selected: str | None) -> str | None:
+    """The selected dataset when the person chose to add to it, None for a new dataset."""
+    if selected is None:
+        return None
+    choice = st.radio(
+        "Import into",
+        ["selected", "new"],
+        format_func=lambda c: (
+            f"add to the selected dataset {plain(selected)}" if c == "selected" else "a new dataset named …"
+        ),
+        key=TARGET_KEY,
+        horizontal=True,
+    )
+    return selected if choice == "selected" else None
+
+
+def import_form(selected: str | None) -> None:
     from canvascraft.services.datasets import import_uploads, upload_types
 
-    with st.form("data_import", clear_on_submit=True, border=True):
+    into = import_target(selected)
+    with st.form("data_import", clear_on_submit=True, border=True, enter_to_submit=False):
         files = st.file_uploader(
             "Files or a .zip archive",
             type=upload_types(),
             accept_multiple_files=True,
+            key="data_import_files",
             help="In a .zip, sub-folder names become labels (cats/a.png is labelled 'cats').",
         )
         folder = st.file_uploader(
@@ -30,12 +62,16 @@ def import_form(default_name: str) -> None:
             help="One sub-folder per label (pets/cats/a.png is labelled 'cats'), as a folder import does.",
         )
         name_col, label_col, table_col = st.columns(3)
-        name = name_col.text_input(
-            "Dataset name",
-            value=default_name,
-            help="An existing name gets a new version.",
-            key="data_import_name",
-        )
+        if into is None:
+            name = name_col.text_input(
+                "New dataset name",
+                placeholder="cats-and-dogs",
+                help="Letters, digits, spaces, '-', '_' or '.'; an existing name gets a new version.",
+                key="data_import_name",
+            )
+        else:
+            name = into
+            name_col.markdown(f"Adding to **{plain(into)}** as its next version.")
         label = label_col.text_input(
             "Label for all these files",
             key="data_import_label",
@@ -54,6 +90,8 @@ def import_form(default_name: str) -> None:
     if submitted:
         if not files and not folder:
             st.warning("Choose at least one file or a folder to import.")
+        elif not name.strip():
+            st.warning("Name the new dataset, or choose to add the files to the selected one.")
         else:
             progress = st.progress(0.0, text="Checking files…")
 
@@ -71,11 +109,14 @@ def import_form(default_name: str) -> None:
                     folder_files=[(f.name, f.getvalue()) for f in folder or []],
                 )
                 st.session_state[RESULT_KEY] = ("ok", report)
+                st.session_state[OPEN_KEY] = (report.dataset, report.version)
             except NothingImportedError as error:
                 st.session_state[RESULT_KEY] = ("nothing", error)
             except CanvasCraftError as error:
                 st.session_state[RESULT_KEY] = ("error", error)
             progress.empty()
+            if OPEN_KEY in st.session_state:
+                st.rerun()  # the page opens what was imported (open_imported) and the URL names it
     show_last_result()
     st.caption(f"Largest file accepted: {upload_limit_mb()} MB.")
 
