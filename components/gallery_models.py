@@ -10,7 +10,7 @@ import plotly.graph_objects as go_figure
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.services.datasets import item_bytes, list_datasets, open_version
+from canvascraft.services.datasets import item_bytes, list_datasets, open_version, thumbnail_png, upload_types
 from canvascraft.services.drift import capture_try
 from canvascraft.services.gallery import (
     EXPORT_FORMATS,
@@ -194,11 +194,13 @@ def try_view(state: GalleryState) -> None:
     if predictor is None:
         return
     st.caption(f"{predictor.modality} model · classes: {', '.join(map(plain, predictor.classes))}")
-    sample, own = st.tabs(["A sample item", "Your own files"])
+    sample, own, live = st.tabs(["A sample item", "Your own files", "Try live"])
     with sample:
         _sample_item(state, predictor)
     with own:
         _own_files(predictor)
+    with live:
+        _try_live(predictor)
 
 
 def _registered_predictor(state: GalleryState) -> Predictor | None:
@@ -325,11 +327,9 @@ def _sample_item(state: GalleryState, predictor: Predictor) -> None:
 
 
 def _own_files(predictor: Predictor) -> None:
-    kinds = {"image": ["png", "jpg", "jpeg", "webp", "bmp"], "audio": ["wav", "flac", "ogg", "mp3"],
-             "table": ["csv", "parquet"]}  # fmt: skip
     files = st.file_uploader(
         "files (several at once for a folder)",
-        type=kinds.get(predictor.modality),
+        type=upload_types(predictor.modality),
         accept_multiple_files=True,
         key="gallery_try_files",
     )
@@ -358,6 +358,60 @@ def _own_files(predictor: Predictor) -> None:
         "Download predictions (CSV)", predictions_csv(table), file_name="predictions.csv", mime="text/csv",
         icon=":material/download:",
     )  # fmt: skip
+    if predictor.modality in ("image", "audio"):
+        _file_cards(predictor.modality, [(f.name, f.getvalue()) for f in files], table)
+
+
+FILE_CARDS = 48
+"""Uploaded files shown with their picture or player beside the prediction (the table lists all)."""
+
+
+def _file_cards(modality: str, files: list[tuple[str, bytes]], table: pd.DataFrame) -> None:
+    """Each file as one sees it (a thumbnail, or a player) with its prediction or why it was unreadable."""
+    if len(files) > FILE_CARDS:
+        st.caption(f"The first {FILE_CARDS} of {len(files)} files; the table above lists them all.")
+    rows = table.to_dict("records")
+    columns = 4 if modality == "image" else 1
+    grid = st.columns(columns)
+    for index, ((name, data), row) in enumerate(zip(files[:FILE_CARDS], rows, strict=False)):
+        cell = grid[index % columns].container(border=True)
+        verdict = (
+            f":red[cannot read it: {plain(row['error'])}]"
+            if row["error"]
+            else f"**{plain(row['predicted'])}** ({row['probability']:.0%})"
+        )
+        if modality == "image":
+            if not row["error"]:
+                cell.image(thumbnail_png(data, 160))
+            cell.markdown(f"{plain(name)} → {verdict}")
+        else:
+            cell.markdown(f"{plain(name)} → {verdict}")
+            if not row["error"]:
+                cell.audio(data)
+
+
+def _try_live(predictor: Predictor) -> None:
+    """A recording (``st.audio_input``: WAV) or a photo (``st.camera_input``: JPEG), predicted through
+    the same path as an uploaded file."""
+    if predictor.modality == "audio":
+        taken = st.audio_input("Record a clip", key="gallery_try_record")
+        name = "recording.wav"
+    elif predictor.modality == "image":
+        taken = st.camera_input("Take a photo", key="gallery_try_camera")
+        name = "photo.jpg"
+    else:
+        st.caption("Try live works for image and audio models; upload rows under “Your own files”.")
+        return
+    if taken is None:
+        return
+    data = taken.getvalue()
+    capture_try(predictor.source, [(name, data)])  # for a model watched on Try
+    try:
+        result = predictor.predict_file(data, name)
+    except CanvasCraftError as error:
+        st.error(plain(error), icon=":material/error:")
+        return
+    prediction_chart(result, key="gallery_try_live_chart")
 
 
 def prediction_chart(result: Prediction, key: str, truth: str | None = None) -> None:

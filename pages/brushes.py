@@ -17,7 +17,7 @@ from canvascraft.services.brushes import (
     sample_items,
     to_yaml,
 )
-from canvascraft.services.datasets import item_bytes, list_datasets, open_version
+from canvascraft.services.datasets import item_bytes, list_datasets, open_version, upload_types
 from canvascraft.services.recipes import import_recipe_text, load_recipe, recipe_names, save_recipe
 from components.brush_editor import WORKING, load_into_editor, recipe_editor, show_errors, working_recipe
 from components.recipe_preview import audio_preview, image_preview, table_preview
@@ -98,7 +98,7 @@ with shown:
                 clip_column, variant_column = st.columns(2)
                 clip = clip_column.selectbox("Clip", clips, format_func=lambda i: i.name, key="brushes_clip")
                 variants = variant_column.slider("Variants", 1, 6, 3, key="brushes_variants")
-                upload = st.file_uploader("Or try one of your own clips", type=["wav", "flac", "ogg"])
+                upload = st.file_uploader("Or try one of your own clips", type=upload_types("audio"))
                 name, data = (
                     (upload.name, upload.getvalue()) if upload else (clip.name, item_bytes(clip.sha256))
                 )

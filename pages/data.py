@@ -16,7 +16,7 @@ from canvascraft.services.datasets import (
 )
 from components.diffusion_brush import diffusion_brush_form
 from components.health import health_view, skipped_list
-from components.import_form import import_form
+from components.import_form import import_form, open_imported
 from components.licence_form import licence_section
 from components.media import audio_list, image_grid, table_preview
 from components.text import plain
@@ -29,16 +29,34 @@ if not datasets:
     st.info(
         "No datasets yet: upload images, audio or a table below (a .zip with one folder per label works)."
     )
-    import_form(default_name="my-dataset")
+    import_form(selected=None)
     st.stop()
+
+open_imported()
 
 names = [d.name for d in datasets]
 pick_dataset, pick_version = st.columns([3, 1])
-name = pick_dataset.selectbox("Dataset", names, key="dataset", bind="query-params")
+# No default choice (index=None): a bound widget leaves its default out of the URL, so only an
+# explicit choice (or what an import opens) is named in a link, and it keeps naming it later.
+name = (
+    pick_dataset.selectbox(
+        "Dataset", names, index=None, placeholder=names[0], key="dataset", bind="query-params"
+    )
+    or names[0]
+)
 versions = list_versions(name)
 numbers = [v.number for v in reversed(versions)]
-number = pick_version.selectbox(
-    "Version", numbers, key="version", bind="query-params", format_func=lambda n: f"v{n}"
+number = (
+    pick_version.selectbox(
+        "Version",
+        numbers,
+        index=None,
+        placeholder=f"v{numbers[0]} (latest)",
+        key="version",
+        bind="query-params",
+        format_func=lambda n: f"v{n}",
+    )
+    or numbers[0]
 )
 try:
     view = open_version(name, number)
@@ -118,6 +136,6 @@ with history:
 with terms:
     licence_section(name)
 with upload:
-    import_form(default_name=name)
+    import_form(selected=name)
     if view.modality == "image":
         diffusion_brush_form(name)

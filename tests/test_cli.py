@@ -175,20 +175,17 @@ def test_import_prints_what_was_imported_and_each_skipped_file(
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0] == (
-        "imported 2 file(s) into art v1 (image): 2 items in this version, "
-        "2 new file(s) stored, 0 already stored"
-    )
+    assert lines[0] == "imported 2 files into art v1 (image): 2 items in this version"
     assert lines[1] == "skipped 2 file(s):"
     assert lines[2].startswith("  - dogs/fake.png: not an image")
     assert lines[3].startswith("  - notes.txt: unsupported file type")
 
     again = runner.invoke(app, ["datasets", "import", str(folder), "--name", "art"])
     assert again.exit_code == 0
-    assert "into art v2 (image)" in again.stdout and "0 new file(s) stored, 2 already stored" in again.stdout
+    assert again.stdout.splitlines()[0] == "all 2 files are already in version 1 of art; no new version made"
 
     listed = runner.invoke(app, ["datasets", "list"])
-    assert listed.stdout.splitlines()[1].split() == ["art", "image", "2", "2", "2"]
+    assert listed.stdout.splitlines()[1].split() == ["art", "image", "1", "2", "2"]
 
 
 def test_import_of_a_missing_path_exits_1_with_one_error_line(

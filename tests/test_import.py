@@ -335,6 +335,70 @@ def test_every_audio_format_imports_with_its_duration_and_sample_rate(
     assert item.width is None and item.n_rows is None
 
 
+FREEDESKTOP_SOUNDS = Path("/usr/share/sounds/freedesktop/stereo")
+MP3_AVAILABLE = "MP3" in sf.available_formats()
+
+
+def opus_bytes() -> bytes:
+    buffer = io.BytesIO()
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(12_000) / 48_000)).astype("float32")
+    sf.write(buffer, tone, 48_000, format="OGG", subtype="OPUS")
+    return buffer.getvalue()
+
+
+@pytest.mark.skipif(not FREEDESKTOP_SOUNDS.is_dir(), reason="no freedesktop sound theme on this machine")
+def test_real_oga_sounds_import_as_ogg_vorbis(studio: Path, tmp_path: Path) -> None:
+    sounds = sorted(FREEDESKTOP_SOUNDS.glob("*.oga"))[:3]
+    folder = write(tmp_path / "theme", {f"bells/{path.name}": path.read_bytes() for path in sounds})
+
+    report = import_path(folder, "theme")
+
+    assert report.skipped == [] and report.added == len(sounds) > 0
+    assert {item.format for item in open_version("theme").items} == {"OGG"}
+    assert all(item.duration_s and item.duration_s > 0 for item in open_version("theme").items)
+
+
+@pytest.mark.skipif(not OGG_AVAILABLE, reason="libsndfile without OGG")
+def test_opus_and_mp3_clips_import(studio: Path) -> None:
+    files = [("a.opus", opus_bytes()), ("b.oga", opus_bytes())]
+    if MP3_AVAILABLE:
+        files.append(("c.mp3", audio_bytes("MP3", seconds=0.5)))
+
+    report = import_uploads(files, "voices", label="hello")
+
+    assert report.skipped == []
+    formats = {item.name: item.format for item in open_version("voices").items}
+    assert formats["a.opus"] == "OGG"
+    if MP3_AVAILABLE:
+        assert formats["c.mp3"] == "MP3"
+
+
+def test_m4a_and_aac_are_skipped_saying_what_cannot_be_decoded_and_what_to_convert_to(studio: Path) -> None:
+    report = import_uploads(
+        [
+            ("ok.wav", audio_bytes()),
+            ("phone.m4a", b"\0\0\0 ftypM4A " + bytes(64)),
+            ("radio.aac", b"\xff\xf1" * 40),
+        ],
+        "memos",
+    )
+
+    reasons = {s.name: s.reason for s in report.skipped}
+    assert "M4A (AAC) audio cannot be decoded here" in reasons["phone.m4a"]
+    assert "convert it to WAV or FLAC" in reasons["phone.m4a"]
+    assert "AAC audio cannot be decoded here" in reasons["radio.aac"]
+    assert [item.name for item in open_version("memos").items] == ["ok.wav"]
+
+
+def test_a_dataset_of_only_m4a_files_says_why_nothing_was_imported(studio: Path) -> None:
+    with pytest.raises(NothingImportedError) as caught:
+        import_uploads([("a.m4a", bytes(100)), ("b.m4a", bytes(100))], "memos")
+
+    assert {s.reason.split(":")[0] for s in caught.value.skipped} == {
+        "M4A (AAC) audio cannot be decoded here"
+    }
+
+
 def test_csv_and_parquet_import_with_rows_schema_and_class_counts(studio: Path, tmp_path: Path) -> None:
     folder = tmp_path / "paints"
     folder.mkdir()
@@ -686,7 +750,7 @@ def test_an_upload_without_a_label_is_unlabelled(studio: Path) -> None:
 # --- dedup and versions -----------------------------------------------------------------------------
 
 
-def test_importing_the_same_folder_twice_makes_a_new_version_and_stores_nothing_new(
+def test_importing_the_same_folder_twice_makes_no_new_version_and_says_so(
     studio: Path, tmp_path: Path
 ) -> None:
     folder = write(
@@ -699,13 +763,37 @@ def test_importing_the_same_folder_twice_makes_a_new_version_and_stores_nothing_
 
     second = import_path(folder, "art")
 
-    assert (first.version, first.stored_new, first.deduplicated) == (1, 2, 0)
-    assert (second.version, second.added, second.stored_new, second.deduplicated) == (2, 2, 0, 2)
+    assert (first.version, first.stored_new, first.deduplicated, first.unchanged) == (1, 2, 0, False)
+    assert (second.version, second.added, second.stored_new, second.unchanged) == (1, 2, 0, True)
+    assert second.summary == "all 2 files are already in version 1 of art; no new version made"
+    assert [s.name for s in second.skipped] == ["dogs/bad.png"], "the bad file is still reported"
     assert blob_files(studio) == blobs_before
-    assert open_version("art", 1) == v1_before, "an old version never changes"
-    assert open_version("art", 2).items == v1_before.items
-    assert [v.number for v in list_versions("art")] == [1, 2]
-    assert open_version("art").version.number == 2
+    assert open_version("art", 1) == v1_before
+    assert [v.number for v in list_versions("art")] == [1]
+
+
+def test_a_re_upload_into_a_later_version_names_that_version(studio: Path) -> None:
+    files = [(f"{n}.png", image_bytes(seed=n)) for n in range(3)]
+    import_uploads(files[:1], "cats")
+    import_uploads(files, "cats")
+
+    again = import_uploads(files, "cats")
+
+    assert again.summary == "all 3 files are already in version 2 of cats; no new version made"
+    assert [v.number for v in list_versions("cats")] == [1, 2]
+    # the same bytes under another label are a change
+    relabelled = import_uploads(files, "cats", label="tabby")
+    assert (relabelled.unchanged, relabelled.version) == (False, 3)
+
+
+def test_replace_with_the_same_files_makes_no_version(studio: Path, tmp_path: Path) -> None:
+    folder = write(tmp_path / "v1", {"cats/a.png": image_bytes(seed=1)})
+    import_path(folder, "art")
+
+    report = import_path(folder, "art", replace=True)
+
+    assert report.unchanged and [v.number for v in list_versions("art")] == [1]
+    assert report.summary == "the file is already in version 1 of art; no new version made"
 
 
 def test_a_new_version_adds_new_files_and_replaces_same_names(studio: Path, tmp_path: Path) -> None:
@@ -750,6 +838,11 @@ def test_identical_files_in_one_import_are_stored_once_and_flagged_as_duplicates
     report = import_path(folder, "dupes")
 
     assert (report.added, report.stored_new, report.deduplicated) == (3, 2, 1)
+    assert (report.repeats, report.already_stored) == (1, 0)
+    assert report.summary == (
+        "imported 3 files into dupes v1 (image): 3 items in this version; "
+        "1 file in the import repeats others in it; each is stored once"
+    )
     assert len(blob_files(studio)) == 2
     health = assess(open_version("dupes"))
     (group,) = health.duplicates
@@ -924,3 +1017,80 @@ def test_a_column_mixing_numbers_and_text_is_named_by_the_health_view(studio: Pa
         "sizes.csv: column 'size' mixes numbers and text (1 of 9 values are text, e.g. 'large'); it is read "
         "as categories, so fix those values if it holds numbers"
     ]
+
+
+def test_repeats_inside_a_new_upload_are_not_called_already_stored(studio: Path) -> None:
+    same = image_bytes(seed=3)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for n in range(9):
+            zf.writestr(f"cats/copy{n}.png", same)
+        zf.writestr("dogs/d.png", image_bytes(seed=4))
+
+    report = import_uploads([("pets.zip", archive.getvalue())], "pets")
+
+    assert (report.repeats, report.already_stored) == (8, 0)
+    assert "8 files in the upload repeat others in it; each is stored once" in report.summary
+    assert "already" not in report.summary
+
+
+def test_files_stored_by_another_dataset_are_told_apart_from_repeats(studio: Path) -> None:
+    shared, fresh = image_bytes(seed=5), image_bytes(seed=6)
+    import_uploads([("shared.png", shared)], "first")
+
+    report = import_uploads([("a.png", shared), ("b.png", fresh), ("c.png", fresh)], "second")
+
+    assert (report.repeats, report.already_stored, report.stored_new) == (1, 1, 1)
+    assert report.summary.endswith(
+        "1 file in the upload repeats others in it; each is stored once; "
+        "1 file was already in the workspace, so no second copy was stored"
+    )
+
+
+# --- a folder chosen in the browser -----------------------------------------------------------------
+
+
+def test_a_folder_upload_takes_labels_from_sub_folders_in_one_version(studio: Path) -> None:
+    folder = [
+        ("pets/cats/a.png", image_bytes(seed=1)),
+        ("pets/dogs/b.png", image_bytes(seed=2)),
+        ("pets/dogs/puppies/c.png", image_bytes(seed=3)),
+        ("pets/d.png", image_bytes(seed=4)),
+        ("pets/.DS_Store", b"clutter"),
+    ]
+
+    report = import_uploads([("e.png", image_bytes(seed=5))], "pets", label="pets", folder_files=folder)
+
+    assert (report.version, report.added, report.skipped) == (1, 5, [])
+    labels = {item.name: item.label for item in open_version("pets").items}
+    assert labels == {
+        "cats/a.png": "cats",
+        "dogs/b.png": "dogs",
+        "dogs/puppies/c.png": "puppies",
+        "d.png": "pets",
+        "e.png": "pets",
+    }
+    assert list_versions("pets")[-1].source == "upload of folder pets (6 files)"
+
+
+def test_a_folder_upload_never_lets_a_name_escape(studio: Path) -> None:
+    report = import_uploads(
+        [], "safe", folder_files=[("pets/../../x.png", image_bytes(seed=1)), ("pets/ok/y.png", image_bytes())]
+    )
+
+    assert [(s.name, s.reason) for s in report.skipped] == [
+        ("x.png", "refused: the file's path escapes the chosen folder")
+    ]
+    assert [item.name for item in open_version("safe").items] == ["ok/y.png"]
+
+
+def test_the_upload_label_goes_to_a_zips_top_level_files_too(studio: Path) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("top.png", image_bytes(seed=1))
+        zf.writestr("dogs/b.png", image_bytes(seed=2))
+
+    import_uploads([("a.zip", archive.getvalue()), ("loose.png", image_bytes(seed=3))], "z", label="cats")
+
+    labels = {item.name: item.label for item in open_version("z").items}
+    assert labels == {"top.png": "cats", "dogs/b.png": "dogs", "loose.png": "cats"}

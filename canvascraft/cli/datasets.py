@@ -91,11 +91,7 @@ def datasets_import(
         source=source,
         consent=consent,
     )
-    typer.echo(
-        f"imported {report.added} file(s) into {report.dataset} v{report.version} ({report.modality}): "
-        f"{report.item_count} items in this version, {report.stored_new} new file(s) stored, "
-        f"{report.deduplicated} already stored"
-    )
+    typer.echo(report.summary)
     print_skipped(report.skipped)
 
 

@@ -25,7 +25,7 @@ from canvascraft.data.health import class_counts
 from canvascraft.data.inspect import UNLABELLED, ItemInfo, Modality, inspect_item, modality_of
 from canvascraft.data.sources import Candidate, Entry
 from canvascraft.errors import CorruptItemError, DatasetError, NothingImportedError, Skipped
-from canvascraft.modalities import all_modalities, get_modality, listed, supported_files
+from canvascraft.modalities import all_modalities, get_modality, listed, supported_files, unsupported_reason
 from canvascraft.store.models import Dataset, DatasetVersion, Item, SkippedItem
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,119}$")
@@ -43,11 +43,50 @@ class ImportReport:
     stored_new: int
     item_count: int
     skipped: list[Skipped] = field(default_factory=list)
+    repeats: int = 0
+    """Files of this import whose bytes repeat another file of the same import (stored once)."""
+    source: str = ""
+    unchanged: bool = False
+    """True when every file was already in the last version as it is: no version was made, and
+    ``version`` is that last version."""
 
     @property
     def deduplicated(self) -> int:
-        """Files whose bytes were already in the workspace, so nothing new was written."""
+        """Files whose bytes were already stored (earlier, or by another file of this import)."""
         return self.added - self.stored_new
+
+    @property
+    def already_stored(self) -> int:
+        """Files whose bytes the workspace held before this import (in any dataset)."""
+        return self.deduplicated - self.repeats
+
+    @property
+    def summary(self) -> str:
+        """One plain sentence of what happened, shared by the CLI and the Data page."""
+        if self.unchanged:
+            text = "the file is" if self.added == 1 else f"all {count_files(self.added)} are"
+            return f"{text} already in version {self.version} of {self.dataset}; no new version made"
+        parts = [
+            f"imported {count_files(self.added)} into {self.dataset} v{self.version} ({self.modality}): "
+            f"{self.item_count} items in this version"
+        ]
+        if self.repeats:
+            where = "upload" if self.source.startswith("upload") else "import"
+            parts.append(
+                f"{count_files(self.repeats)} in the {where} {'repeats' if self.repeats == 1 else 'repeat'} "
+                "others in it; each is stored once"
+            )
+        if self.already_stored:
+            parts.append(
+                f"{count_files(self.already_stored)} {'was' if self.already_stored == 1 else 'were'} already "
+                "in the workspace, so no second copy was stored"
+            )
+        return "; ".join(parts)
+
+
+def count_files(count: int) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{count} file{'' if count == 1 else 's'}"
 
 
 @dataclass
@@ -73,7 +112,7 @@ def choose_modality(candidates: list[Candidate], skipped: list[Skipped] | None =
         names = listed([m.name for m in all_modalities()])
         raise NothingImportedError(
             f"no {names} files found: the studio reads {supported_files()}",
-            [*(skipped or []), *(Skipped(c.name, "unsupported file type") for c in candidates)],
+            [*(skipped or []), *(Skipped(c.name, unsupported_reason(c.name)) for c in candidates)],
         )
     return counts.most_common(1)[0][0]
 
@@ -204,6 +243,21 @@ def _write_version(
         rows = {row.name: dict(row._mapping) for row in old_items}
     for item in accepted:
         rows[str(item.row["name"])] = item.row
+    report = ImportReport(
+        dataset=name,
+        modality=modality,
+        version=previous.number if previous else 1,
+        added=len(accepted),
+        stored_new=sum(a.stored_new for a in accepted),
+        item_count=len(rows),
+        skipped=skipped,
+        repeats=len(accepted) - len({a.row["sha256"] for a in accepted}),
+        source=source,
+    )
+    if previous is not None and _same_items(session, previous, rows, label_column):
+        report.unchanged = True
+        report.item_count = previous.item_count
+        return report
 
     version = DatasetVersion(
         dataset_id=dataset.id,
@@ -228,12 +282,18 @@ def _write_version(
             insert(SkippedItem),
             [{"version_id": version.id, "name": s.name, "reason": s.reason} for s in skipped],
         )
-    return ImportReport(
-        dataset=name,
-        modality=modality,
-        version=version.number,
-        added=len(accepted),
-        stored_new=sum(a.stored_new for a in accepted),
-        item_count=len(rows),
-        skipped=skipped,
-    )
+    report.version = version.number
+    return report
+
+
+def _same_items(
+    session: Session, previous: DatasetVersion, rows: dict[str, dict[str, object]], label_column: str | None
+) -> bool:
+    """Whether a version of ``rows`` would hold exactly what ``previous`` holds: the same names with
+    the same bytes and labels, and the same label column (a re-upload must not make an empty version)."""
+    if label_column != previous.label_column:
+        return False
+    old = session.execute(select(Item.name, Item.sha256, Item.label).where(Item.version_id == previous.id))
+    return {row.name: (row.sha256, row.label) for row in old} == {
+        name: (row["sha256"], row["label"]) for name, row in rows.items()
+    }

@@ -11,7 +11,7 @@ from typing import Literal, cast
 
 from canvascraft.errors import CorruptItemError
 from canvascraft.modalities.base import UNLABELLED, ItemInfo
-from canvascraft.modalities.registry import modality_for_file, supported_files
+from canvascraft.modalities.registry import modality_for_file, unsupported_reason
 
 __all__ = ["UNLABELLED", "ItemInfo", "Modality", "inspect_item", "modality_of"]
 
@@ -32,5 +32,5 @@ def inspect_item(
         raise CorruptItemError("empty file (0 bytes)")
     modality = modality_for_file(name)
     if modality is None:
-        raise CorruptItemError(f"unsupported file type; the studio reads {supported_files()}")
+        raise CorruptItemError(unsupported_reason(name))
     return modality.inspect(name, data, max_image_pixels=max_image_pixels, label_column=label_column)

@@ -185,21 +185,65 @@ def upload_name(raw_name: str) -> str:
 def upload_entries(
     files: list[tuple[str, bytes]], max_bytes: int, label: str | None = None
 ) -> Iterator[Entry]:
-    """Files uploaded in the browser; a ``.zip`` among them is opened and its folders give labels."""
+    """Files uploaded in the browser; a ``.zip`` among them is opened and its folders give labels.
+    ``label`` goes to every file that brings no folder of its own (loose files, a zip's top level)."""
     for raw_name, data in files:
-        name = upload_name(raw_name)
-        if len(data) > max_bytes:
-            yield Skipped(name, _too_large(len(data), max_bytes))
+        yield from _uploaded(upload_name(raw_name), data, max_bytes, label or None)
+
+
+def _uploaded(name: str, data: bytes, max_bytes: int, label: str | None) -> Iterator[Entry]:
+    if len(data) > max_bytes:
+        yield Skipped(name, _too_large(len(data), max_bytes))
+        return
+    if name.lower().endswith(".zip"):
+        try:
+            archive = open_zip(data, name)
+        except DatasetError as error:
+            yield Skipped(name, str(error))
+            return
+        for entry in zip_entries(archive, max_bytes, prefix=f"{name}:"):
+            if isinstance(entry, Candidate) and entry.label is None and label:
+                entry = Candidate(entry.name, label, entry.size, entry.read)
+            yield entry
+        return
+    yield Candidate(name=name, label=label, size=len(data), read=lambda: data)
+
+
+def folder_upload_entries(
+    files: list[tuple[str, bytes]], max_bytes: int, label: str | None = None
+) -> Iterator[Entry]:
+    """A folder chosen in the browser: each name is its path inside the folder (``pets/cats/a.png``).
+    The chosen folder's own name is dropped, so sub-folders give labels as a folder import's do
+    (``cats``); files at its top level take ``label``. Names stay names: nothing becomes a path."""
+    for raw_name, data in files:
+        parts = safe_member_parts(raw_name)
+        if parts is None:
+            yield Skipped(upload_name(raw_name), "refused: the file's path escapes the chosen folder")
             continue
-        if name.lower().endswith(".zip"):
-            try:
-                archive = open_zip(data, name)
-            except DatasetError as error:
-                yield Skipped(name, str(error))
-                continue
-            yield from zip_entries(archive, max_bytes, prefix=f"{name}:")
+        inner = parts[1:] if len(parts) > 1 else parts
+        if is_ignorable(inner):
             continue
-        yield Candidate(name=name, label=label or None, size=len(data), read=lambda data=data: data)
+        folder_label = label_from_parts(inner)
+        yield from _uploaded("/".join(inner), data, max_bytes, folder_label or label or None)
+
+
+def upload_entries_with_folder(
+    files: list[tuple[str, bytes]], folder: list[tuple[str, bytes]], max_bytes: int, label: str | None
+) -> Iterator[Entry]:
+    """One submission of the upload form: loose files (and zips) and a chosen folder together."""
+    yield from upload_entries(files, max_bytes, label)
+    yield from folder_upload_entries(folder, max_bytes, label)
+
+
+def upload_source(files: list[tuple[str, bytes]], folder: list[tuple[str, bytes]]) -> str:
+    """How the versions table names an upload: ``upload of 3 files``, ``upload of folder pets (12 files)``."""
+    count = len(files) + len(folder)
+    text = f"upload of {count} file{'s' if count != 1 else ''}"
+    if folder:
+        top = safe_member_parts(folder[0][0])
+        if top is not None and len(top) > 1:
+            return f"upload of folder {top[0]} ({text.removeprefix('upload of ')})"
+    return text
 
 
 def path_entries(path: Path, max_bytes: int) -> Iterator[Entry]:

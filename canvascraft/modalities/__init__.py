@@ -22,6 +22,8 @@ from canvascraft.modalities.registry import (
     modality_for_file,
     register_modality,
     supported_files,
+    unsupported_reason,
+    upload_suffixes,
 )
 
 __all__ = [
@@ -39,4 +41,6 @@ __all__ = [
     "modality_for_file",
     "register_modality",
     "supported_files",
+    "unsupported_reason",
+    "upload_suffixes",
 ]

@@ -1,5 +1,5 @@
-"""Audio: WAV, FLAC and OGG clips, one per file, decoded to a mono ``Clip``; recipes end in features
-(a spectrogram) of varying length, so batches are padded on the time axis.
+"""Audio: WAV, FLAC, Ogg (Vorbis, Opus) and MP3 clips, one per file, decoded to a mono ``Clip``;
+recipes end in features (a spectrogram) of varying length, so batches are padded on the time axis.
 
 soundfile, numpy and torch are imported inside the methods, so registering the modality costs nothing.
 """
@@ -25,7 +25,18 @@ if TYPE_CHECKING:
     from canvascraft.recipe.preview import AudioPreview
     from canvascraft.recipe.spec import Recipe
 
-EXTENSIONS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+EXTENSIONS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".opus": "OGG", ".mp3": "MP3"}
+"""What libsndfile (through soundfile, the one decoder of imports, training and Try) reads: Ogg holds
+Vorbis or Opus; MP3 needs libsndfile 1.1 or later, which soundfile's wheels bundle."""
+DECODES = "WAV, FLAC, Ogg (Vorbis or Opus) and MP3"
+_CONVERT = "convert it to WAV or FLAC (for example `ffmpeg -i {name} {stem}.wav`) and import that"
+UNDECODABLE = {
+    suffix: f"{kind} audio cannot be decoded here: the studio's audio decoder (libsndfile) reads "
+    f"{DECODES}, not {kind}; {_CONVERT.format(name='clip' + suffix, stem='clip')}"
+    for suffix, kind in {
+        ".m4a": "M4A (AAC)", ".aac": "AAC", ".wma": "WMA", ".amr": "AMR",
+    }.items()
+}  # fmt: skip
 CONTAINERS = {"WAV": {"WAV", "WAVEX", "RF64"}}
 """The libsndfile formats each named format may hold (a .wav may be WAVE_FORMAT_EXTENSIBLE or RF64)."""
 
@@ -61,6 +72,12 @@ def inspect_audio(data: bytes, filename: str = "") -> ItemInfo:
     oversized audio."""
     import soundfile as sf
 
+    named = EXTENSIONS.get(PurePosixPath(filename).suffix.lower())
+    if named is not None and named not in sf.available_formats():
+        raise CorruptItemError(
+            f"this libsndfile ({sf.__libsndfile_version__}) cannot decode {named} audio; "
+            f"{_CONVERT.format(name=filename, stem=PurePosixPath(filename).stem)}"
+        )
     try:
         with sf.SoundFile(io.BytesIO(data)) as sound:
             fmt = sound.format
@@ -123,7 +140,8 @@ class AudioModality(FileModality):
     name: ClassVar[str] = "audio"
     extensions: ClassVar[dict[str, str]] = EXTENSIONS
     files: ClassVar[str] = "audio"
-    reads: ClassVar[str] = "a sound clip (WAV, FLAC or OGG)"
+    reads: ClassVar[str] = f"a sound clip ({DECODES})"
+    undecodable: ClassVar[dict[str, str]] = UNDECODABLE
     item_noun: ClassVar[str | None] = "clips"
     signals: ClassVar[dict[str, tuple[str, str]]] = {
         "rms": ("are louder", "are quieter"),
@@ -143,6 +161,8 @@ class AudioModality(FileModality):
         return load_clip(data)
 
     def read_file(self, data: bytes, filename: str) -> Clip:
+        if (reason := self.cannot_read(filename)) is not None:
+            raise CorruptItemError(reason)
         inspect_audio(data)
         return self.decode(data)
 

@@ -114,6 +114,14 @@ class Modality:
         """``images (.png .jpg …)``: one part of the sentence naming the files the studio reads."""
         return f"{self.files} ({' '.join(self.extensions)})"
 
+    undecodable: ClassVar[Mapping[str, str]] = {}
+    """File suffix → why this modality's decoder cannot read such a file and what to convert it to:
+    the skip reason of a file kind people expect to work (``.m4a``) instead of "unsupported"."""
+
+    def cannot_read(self, filename: str) -> str | None:
+        """Why a file kind this modality knows of but cannot decode is refused; None for the others."""
+        return self.undecodable.get(PurePosixPath(filename).suffix.lower())
+
     # Files.
 
     def inspect(

@@ -50,6 +50,22 @@ def modality_for_file(filename: str) -> Modality | None:
     return next((m for m in all_modalities() if m.format_of(filename) is not None), None)
 
 
+def unsupported_reason(filename: str) -> str:
+    """The skip reason of a file no modality reads: what cannot be done and what to convert it to where
+    a modality knows the kind (``.m4a``), else the list of files the studio reads."""
+    for modality in all_modalities():
+        if (reason := modality.cannot_read(filename)) is not None:
+            return reason
+    return f"unsupported file type; the studio reads {supported_files()}"
+
+
+def upload_suffixes() -> list[str]:
+    """Every suffix a file picker should let through (without the dot): the ones a modality reads and
+    the ones it refuses with a reason, so the refusal reaches the person instead of a bare "not allowed"."""
+    suffixes = [s for m in all_modalities() for s in (*m.extensions, *m.undecodable)]
+    return list(dict.fromkeys(s.removeprefix(".") for s in suffixes))
+
+
 def supported_files() -> str:
     """``images (.png …), audio (.wav …) or tables (.csv …)``: what an import reads."""
     return listed([m.supported() for m in all_modalities()])

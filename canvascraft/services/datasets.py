@@ -26,9 +26,10 @@ from canvascraft.data.licence import (
 )
 from canvascraft.data.preview import column_stats, thumbnail_png, waveform_png
 from canvascraft.data.reads import item_bytes, open_version, table_rows
-from canvascraft.data.sources import Entry, path_entries, upload_entries
+from canvascraft.data.sources import Entry, path_entries, upload_entries_with_folder, upload_source
 from canvascraft.gallery import augment
 from canvascraft.gallery.augment import MAX_PER_LABEL, AugmentReport
+from canvascraft.modalities import get_modality, upload_suffixes
 from canvascraft.store.session import open_session
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "set_dataset_licence",
     "table_rows",
     "thumbnail_png",
+    "upload_types",
     "version_health",
     "waveform_png",
 ]
@@ -116,12 +118,14 @@ def import_uploads(
     licence: str | None = None,
     source: str | None = None,
     consent: str | None = None,
+    folder_files: list[tuple[str, bytes]] | None = None,
 ) -> ImportReport:
-    """Import files uploaded in the browser; ``label`` applies to loose files (zips bring folders)."""
+    """Import files uploaded in the browser, all in one version; ``label`` applies to loose files (zips
+    and ``folder_files``, a folder chosen in the browser with paths as names, bring sub-folders)."""
     return _import(
         name,
-        lambda limit: upload_entries(files, limit, label=label),
-        f"upload of {len(files)} file{'s' if len(files) != 1 else ''}",
+        lambda limit: upload_entries_with_folder(files, folder_files or [], limit, label),
+        upload_source(files, folder_files or []),
         (licence, source, consent),
         label_column=label_column,
         replace=replace,
@@ -197,3 +201,12 @@ def add_generated(
             steps=steps,
             guidance=guidance,
         )
+
+
+def upload_types(modality: str | None = None) -> list[str]:
+    """The suffixes (no dot) a file picker offers: every file an import reads plus ``zip``, or one
+    modality's; kinds the studio refuses with a reason (``m4a``) are let through to be told why."""
+    if modality is None:
+        return [*upload_suffixes(), "zip"]
+    found = get_modality(modality)
+    return [s.removeprefix(".") for s in (*found.extensions, *found.undecodable)]

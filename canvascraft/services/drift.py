@@ -47,6 +47,7 @@ from canvascraft.drift.views import (
     Projection,
 )
 from canvascraft.errors import CanvasCraftError, DriftError
+from canvascraft.modalities import modality_for_file
 from canvascraft.store.models import DriftCheck, DriftMetric, DriftMonitor, DriftSeenFile, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 
@@ -57,7 +58,6 @@ MAX_FILES_PER_CHECK = 2000
 _EVERY = re.compile(r"^\s*(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?)?\s*$", re.I)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
-_SENT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".wav", ".flac", ".ogg", ".csv", ".parquet"}
 
 
 # ----------------------------------------------------------------------------------------- monitors
@@ -556,7 +556,7 @@ def capture_sent(model_name: str, filename: str, data: bytes) -> Path | None:
     """Keep a file sent to Try for ``model_name`` when the model is watched with the ``sent`` source, so
     its next check reads it. Stored by content hash: the uploaded name never becomes a path."""
     suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
-    if not data or suffix not in _SENT_SUFFIXES:
+    if not data or modality_for_file(filename) is None:
         return None
     with open_session() as session:
         row = session.scalar(select(DriftMonitor).where(DriftMonitor.model_name == model_name))
