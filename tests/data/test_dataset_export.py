@@ -106,7 +106,9 @@ def test_a_table_exports_as_one_csv_with_the_same_rows(sample_workspace: Path, t
 
 def test_the_cli_writes_a_version_and_warns_about_missing_terms(studio: Path, tmp_path: Path) -> None:
     import_path(awkward_folder(tmp_path / "art"), "art")
-    import_path(awkward_folder(tmp_path / "more"), "art", replace=True)
+    (tmp_path / "more" / "birds").mkdir(parents=True)
+    (tmp_path / "more" / "birds" / "wren.png").write_bytes(png(99))
+    import_path(tmp_path / "more", "art", replace=True)  # v2 differs from v1
     runner = CliRunner()
     out = tmp_path / "out" / "art.zip"
     done = runner.invoke(cli, ["datasets", "export", "art@1", "--out", str(out)])
