@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from canvascraft.services.workspace import studio_link_base
 from canvascraft.share.links import DriftState, GalleryState, link, to_params
 from components.text import plain
 
@@ -27,9 +28,12 @@ def go(state: GalleryState | DriftState, notice: str | None = None) -> None:
 
 def share_box(state: GalleryState | DriftState) -> None:
     """The view's link, with a copy button: it carries ids and filter values, never paths."""
-    address = urlsplit(st.context.url or "http://localhost:8501/")
-    # Everything before the page's own path segment, so a studio served under a prefix keeps it.
-    base = f"{address.scheme}://{address.netloc}{address.path.rpartition('/')[0]}"
+    seen = None
+    if st.context.url:
+        address = urlsplit(st.context.url)
+        # Everything before the page's own path segment, so a studio served under a prefix keeps it.
+        seen = f"{address.scheme}://{address.netloc}{address.path.rpartition('/')[0]}"
+    base = studio_link_base(seen)
     with st.popover("Copy link", icon=":material/link:"):
         st.caption("Anyone with access to this studio opens exactly this view with it.")
         st.code(link(base, state), language=None, wrap_lines=True)
