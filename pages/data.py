@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
@@ -29,14 +31,36 @@ if not datasets:
     import_form(default_name="my-dataset")
     st.stop()
 
+
+def _from_link(param: str, options: Sequence[object], parse: Callable[[str], object] = str) -> int:
+    """The option the link names (its index), else the first: a bound widget leaves its default out
+    of the URL, so ``/data`` would reopen whichever dataset sorts first after the next import."""
+    try:
+        return options.index(parse(st.query_params[param]))
+    except (KeyError, ValueError):
+        return 0
+
+
+def _dataset_changed() -> None:
+    """Another dataset's version number means nothing here: show the new one's latest version."""
+    st.query_params.pop("version", None)
+    st.session_state.pop("version", None)
+
+
 names = [d.name for d in datasets]
 pick_dataset, pick_version = st.columns([3, 1])
-name = pick_dataset.selectbox("Dataset", names, key="dataset", bind="query-params")
+name = pick_dataset.selectbox(
+    "Dataset", names, index=_from_link("dataset", names), key="dataset", on_change=_dataset_changed
+)
 versions = list_versions(name)
 numbers = [v.number for v in reversed(versions)]
 number = pick_version.selectbox(
-    "Version", numbers, key="version", bind="query-params", format_func=lambda n: f"v{n}"
-)
+    "Version", numbers, index=_from_link("version", numbers, int), key="version",
+    format_func=lambda n: f"v{n}",
+)  # fmt: skip
+# What is on screen is always in the address bar, so a reload or a bookmark reopens it.
+if st.query_params.get("dataset") != name or st.query_params.get("version") != str(number):
+    st.query_params.update(dataset=name, version=str(number))
 try:
     view = open_version(name, number)
 except CanvasCraftError as error:
