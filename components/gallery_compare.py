@@ -16,6 +16,7 @@ from canvascraft.services.gallery import (
     curves_figure,
     epoch_samples,
 )
+from canvascraft.services.jobs import named_version
 from canvascraft.share.links import GalleryState
 from components.gallery_runs import SUMMARY_METRICS, runs_grid
 from components.text import plain
@@ -40,7 +41,8 @@ def compare_view(state: GalleryState) -> None:
     st.subheader(f"Comparing {len(comparison.runs)} runs")
     st.markdown(
         "  \n".join(
-            f"**{card.name}** · {card.dataset} · {card.trainer} · recipe {card.recipe} v{card.recipe_version}"
+            f"**{card.name}** · {card.dataset} · {card.trainer} · "
+            f"recipe {named_version(card.recipe, card.recipe_version)}"
             + (f" · {card.baseline_line}" if card.baseline_line else "")
             for card in comparison.runs
         )

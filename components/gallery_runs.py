@@ -30,6 +30,7 @@ from canvascraft.services.gallery import (
     search_runs,
     token_for_page,
 )
+from canvascraft.services.jobs import named_version, trial_note
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.gallery_generate import generate_view, quality_table, samples_by_epoch
 from components.media import cached_thumbnail, cached_waveform
@@ -139,14 +140,14 @@ def _card(card: RunCard, state: GalleryState, picked: list[str]) -> None:
         st.image(str(card.thumbnail), width="stretch")
     st.markdown(f"**{card.name}**")
     st.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
-    recipe = f"recipe {card.recipe} v{card.recipe_version}" if card.recipe else None
+    recipe = f"recipe {named_version(card.recipe, card.recipe_version)}" if card.recipe else None
     st.caption(" · ".join(f for f in (card.dataset, card.trainer, recipe) if f))
     metric = state.metric or DEFAULT_METRIC
     logs_it = metric in card.metrics or (card.best_metric is not None and card.best_metric.name == metric)
     st.markdown(_card_metric(card, metric if logs_it else card.primary_metric))
     notes = []
     if card.study:
-        notes.append(f"trial {card.trial} of study {card.study}")
+        notes.append(trial_note({"name": card.study, "number": card.trial}) or "")
     if card.start_time is not None:
         notes.append(f"started {card.start_time:%Y-%m-%d %H:%M} UTC")
     if notes:
@@ -262,12 +263,12 @@ def run_view(state: GalleryState) -> None:
 def _lineage(detail: RunDetail) -> None:
     lineage = detail.lineage
     facts = [
-        f"dataset **{lineage.dataset}** v{lineage.dataset_version}",
-        f"recipe **{lineage.recipe}** v{lineage.recipe_version}",
+        named_version(f"dataset **{lineage.dataset}**", lineage.dataset_version),
+        named_version(f"recipe **{lineage.recipe}**", lineage.recipe_version),
         f"trainer **{detail.card.trainer}**",
     ]
     if lineage.study:
-        facts.append(f"trial {lineage.trial} of study **{lineage.study}**")
+        facts.append(trial_note({"name": f"**{lineage.study}**", "number": lineage.trial}) or "")
     if lineage.forked_from_job:
         facts.append(
             f"forked from job #{lineage.forked_from_job}'s {lineage.forked_from_checkpoint} checkpoint"
