@@ -15,6 +15,7 @@ from canvascraft.services.gallery import (
     compare_runs,
     curves_figure,
     epoch_samples,
+    shown_value,
 )
 from canvascraft.services.jobs import named_version
 from canvascraft.share.links import GalleryState
@@ -89,7 +90,7 @@ def _params(comparison: Comparison, names: dict[str, str]) -> None:
         st.caption("Every parameter is the same.")
         return
     frame = pd.DataFrame(
-        [{"parameter": row.key, **{names[r]: row.values.get(r) for r in names}} for row in rows]
+        [{"parameter": row.key, **{names[r]: row.shown.get(r, "—") for r in names}} for row in rows]
     )
     differing = {row.key for row in comparison.differing_params}
     styled = frame.style.apply(
@@ -147,4 +148,4 @@ def _step(change: RecipeChange) -> str:
 
 
 def _shown(value: Any) -> str:
-    return "—" if value is None else str(value)
+    return shown_value(value)

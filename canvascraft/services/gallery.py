@@ -5,7 +5,7 @@ Everything here is the core's ``canvascraft.gallery`` (read-only MLflow queries,
 prediction) and the checkpoints of training jobs, gathered so a page never reaches past this module.
 """
 
-from canvascraft.gallery.compare import Comparison, RecipeChange, compare_runs, curves_figure
+from canvascraft.gallery.compare import Comparison, RecipeChange, compare_runs, curves_figure, shown_value
 from canvascraft.gallery.detail import (
     RunDetail,
     ValidationItem,
@@ -87,6 +87,7 @@ __all__ = [
     "run_facets",
     "search_runs",
     "set_alias",
+    "shown_value",
     "token_for_page",
     "walk",
 ]
