@@ -131,6 +131,29 @@ def test_p_value_metrics_are_drawn_as_p_values_when_the_series_has_them() -> Non
     assert [s.y0 for s in figure.layout.shapes] == [0.05]
 
 
+def test_a_first_check_gets_a_readable_time_axis_and_mmd_panel() -> None:
+    """One check zoomed the time axis to milliseconds (``20:08:29.316 / 20:08:29.3165``); the MMD
+    panel's log ticks and its limit's label crowded each other."""
+    frame = pd.DataFrame(
+        [(1, START, "embedding", "mmd", 0.3, 0.05, True, 0.001)],
+        columns=["check_id", "created_at", "feature", "metric", "value", "threshold", "drifted", "p_value"],
+    )
+    figure = series_figure(frame)
+    axis = figure.layout.xaxis
+    assert axis.tickformat == "%Y-%m-%d<br>%H:%M" and axis.nticks == 6
+    low, high = (pd.Timestamp(v) for v in axis.range)
+    assert high - low >= pd.Timedelta(hours=1) and low <= pd.Timestamp(START) <= high
+    p_axis = figure.layout.yaxis
+    assert p_axis.type == "log" and list(p_axis.ticktext) == ["0.001", "0.01", "0.1", "1"]
+    assert len(p_axis.tickvals) <= 6
+    limit = next(a for a in figure.layout.annotations if a.text.startswith("drift limit"))
+    title = next(a for a in figure.layout.annotations if "MMD" in a.text)
+    assert title.xanchor == "left" and limit.xanchor != "left"  # not on top of each other
+    # Many decades (a p-value on the floor) still give at most six labels.
+    tiny = series_figure(frame.assign(p_value=1e-30))
+    assert len(tiny.layout.yaxis.tickvals) <= 6 and tiny.layout.yaxis.ticktext[-1] == "1"
+
+
 def test_histograms_overlay_numbers_and_group_categories() -> None:
     histograms = detail().histograms
     numeric = histogram_figure(histograms["brightness"])
