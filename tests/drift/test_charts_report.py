@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +16,7 @@ from PIL import Image
 from canvascraft.drift.charts import histogram_figure, projection_figure, series_figure
 from canvascraft.drift.report import report_html
 from canvascraft.drift.views import (
+    FEW_ITEMS,
     CheckDetail,
     CheckSummary,
     FarItem,
@@ -229,6 +231,19 @@ def test_report_tells_the_story_and_escapes_every_user_text() -> None:
     parser = Structure()
     parser.feed(html)
     assert parser.images and parser.images[0].startswith("data:image/png;base64,")
+
+
+def test_a_check_on_few_items_carries_a_caveat_beside_its_verdict() -> None:
+    """A check on a handful of items reported drift as firmly as one on hundreds."""
+    few = detail()  # 12 current items
+    assert few.summary.caveat is not None and "Only 12 item(s)" in few.summary.caveat
+    html = report_html(few)
+    assert '<p class="caveat">Only 12 item(s) were checked' in html
+    assert html.index("Drift found") < html.index('class="caveat"') < html.index("What changed")
+    enough = replace(few, summary=replace(few.summary, n_current=FEW_ITEMS))
+    assert enough.summary.caveat is None and 'class="caveat"' not in report_html(enough)
+    failed = replace(few, summary=replace(few.summary, state="failed", error="boom"))
+    assert failed.summary.caveat is None  # no verdict, nothing to hedge
 
 
 def test_a_calm_check_without_series_is_still_a_report() -> None:
