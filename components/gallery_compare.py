@@ -21,7 +21,7 @@ from canvascraft.services.jobs import named_version
 from canvascraft.share.links import GalleryState
 from components.gallery_runs import SUMMARY_METRICS, runs_grid
 from components.text import plain
-from components.view_nav import go
+from components.view_nav import follow
 
 DIFFERS = "background-color: #fef3c7"
 ROW_PX = 35
@@ -37,7 +37,7 @@ def compare_view(state: GalleryState) -> None:
         )
         runs_grid(GalleryState())
         return
-    st.button("← All runs", on_click=go, args=(GalleryState(),), type="tertiary")
+    st.button("← All runs", on_click=follow, args=(GalleryState(),), type="tertiary")
     names = {card.run_id: card.name for card in comparison.runs}
     st.subheader(f"Comparing {len(comparison.runs)} runs")
     st.markdown(
