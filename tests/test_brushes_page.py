@@ -159,3 +159,24 @@ def test_a_new_brush_goes_before_the_final_normalize(sample_workspace: Path) -> 
     titles = card_titles(app)
     assert titles[-2:] == [f"**{count}. rotation**", f"**{count + 1}. normalize**"]
     assert not app.error, [e.value for e in app.error]
+
+
+def test_reroll_shows_the_seed_it_drew_and_a_typed_seed_brings_a_draw_back(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.number_input(key="brushes_seed").set_value(5).run()
+    liked = preview_images(app)
+    app.button[[b.label for b in app.button].index("Reroll")].click().run()
+    drawn = app.session_state["brushes_working"]["seed"]
+    assert drawn != 5 and app.number_input(key="brushes_seed").value == drawn  # in the box
+    assert f"Previewed with seed **{drawn}**." in [c.value for c in app.caption]
+    assert preview_images(app) != liked
+    app.number_input(key="brushes_seed").set_value(5).run()
+    assert preview_images(app) == liked and app.session_state["brushes_working"]["seed"] == 5
+
+
+def test_the_header_names_the_recipe_saved_under_a_new_name(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.text_input(key="brushes_name").set_value("my-new-name")
+    app.button[[b.label for b in app.button].index("Save")].click().run()  # typed, then Save: one run
+    assert any("Saved **my-new-name** version 1" in s.value for s in app.success)
+    assert app.subheader[0].value == "Recipe · my-new-name"
