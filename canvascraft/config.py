@@ -13,6 +13,11 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_STUDIO_URL = "http://localhost:8501"
+SERVED_URL_ENV = "CANVASCRAFT_SERVED_URL"
+STUDIO_URL_FILE = "studio-url"
+"""Where a started studio records its address in the workspace, for processes it did not start."""
+
 
 class Settings(BaseSettings):
     """Studio settings; the README lists each one with its environment variable."""
@@ -89,8 +94,13 @@ class Settings(BaseSettings):
         description="Optuna RDB storage of tuning studies (default: SQLite file in the workspace).",
     )
     studio_url: str = Field(
-        default="http://localhost:8501",
-        description="The studio's address as others reach it; share links printed by the CLI start with it.",
+        default=DEFAULT_STUDIO_URL,
+        description="The studio's address as others reach it; alert links, share links printed by the CLI "
+        "and Copy link start with it (default: the address the studio was last started on).",
+    )
+    served_url: str | None = Field(
+        default=None,
+        description="Set by the studio's launcher for its own processes: the address it serves on.",
     )
     pool_tick_s: float = Field(
         default=1.0,
@@ -160,6 +170,26 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
+    @property
+    def studio_url_explicit(self) -> bool:
+        """``CANVASCRAFT_STUDIO_URL`` is set: the address others reach, which links always use."""
+        return "studio_url" in self.model_fields_set
+
+    @property
+    def link_base(self) -> str:
+        """The address links to this studio start with: ``CANVASCRAFT_STUDIO_URL`` when it is set, else
+        the address the studio was last started on (recorded in the workspace by ``serve_at``), else
+        the default. Links made on a default while the studio ran on another port were all dead."""
+        if self.studio_url_explicit:
+            return self.studio_url.rstrip("/")
+        if self.served_url:
+            return self.served_url.rstrip("/")
+        try:
+            recorded = (self.workspace / STUDIO_URL_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            recorded = ""
+        return (recorded or self.studio_url).rstrip("/")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
@@ -173,6 +203,36 @@ def get_settings() -> Settings:
         from canvascraft.errors import ConfigError
 
         raise ConfigError(settings_problems(error)) from None
+
+
+def studio_url_for(port: int, address: str | None = None) -> str:
+    """The URL a studio served on ``address:port`` is reached at; a wildcard or empty address is this
+    machine, reached as ``localhost``."""
+    host = (address or "").strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def serve_at(port: int, address: str | None = None) -> str:
+    """Record that the studio is served on ``address:port``, before its server and background
+    processes start, and return the address links will use.
+
+    ``CANVASCRAFT_SERVED_URL`` is set for this process, so the scheduler and every job process it
+    starts build alert links on the same address, and the address links use is written into the
+    workspace, so a ``canvascraft link`` in another shell prints it too. ``CANVASCRAFT_STUDIO_URL``
+    (an explicit address, e.g. behind a proxy) still wins everywhere."""
+    os.environ[SERVED_URL_ENV] = studio_url_for(port, address)
+    get_settings.cache_clear()
+    settings = get_settings()
+    settings.workspace.mkdir(parents=True, exist_ok=True)
+    record = settings.workspace / STUDIO_URL_FILE
+    temporary = record.with_name(f".{STUDIO_URL_FILE}.{os.getpid()}")
+    temporary.write_text(settings.link_base + "\n", encoding="utf-8")
+    temporary.replace(record)
+    return settings.link_base
 
 
 def settings_problems(error: ValidationError) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from canvascraft.services.brushes import BrushInfo, Recipe
+from canvascraft.services.brushes import BrushInfo, Recipe, insertion_index
 from components.params import param_widget, seed_param
 from components.text import plain
 
@@ -69,8 +69,10 @@ def _add(catalog: dict[str, BrushInfo]) -> None:
     name = st.session_state.get("brushes_add_choice")
     if name in catalog:
         defaults = {p.name: p.default for p in catalog[name].params}
-        st.session_state[WORKING]["steps"].append(
-            {"uid": uuid.uuid4().hex[:8], "brush": name, "enabled": True, "params": defaults}
+        steps = st.session_state[WORKING]["steps"]
+        steps.insert(
+            insertion_index([s["brush"] for s in steps], catalog, name),
+            {"uid": uuid.uuid4().hex[:8], "brush": name, "enabled": True, "params": defaults},
         )
 
 

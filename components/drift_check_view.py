@@ -52,6 +52,8 @@ def verdict_block(detail: CheckDetail, latest: bool) -> None:
         st.error("### Drift found", icon=":material/warning:")
     else:
         st.success("### No drift", icon=":material/check_circle:")
+    if summary.caveat:
+        st.warning(summary.caveat, icon=":material/data_alert:")
     if summary.state == "done":
         if summary.sentences:
             st.markdown("\n".join(f"- {as_sentence(sentence)}" for sentence in summary.sentences))

@@ -15,11 +15,13 @@ from canvascraft.services.gallery import (
     compare_runs,
     curves_figure,
     epoch_samples,
+    shown_value,
 )
+from canvascraft.services.jobs import named_version
 from canvascraft.share.links import GalleryState
 from components.gallery_runs import SUMMARY_METRICS, runs_grid
 from components.text import plain
-from components.view_nav import go
+from components.view_nav import follow
 
 DIFFERS = "background-color: #fef3c7"
 ROW_PX = 35
@@ -35,12 +37,13 @@ def compare_view(state: GalleryState) -> None:
         )
         runs_grid(GalleryState())
         return
-    st.button("← All runs", on_click=go, args=(GalleryState(),), type="tertiary")
+    st.button("← All runs", on_click=follow, args=(GalleryState(),), type="tertiary")
     names = {card.run_id: card.name for card in comparison.runs}
     st.subheader(f"Comparing {len(comparison.runs)} runs")
     st.markdown(
         "  \n".join(
-            f"**{card.name}** · {card.dataset} · {card.trainer} · recipe {card.recipe} v{card.recipe_version}"
+            f"**{card.name}** · {card.dataset} · {card.trainer} · "
+            f"recipe {named_version(card.recipe, card.recipe_version)}"
             + (f" · {card.baseline_line}" if card.baseline_line else "")
             for card in comparison.runs
         )
@@ -87,7 +90,7 @@ def _params(comparison: Comparison, names: dict[str, str]) -> None:
         st.caption("Every parameter is the same.")
         return
     frame = pd.DataFrame(
-        [{"parameter": row.key, **{names[r]: row.values.get(r) for r in names}} for row in rows]
+        [{"parameter": row.key, **{names[r]: row.shown.get(r, "—") for r in names}} for row in rows]
     )
     differing = {row.key for row in comparison.differing_params}
     styled = frame.style.apply(
@@ -145,4 +148,4 @@ def _step(change: RecipeChange) -> str:
 
 
 def _shown(value: Any) -> str:
-    return "—" if value is None else str(value)
+    return shown_value(value)

@@ -34,7 +34,7 @@ from canvascraft.share.links import GalleryState
 from components.gallery_generate import generate_view
 from components.media import cached_thumbnail, cached_waveform
 from components.text import plain
-from components.view_nav import go
+from components.view_nav import follow, go, name_in_url
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
@@ -65,6 +65,7 @@ def models_view(state: GalleryState) -> None:
     chosen = st.selectbox("model", names, index=names.index(current))
     if chosen != current:
         go(replace(state, model=chosen, version=None))
+    name_in_url(replace(state, model=current))
     versions = model_versions(current)
     # The validation figures of the versions' trainers, each once, in the order their objectives list them.
     scores = {m.key("val"): m for v in versions for m in v.objective.scores}
@@ -111,7 +112,7 @@ def models_view(state: GalleryState) -> None:
         mime="application/zip", icon=":material/download:",
     )  # fmt: skip
     right.button(
-        "Try this model", type="primary", icon=":material/science:", on_click=go,
+        "Try this model", type="primary", icon=":material/science:", on_click=follow,
         args=(GalleryState(view="try", model=current, version=str(shown)),),
     )  # fmt: skip
     _export_row(current, shown)

@@ -31,11 +31,12 @@ from canvascraft.services.gallery import (
     token_for_page,
     training_data_warnings,
 )
+from canvascraft.services.jobs import named_version, trial_note
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.gallery_generate import generate_view, quality_table, samples_by_epoch
 from components.media import cached_thumbnail, cached_waveform
 from components.text import plain
-from components.view_nav import go
+from components.view_nav import follow, go
 
 PAGE_SIZE = 12
 COLUMNS = 4
@@ -106,7 +107,7 @@ def runs_grid(state: GalleryState) -> None:
     if not page.cards:
         if state.page > 1:
             st.info("No runs on this page.", icon=":material/info:")
-            st.button("First page", on_click=go, args=(replace(state, page=1),))
+            st.button("First page", on_click=follow, args=(replace(state, page=1),))
         elif state.dataset or state.trainer or state.status or state.tag or state.low is not None:
             st.info("No run matches these filters.", icon=":material/filter_alt_off:")
         else:
@@ -120,10 +121,10 @@ def runs_grid(state: GalleryState) -> None:
                 _card(card, state, picked)
     left, middle, right = st.columns([1, 2, 1], vertical_alignment="center")
     if state.page > 1:
-        left.button("← Previous", on_click=go, args=(replace(state, page=state.page - 1),))
+        left.button("← Previous", on_click=follow, args=(replace(state, page=state.page - 1),))
     middle.caption(f"Page {state.page}")
     if page.next_page_token:
-        right.button("Next →", on_click=go, args=(replace(state, page=state.page + 1),))
+        right.button("Next →", on_click=follow, args=(replace(state, page=state.page + 1),))
     _compare_bar(state, picked)
 
 
@@ -140,21 +141,21 @@ def _card(card: RunCard, state: GalleryState, picked: list[str]) -> None:
         st.image(str(card.thumbnail), width="stretch")
     st.markdown(f"**{card.name}**")
     st.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
-    recipe = f"recipe {card.recipe} v{card.recipe_version}" if card.recipe else None
+    recipe = f"recipe {named_version(card.recipe, card.recipe_version)}" if card.recipe else None
     st.caption(" · ".join(f for f in (card.dataset, card.trainer, recipe) if f))
     metric = state.metric or DEFAULT_METRIC
     logs_it = metric in card.metrics or (card.best_metric is not None and card.best_metric.name == metric)
     st.markdown(_card_metric(card, metric if logs_it else card.primary_metric))
     notes = []
     if card.study:
-        notes.append(f"trial {card.trial} of study {card.study}")
+        notes.append(trial_note({"name": card.study, "number": card.trial}) or "")
     if card.start_time is not None:
         notes.append(f"started {card.start_time:%Y-%m-%d %H:%M} UTC")
     if notes:
         st.caption(" · ".join(notes))
     open_column, pick_column = st.columns(2, vertical_alignment="center")
     open_column.button(
-        "Open", key=f"gallery_open_{card.run_id}", on_click=go,
+        "Open", key=f"gallery_open_{card.run_id}", on_click=follow,
         args=(GalleryState(view="run", run=card.run_id),), icon=":material/open_in_full:",
     )  # fmt: skip
     chosen = pick_column.checkbox("compare", value=card.run_id in picked, key=f"gallery_pick_{card.run_id}")
@@ -192,7 +193,7 @@ def _compare_bar(state: GalleryState, picked: list[str]) -> None:
     left.markdown(text)
     right.button(
         "Compare", type="primary", disabled=len(runs) < 2, icon=":material/compare_arrows:",
-        on_click=go, args=(GalleryState(view="compare", runs=runs),),
+        on_click=follow, args=(GalleryState(view="compare", runs=runs),),
     )  # fmt: skip
 
 
@@ -207,7 +208,7 @@ def run_view(state: GalleryState) -> None:
         runs_grid(GalleryState())
         return
     card = detail.card
-    st.button("← All runs", on_click=go, args=(GalleryState(),), type="tertiary")
+    st.button("← All runs", on_click=follow, args=(GalleryState(),), type="tertiary")
     head, badge = st.columns([6, 1], vertical_alignment="center")
     head.subheader(card.name)
     badge.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
@@ -263,12 +264,12 @@ def run_view(state: GalleryState) -> None:
 def _lineage(detail: RunDetail) -> None:
     lineage = detail.lineage
     facts = [
-        f"dataset **{lineage.dataset}** v{lineage.dataset_version}",
-        f"recipe **{lineage.recipe}** v{lineage.recipe_version}",
+        named_version(f"dataset **{lineage.dataset}**", lineage.dataset_version),
+        named_version(f"recipe **{lineage.recipe}**", lineage.recipe_version),
         f"trainer **{detail.card.trainer}**",
     ]
     if lineage.study:
-        facts.append(f"trial {lineage.trial} of study **{lineage.study}**")
+        facts.append(trial_note({"name": f"**{lineage.study}**", "number": lineage.trial}) or "")
     if lineage.forked_from_job:
         facts.append(
             f"forked from job #{lineage.forked_from_job}'s {lineage.forked_from_checkpoint} checkpoint"
@@ -392,6 +393,6 @@ def _register_form(detail: RunDetail) -> None:
                     icon=":material/warning:",
                 )  # fmt: skip
             st.button(
-                "Open the model", on_click=go, icon=":material/arrow_forward:",
+                "Open the model", on_click=follow, icon=":material/arrow_forward:",
                 args=(GalleryState(view="models", model=model, version=str(version)),),
             )  # fmt: skip

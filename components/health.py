@@ -17,8 +17,8 @@ ACCENT = "#7c3aed"  # the theme's primary colour (.streamlit/config.toml)
 def health_view(health: Health, modality: str) -> None:
     for warning in health.warnings:
         st.warning(warning, icon=":material/warning:")
-    if not health.warnings:
-        st.success("No problems found: labels, sizes and duplicates look fine.", icon=":material/check:")
+    if health.all_clear:
+        st.success(health.all_clear, icon=":material/check:")
     left, right = st.columns(2)
     with left:
         st.markdown("**Items per label**")

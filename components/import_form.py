@@ -24,7 +24,12 @@ def open_imported() -> None:
     """Select the dataset and version the last import made; called before the pickers are drawn."""
     opened = st.session_state.pop(OPEN_KEY, None)
     if opened is not None:
-        st.session_state["dataset"], st.session_state["version"] = opened
+        # The pickers take their choice from the link, so the link names what the import made; their
+        # old state goes, or it would win over the link.
+        dataset, version = opened
+        st.query_params.update(dataset=dataset, version=str(version))
+        st.session_state.pop("dataset", None)
+        st.session_state.pop("version", None)
 
 
 def import_target(selected: str | None) -> str | None:

@@ -87,8 +87,8 @@ def _status(view: TrainingJobView, progress: TrainingProgress | None) -> None:
         facts.append(f"forked from job #{fork['job']} ({fork['checkpoint']} checkpoint)")
     if job.resume_from:
         facts.append(f"resumes job #{job.resume_from}")
-    if study := job.spec.get("study"):
-        facts.append(f"trial {study['number']} of study {study['name']}")
+    if view.trial_note:
+        facts.append(view.trial_note)
     if origin := job.spec.get("from_study"):
         facts.append(f"the best settings of study {origin['name']} (trial {origin['trial']})")
     st.caption(" · ".join(facts))

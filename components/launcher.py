@@ -17,9 +17,11 @@ from streamlit.web.cli import main
 
 
 def run() -> None:
-    from canvascraft.services.workspace import start_background
+    from canvascraft.services.workspace import serve_from_args, start_background
 
     PagesManager.uses_pages_directory = False
+    # Before the scheduler and its job processes start, so they inherit the address alerts link to.
+    serve_from_args(sys.argv[1:])
     start_background()
     sys.argv[0] = "streamlit"
     sys.exit(main())

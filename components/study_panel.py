@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.services.jobs import get_job, job_log
+from canvascraft.services.jobs import MISSING, get_job, job_log, named_version
 from canvascraft.services.tuning import (
     SAMPLERS,
     StudyView,
@@ -53,8 +53,8 @@ def _header(view: StudyView) -> None:
     head.subheader(f"Study {view.name}")
     badge.badge(view.state, color=STATE_COLOURS.get(view.state, "gray"))
     facts = [
-        f"{base.get('trainer')} on {base.get('dataset')}",
-        f"{base.get('recipe')} v{base.get('recipe_version')}",
+        f"{base.get('trainer') or MISSING} on {base.get('dataset') or MISSING}",
+        named_version(base.get("recipe"), base.get("recipe_version")),
         SAMPLERS.get(attrs.get("sampler", ""), "?").split(":")[0],
         f"{attrs.get('metric')} ({summary.direction})",
         f"{summary.planned} trials, {attrs.get('parallel')} at a time, {attrs.get('epochs')} epochs each",

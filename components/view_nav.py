@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from canvascraft.services.workspace import studio_link_base
 from canvascraft.share.links import DriftState, GalleryState, link, to_params
 from components.text import plain
 
@@ -14,22 +15,42 @@ NOTICES = "view_notices"
 FLASH = "view_flash"
 
 
+PAGE_FILES = {GalleryState: "pages/gallery.py", DriftState: "pages/drift.py"}
+
+
+def follow(state: GalleryState | DriftState) -> None:
+    """A button's ``on_click``: write ``state`` to the URL in one go; the rerun the click makes anyway
+    shows it. (A rerun asked for from the callback ended that run before the new query reached the
+    browser: opening a run left ``/gallery`` in the address bar.)"""
+    st.query_params.from_dict(to_params(state))
+
+
 def go(state: GalleryState | DriftState, notice: str | None = None) -> None:
-    """Show ``state``: write it to the URL and rerun (from a widget callback, Streamlit folds the rerun
-    into the one the click already makes). ``notice`` is shown on the next run, so a message about a
-    link that was replaced (a model that is gone) is not lost with the rerun."""
+    """Show ``state`` from the page's body: ``st.switch_page`` to the same page with the state's
+    query, Streamlit's own move that lets the new query reach the browser before it reruns (a plain
+    rerun could drop it, and the Models tab kept ``?view=compare…``). ``notice`` is shown on the
+    next run, so a message about a link that was replaced (a model that is gone) is not lost."""
     if notice:
         notify(notice)
-    st.query_params.clear()
-    st.query_params.update(to_params(state))
-    st.rerun()
+    st.switch_page(PAGE_FILES[type(state)], query_params=to_params(state))
+
+
+def name_in_url(state: GalleryState | DriftState) -> None:
+    """Put a default the view picked (the first model) into the URL without a rerun, so a reload or
+    a bookmark reopens what is on screen even after something that sorts first is added."""
+    params = to_params(state)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
 
 
 def share_box(state: GalleryState | DriftState) -> None:
     """The view's link, with a copy button: it carries ids and filter values, never paths."""
-    address = urlsplit(st.context.url or "http://localhost:8501/")
-    # Everything before the page's own path segment, so a studio served under a prefix keeps it.
-    base = f"{address.scheme}://{address.netloc}{address.path.rpartition('/')[0]}"
+    seen = None
+    if st.context.url:
+        address = urlsplit(st.context.url)
+        # Everything before the page's own path segment, so a studio served under a prefix keeps it.
+        seen = f"{address.scheme}://{address.netloc}{address.path.rpartition('/')[0]}"
+    base = studio_link_base(seen)
     with st.popover("Copy link", icon=":material/link:"):
         st.caption("Anyone with access to this studio opens exactly this view with it.")
         st.code(link(base, state), language=None, wrap_lines=True)

@@ -49,7 +49,22 @@ if WORKING not in st.session_state:
     st.session_state[WORKING] = {"name": f"my-{modality}-recipe", "modality": modality, "seed": 0,
                                  "description": "", "steps": []}  # fmt: skip
 
+
+def _reroll() -> None:
+    """A new seed, into the Seed box itself (set before the box is drawn, so the browser shows it and
+    typing it back later gives the same draw)."""
+    seed = random.randrange(2**31)
+    st.session_state[WORKING]["seed"] = seed
+    st.session_state["brushes_seed"] = seed
+
+
 working = st.session_state[WORKING]
+# The name and seed fields sit below what uses them (the header, the recipe the preview runs): read
+# their latest values first, so a rename or a typed seed shows on this run, not the next.
+if "brushes_name" in st.session_state:
+    working["name"] = st.session_state["brushes_name"]
+if st.session_state.get("brushes_seed") is not None:
+    working["seed"] = int(st.session_state["brushes_seed"])
 catalog = {b.name: b for b in brush_catalog(modality)}
 view = open_version(dataset)
 columns = [c["name"] for c in (view.items[0].columns or [])] if modality == "table" and view.items else []
@@ -66,12 +81,20 @@ with shown:
     st.subheader("Preview")
     if modality != "table":  # table brushes draw no randomness
         seed_column, reroll_column = st.columns([3, 1], vertical_alignment="bottom")
-        seed = seed_column.number_input("Seed", 0, 2**31 - 1, working["seed"], key="brushes_seed")
-        working["seed"] = int(seed)
-        if reroll_column.button("Reroll", icon=":material/casino:", width="stretch", help="New random seed"):
-            working["seed"] = random.randrange(2**31)
-            st.session_state.pop("brushes_seed", None)
-            st.rerun()
+        # The box's value lives in session state (set here, by Reroll or by loading a recipe), so the
+        # browser shows every new seed; no default beside it.
+        st.session_state.setdefault("brushes_seed", working["seed"])
+        seed = seed_column.number_input(
+            "Seed", 0, 2**31 - 1, None, key="brushes_seed",
+            help="The preview's random draws come from this seed: type one to get a draw back, and save "
+            "the recipe to keep it.",
+        )  # fmt: skip
+        working["seed"] = int(seed) if seed is not None else working["seed"]
+        reroll_column.button(
+            "Reroll", icon=":material/casino:", width="stretch", on_click=_reroll,
+            help="Draw a new random seed; it is written into the Seed box",
+        )  # fmt: skip
+        st.caption(f"Previewed with seed **{working['seed']}**.")
     if recipe is None:
         st.warning("Fix the settings marked in red to see the preview again.")
     else:

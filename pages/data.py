@@ -3,6 +3,8 @@ consent, and import by upload."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
@@ -32,32 +34,37 @@ if not datasets:
     import_form(selected=None)
     st.stop()
 
-open_imported()
 
+def _from_link(param: str, options: Sequence[object], parse: Callable[[str], object] = str) -> int:
+    """The option the link names (its index), else the first: a bound widget leaves its default out
+    of the URL, so ``/data`` would reopen whichever dataset sorts first after the next import."""
+    try:
+        return options.index(parse(st.query_params[param]))
+    except (KeyError, ValueError):
+        return 0
+
+
+def _dataset_changed() -> None:
+    """Another dataset's version number means nothing here: show the new one's latest version."""
+    st.query_params.pop("version", None)
+    st.session_state.pop("version", None)
+
+
+open_imported()
 names = [d.name for d in datasets]
 pick_dataset, pick_version = st.columns([3, 1])
-# No default choice (index=None): a bound widget leaves its default out of the URL, so only an
-# explicit choice (or what an import opens) is named in a link, and it keeps naming it later.
-name = (
-    pick_dataset.selectbox(
-        "Dataset", names, index=None, placeholder=names[0], key="dataset", bind="query-params"
-    )
-    or names[0]
+name = pick_dataset.selectbox(
+    "Dataset", names, index=_from_link("dataset", names), key="dataset", on_change=_dataset_changed
 )
 versions = list_versions(name)
 numbers = [v.number for v in reversed(versions)]
-number = (
-    pick_version.selectbox(
-        "Version",
-        numbers,
-        index=None,
-        placeholder=f"v{numbers[0]} (latest)",
-        key="version",
-        bind="query-params",
-        format_func=lambda n: f"v{n}",
-    )
-    or numbers[0]
-)
+number = pick_version.selectbox(
+    "Version", numbers, index=_from_link("version", numbers, int), key="version",
+    format_func=lambda n: f"v{n}",
+)  # fmt: skip
+# What is on screen is always in the address bar, so a reload or a bookmark reopens it.
+if st.query_params.get("dataset") != name or st.query_params.get("version") != str(number):
+    st.query_params.update(dataset=name, version=str(number))
 try:
     view = open_version(name, number)
 except CanvasCraftError as error:

@@ -6,7 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
-from canvascraft.services.jobs import TrainingJobView, list_training_jobs, training_view
+from canvascraft.services.jobs import (
+    DEFAULT_GROUPS,
+    JOB_GROUPS,
+    TrainingJobView,
+    job_rows,
+    list_training_jobs,
+    training_view,
+)
 from canvascraft.services.tuning import SAMPLERS, StudyView, list_studies
 from components.job_panel import FLASH, REFRESH_S, SWITCH_TO, job_panel
 from components.study_panel import study_panel
@@ -35,10 +42,15 @@ def show_job_instead() -> None:
     st.session_state["study"] = None
 
 
-# The tune form's search-space table needs more room than the launch form: read the mode before the
-# columns exist (the switch itself sits in the form's box; a click is in session state, a link in the URL).
+# The tune form's search-space table needs more room than the launch form, and beside it the jobs table
+# had too little (its progress column was cut off): in Tune mode the form takes the width and the tables
+# sit below it. Read the mode before the layout exists (the switch itself sits in the form's box; a
+# click is in session state, a link in the URL).
 tuning = (st.session_state.get("mode") or st.query_params.get("mode")) == "Tune"
-form_column, list_column = st.columns([1, 1] if tuning else [4, 7], gap="large")
+if tuning:
+    form_column, list_column = st.container(), st.container()
+else:
+    form_column, list_column = st.columns([4, 7], gap="large")
 with form_column, st.container(border=True):
     mode = st.segmented_control(
         "Mode", ["Launch", "Tune"], default="Launch", required=True, key="mode", bind="query-params",
@@ -63,19 +75,6 @@ with form_column, st.container(border=True):
             st.session_state[FLASH] = f"Job #{new_id} is queued; it starts within a second or two."
 
 
-def job_rows(jobs: list[TrainingJobView]) -> pd.DataFrame:
-    rows = []
-    for view in jobs:
-        spec, progress = view.job.spec, view.progress
-        rows.append({
-            "job": view.job.id, "state": view.job.state, "dataset": spec.get("dataset"),
-            "recipe": spec.get("recipe"), "trainer": spec.get("trainer"),
-            "progress": progress.fraction if progress else 0.0, "best": view.best_figure,
-            "baseline": view.baseline_figure,
-        })  # fmt: skip
-    return pd.DataFrame(rows)
-
-
 def study_rows(views: list[StudyView]) -> pd.DataFrame:
     rows = []
     for view in views:
@@ -97,21 +96,30 @@ with list_column:
 
     @st.fragment(run_every=REFRESH_S if any(v.active for v in jobs) else None)
     def jobs_table() -> None:
-        current = list_training_jobs(trials=False)
-        if not current:
-            st.info("No training jobs yet: launch one on the left.", icon=":material/model_training:")
+        shown = st.pills(
+            "Show", list(JOB_GROUPS), selection_mode="multi", default=list(DEFAULT_GROUPS),
+            format_func=JOB_GROUPS.get, key="train_job_groups",
+        )  # fmt: skip
+        rows = job_rows(shown or DEFAULT_GROUPS)
+        st.caption(
+            "Study trials, study drivers and drift checks are jobs too and take numbers from the same "
+            "sequence: pick them under **Show** to find every job id."
+        )
+        if not rows:
+            st.info("No training jobs yet: launch one with the form.", icon=":material/model_training:")
             return
         st.dataframe(
-            job_rows(current),
+            pd.DataFrame(rows),
             hide_index=True,
-            height=min(38 + 35 * len(current), 360),
+            height=min(38 + 35 * len(rows), 360),
             column_config={
-                "job": st.column_config.NumberColumn(width=40, format="#%d"),
+                "job": st.column_config.NumberColumn(width=50, format="#%d"),
+                "kind": st.column_config.TextColumn(width=110),
                 "state": st.column_config.TextColumn(width=80),
                 "dataset": st.column_config.TextColumn(width=100),
                 "recipe": st.column_config.TextColumn(width=100),
                 "trainer": st.column_config.TextColumn(width=80),
-                "progress": st.column_config.ProgressColumn(width=80, min_value=0.0, max_value=1.0),
+                "progress": st.column_config.ProgressColumn(width=100, min_value=0.0, max_value=1.0),
                 "best": st.column_config.TextColumn(
                     width=70,
                     help="The best validation figure so far: the trainer's primary metric "
@@ -167,8 +175,7 @@ def linked_trial(asked: str | None) -> TrainingJobView | None:
 
 
 def job_title(view: TrainingJobView) -> str:
-    study = view.job.spec.get("study")
-    return f"{view.title} · trial {study['number']} of study {study['name']}" if study else view.title
+    return f"{view.title} · {view.trial_note}" if view.trial_note else view.title
 
 
 states = {v.job.id: v for v in jobs}

@@ -114,7 +114,7 @@ def test_brushes_add_a_brush_and_change_a_parameter(studio_url: str) -> None:
         page.keyboard.press("Enter")
         wait_for_app(page)
         page.get_by_role("button", name="Add", exact=True).click()
-        page.get_by_text("5. solarize").wait_for()  # after the starter's four brushes
+        page.get_by_text("4. solarize").wait_for()  # before the starter's final normalize
         wait_for_app(page)
 
         threshold = page.get_by_role("slider", name="threshold")

@@ -87,10 +87,10 @@ def test_adding_removing_and_reordering_brushes(sample_workspace: Path) -> None:
     app.selectbox(key="brushes_add_choice").set_value("grayscale").run()
     app.button[[b.label for b in app.button].index("Add")].click().run()
     titles = card_titles(app)
-    assert len(titles) == count + 1 and titles[-1] == f"**{count + 1}. grayscale**"
-    uid = app.session_state["brushes_working"]["steps"][-1]["uid"]
+    assert len(titles) == count + 1 and titles[-2] == f"**{count}. grayscale**"  # before normalize
+    uid = app.session_state["brushes_working"]["steps"][-2]["uid"]
     app.button(key=f"brushes_up_{uid}").click().run()
-    assert card_titles(app)[-2] == f"**{count}. grayscale**"
+    assert card_titles(app)[-3] == f"**{count - 1}. grayscale**"
     app.button(key=f"brushes_rm_{uid}").click().run()
     assert len(card_titles(app)) == count
 
@@ -129,6 +129,8 @@ def test_a_brush_that_fails_on_the_data_names_itself_on_its_card(sample_workspac
     app = open_brushes("sample-images")
     app.selectbox(key="brushes_add_choice").set_value("solarize").run()
     app.button[[b.label for b in app.button].index("Add")].click().run()
+    added = app.session_state["brushes_working"]["steps"][-2]  # new brushes go before normalize
+    app.button(key=f"brushes_down_{added['uid']}").click().run()  # moved after it on purpose
     last = len(app.session_state["brushes_working"]["steps"]) - 1
     widget(app, last, "p").set_value(1.0).run()  # after normalize, the image is float: solarize cannot run
     assert not app.exception
@@ -144,3 +146,37 @@ def test_picking_items_previews_exactly_those(sample_workspace: Path) -> None:
     picker.set_value(picker.value[:1]).run()
     assert len(app.get("image")) == 1 + 4
     assert [c.value for c in app.caption if c.value.endswith(".png")] == [picker.value[0].name]
+
+
+def test_a_new_brush_goes_before_the_final_normalize(sample_workspace: Path) -> None:
+    """Added after ``normalize``, a rotation worked on centred floats and filled its corners grey."""
+    app = open_brushes("sample-images")
+    steps = app.session_state["brushes_working"]["steps"]
+    assert steps[-1]["brush"] == "normalize"
+    count = len(steps)
+    app.selectbox(key="brushes_add_choice").set_value("rotation").run()
+    app.button[[b.label for b in app.button].index("Add")].click().run()
+    titles = card_titles(app)
+    assert titles[-2:] == [f"**{count}. rotation**", f"**{count + 1}. normalize**"]
+    assert not app.error, [e.value for e in app.error]
+
+
+def test_reroll_shows_the_seed_it_drew_and_a_typed_seed_brings_a_draw_back(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.number_input(key="brushes_seed").set_value(5).run()
+    liked = preview_images(app)
+    app.button[[b.label for b in app.button].index("Reroll")].click().run()
+    drawn = app.session_state["brushes_working"]["seed"]
+    assert drawn != 5 and app.number_input(key="brushes_seed").value == drawn  # in the box
+    assert f"Previewed with seed **{drawn}**." in [c.value for c in app.caption]
+    assert preview_images(app) != liked
+    app.number_input(key="brushes_seed").set_value(5).run()
+    assert preview_images(app) == liked and app.session_state["brushes_working"]["seed"] == 5
+
+
+def test_the_header_names_the_recipe_saved_under_a_new_name(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.text_input(key="brushes_name").set_value("my-new-name")
+    app.button[[b.label for b in app.button].index("Save")].click().run()  # typed, then Save: one run
+    assert any("Saved **my-new-name** version 1" in s.value for s in app.success)
+    assert app.subheader[0].value == "Recipe · my-new-name"

@@ -335,3 +335,28 @@ def test_try_a_training_checkpoint_without_registering(runs: Runs) -> None:
     gone = open_gallery(view="try", checkpoint="999:best")
     assert any("There is no checkpoint 999:best" in w.value for w in gone.warning)
     assert query(gone)["checkpoint"] != "999:best"
+
+
+def test_the_address_bar_follows_every_move_between_views(runs: Runs) -> None:
+    """Opening a run left ``/gallery`` in the address bar; the Models tab kept ``?view=compare…``.
+    After each move the URL names exactly the view on screen, and reopening it shows the same."""
+    register(runs["image"], "shapes", "champion")
+    app = open_gallery(view="compare", runs=f"{runs['table']},{runs['median']}")
+    assert query(app) == {"view": "compare", "runs": f"{runs['table']},{runs['median']}"}
+
+    next(s for s in app.get("button_group") if s.label == "Section").set_value("Models")
+    run_again(app)
+    assert query(app) == {"view": "models", "model": "shapes"}  # the first model is picked and named
+    assert open_gallery(**query(app)).query_params == app.query_params
+
+    next(s for s in app.get("button_group") if s.label == "Section").set_value("Runs")
+    run_again(app)
+    assert query(app) == {}
+    detail = run_detail(runs["image"])
+    button(app, "Open", cards(app).index(detail.card.name)).click()
+    run_again(app)
+    assert query(app) == {"view": "run", "run": runs["image"]}
+    assert open_gallery(**query(app)).subheader[0].value == detail.card.name
+    button(app, "← All runs").click()
+    run_again(app)
+    assert query(app) == {} and len(cards(app)) == 4

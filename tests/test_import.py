@@ -851,6 +851,26 @@ def test_identical_files_in_one_import_are_stored_once_and_flagged_as_duplicates
     assert any("different labels" in warning for warning in health.warnings)
 
 
+def test_health_says_no_problems_only_when_the_duplicates_table_is_empty(
+    studio: Path, tmp_path: Path
+) -> None:
+    """ "No problems found: … duplicates look fine" stood above a table of duplicate groups."""
+    same = image_bytes(seed=7)
+    folder = write(tmp_path / "copies", {"cats/a.png": same, "cats/a-again.png": same,
+                                         "dogs/b.png": image_bytes(seed=8)})  # fmt: skip
+    import_path(folder, "copies")
+    health = assess(open_version("copies"))
+    assert len(health.duplicates) == 1 and not health.duplicates[0].conflicting_labels
+    assert health.all_clear is None
+    assert any("1 group(s) of identical files (1 extra copies" in warning for warning in health.warnings)
+    clean = write(tmp_path / "clean", {"cats/a.png": same, "dogs/b.png": image_bytes(seed=8)})
+    import_path(clean, "clean")
+    assert (
+        assess(open_version("clean")).all_clear
+        == "No problems found: labels, sizes and duplicates look fine."
+    )
+
+
 def test_identical_bytes_stored_at_the_same_moment_count_as_new_once(tmp_path: Path) -> None:
     store = BlobStore(tmp_path / "blobs")
     writers = 8

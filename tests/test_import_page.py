@@ -132,13 +132,13 @@ def test_the_import_form_starts_empty_and_opens_what_it_imported(sample_workspac
 
     upload(app, [("a.png", png(1))], name="cats")
 
-    assert (query(app)["dataset"], query(app)["version"]) == ("cats", "v1"), "the URL names what was imported"
+    assert (query(app)["dataset"], query(app)["version"]) == ("cats", "1"), "the URL names what was imported"
     assert app.selectbox(key="dataset").value == "cats"
     assert any("Imported 1 file into cats v1" in s.value for s in app.success)
 
     upload(app, [("b.png", png(2))])  # add to the selected dataset, now cats
 
-    assert (query(app)["dataset"], query(app)["version"]) == ("cats", "v2")
+    assert (query(app)["dataset"], query(app)["version"]) == ("cats", "2")
     assert app.selectbox(key="version").value == 2
     assert [v.number for v in list_versions("sample-images")] == [1], "the old selection is untouched"
 

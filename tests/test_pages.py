@@ -120,7 +120,7 @@ def test_versions_tab_lists_every_version(sample_workspace: Path, tmp_path: Path
     import_path(folder.parent, "sample-images")
 
     app = open_page("pages/data.py", dataset="sample-images")
-    assert app.selectbox(key="version").proto.placeholder == "v2 (latest)", "the latest version is shown"
+    assert app.selectbox(key="version").value == 2, "the latest version is shown"
     assert metrics(app)["Items"] == "121"
     history = app.dataframe[-1].value
     assert list(history["version"]) == ["v2", "v1"]
@@ -130,5 +130,36 @@ def test_versions_tab_lists_every_version(sample_workspace: Path, tmp_path: Path
 
 def test_unknown_dataset_in_the_link_falls_back_without_an_error(sample_workspace: Path) -> None:
     app = open_page("pages/data.py", dataset="deleted-long-ago", version="99")
-    assert app.selectbox(key="dataset").proto.placeholder == "sample-audio", "the first dataset is shown"
+    assert app.selectbox(key="dataset").value == "sample-audio", "the first dataset is shown"
     assert "Modality" in metrics(app)
+
+
+def query(app: AppTest) -> dict[str, str]:
+    """The address bar's query, one value per name."""
+    return {key: (value[-1] if isinstance(value, list) else value) for key, value in app.query_params.items()}
+
+
+def test_the_address_bar_names_the_dataset_and_version_on_screen(
+    sample_workspace: Path, tmp_path: Path
+) -> None:
+    """``/data`` showed the first dataset without naming it; after an import of a dataset sorting
+    first, the same bookmark opened another one."""
+    app = open_page("pages/data.py")
+    shown = app.selectbox(key="dataset").value
+    assert query(app) == {"dataset": shown, "version": "1"}
+    bookmark = query(app)
+
+    folder = tmp_path / "new" / "circle"
+    folder.mkdir(parents=True)
+    Image.fromarray(np.full((64, 64, 3), 9, np.uint8)).save(folder / "extra.png")
+    import_path(folder.parent, "aaa-newest")
+    import_path(folder.parent, "sample-images")  # and a newer version of another
+    reopened = open_page("pages/data.py", **bookmark)
+    assert reopened.selectbox(key="dataset").value == shown
+    assert reopened.selectbox(key="version").value == 1
+
+    reopened.selectbox(key="dataset").set_value("sample-images").run()
+    assert query(reopened)["dataset"] == "sample-images"
+    assert query(reopened)["version"] == "2"  # the other dataset's newest version
+    reopened.selectbox(key="version").set_value(1).run()
+    assert query(reopened)["version"] == "1"

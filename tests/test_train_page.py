@@ -115,3 +115,51 @@ def test_a_link_with_an_id_too_big_for_the_database_is_a_missing_job(sample_work
     huge = "12345678901234567890123456"
     app = open_train(huge)  # no OverflowError from the database
     assert any(f"There is no training job {huge!r}" in w.value for w in app.warning)
+
+
+def table_text(app: AppTest) -> str:
+    return app.dataframe[0].value.astype(str).to_string()
+
+
+def test_the_jobs_table_shows_no_raw_none_and_finds_every_job_id(sample_workspace: Path) -> None:
+    """Trials and drift checks take ids from the same sequence as training runs; the table's filter
+    finds each of them, and a value a job does not have reads as a dash, never ``None``."""
+    from canvascraft.services.jobs import pool
+
+    jobs = pool()
+    base = {"dataset": "sample-table", "recipe": "table-starter", "trainer": "table-mlp"}
+    training = jobs.submit("train", base)  # no recipe version, no progress yet
+    trial = jobs.submit("train", {**base, "study": {"name": "inks", "number": None}})
+    check = jobs.submit("drift", {"check_id": 4})
+    driver = jobs.submit("tune", {"study": "inks"})
+
+    app = open_train()
+    shown = app.dataframe[0].value
+    assert list(shown["job"]) == [training]  # what it showed before: training runs
+    assert "None" not in table_text(app) and "nan" not in table_text(app)
+    assert any("trials" in c.value and "drift checks" in c.value and "Show" in c.value for c in app.caption)
+
+    (show,) = [group for group in app.get("button_group") if group.key == "train_job_groups"]
+    show.set_value(["training", "trial", "study", "drift"]).run()
+    shown = app.dataframe[0].value
+    assert list(shown["job"]) == [driver, check, trial, training]
+    assert list(shown["kind"]) == ["study inks", "drift check 4", "a trial of study inks", "training run"]
+    assert "None" not in table_text(app)
+
+    linked = open_train(trial)
+    assert linked.selectbox(key="job").value == trial
+    title = linked.selectbox(key="job").format_func(trial)
+    assert title.endswith("· a trial of study inks") and "None" not in title
+    assert not any("None" in c.value for c in linked.caption)
+
+
+def test_tune_mode_gives_the_jobs_table_the_full_width(sample_workspace: Path) -> None:
+    """Beside the tune form the jobs table had half the page and its progress column was cut off."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["mode"] = "Tune"
+    app.switch_page("pages/train.py")
+    app.run()
+    assert not app.exception
+    assert not any(column.get("arrow_data_frame") or column.info for column in app.columns)
+    launch = open_train()
+    assert any(column.info for column in launch.columns)  # beside the launch form as before

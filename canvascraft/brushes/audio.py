@@ -508,6 +508,7 @@ class Standardize(AudioBrush):
     name = "standardize"
     summary = "Put each spectrogram on one scale (mean 0, spread 1): loud and quiet takes look alike."
     augments = False
+    finishing = True
     input_kind: ClassVar[SampleKind] = "features"
     output_kind: ClassVar[SampleKind] = "features"
 

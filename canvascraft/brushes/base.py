@@ -231,6 +231,10 @@ class Brush(ABC):
     summary: ClassVar[str]
     params: ClassVar[tuple[Param, ...]] = ()
     augments: ClassVar[bool] = True
+    #: Belongs at the end of a recipe: it puts values on the scale the model trains on (``normalize``,
+    #: ``standardize``), so a brush added later goes before it; one added after a normalize would see
+    #: centred floats (a rotation fills its corners grey instead of black).
+    finishing: ClassVar[bool] = False
     #: The name of the declared gate parameter, or None; set from ``params`` when the class is defined.
     gate_param: ClassVar[str | None] = None
 

@@ -386,6 +386,7 @@ class Normalize(TorchvisionBrush):
     name = "normalize"
     summary = "Turn pixels into the centred float numbers the model trains on; usually the last brush."
     augments = False
+    finishing = True
     output_dtype = torch.float32
     params = (
         Param(

@@ -126,7 +126,7 @@ def mlflow_ui(
 def _print_link(state: Any) -> None:
     from canvascraft.share.links import link
 
-    typer.echo(link(get_settings().studio_url, state))
+    typer.echo(link(get_settings().link_base, state))
 
 
 @link_app.command("run")

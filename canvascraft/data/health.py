@@ -30,6 +30,14 @@ class Health:
     duplicates: list[DuplicateGroup] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def all_clear(self) -> str | None:
+        """The one-line all-clear, only when nothing below it says otherwise (no warning, no
+        duplicate group): it once read "duplicates look fine" above a table of four groups."""
+        if self.warnings or self.duplicates:
+            return None
+        return "No problems found: labels, sizes and duplicates look fine."
+
 
 def _duplicates(items: list[ItemView]) -> list[DuplicateGroup]:
     groups: dict[str, list[ItemView]] = {}
@@ -83,4 +91,11 @@ def assess(view: VersionView) -> Health:
                 )
     if any(g.conflicting_labels for g in duplicates):
         warnings.append("some identical files carry different labels")
+    if duplicates:
+        copies = sum(len(g.names) - 1 for g in duplicates)
+        warnings.append(
+            f"{len(duplicates)} group(s) of identical files ({copies} extra copies, listed under "
+            "Duplicates): a copy counts twice in training and can land in both the training and the "
+            "validation split, which flatters the validation figures; delete the copies and import again"
+        )
     return Health(balance, dict(sizes.most_common()), durations, duplicates, warnings)

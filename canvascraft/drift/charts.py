@@ -96,6 +96,34 @@ def _plotted(rows: pd.DataFrame, metric: str) -> pd.Series:
     return rows["value"].astype(float)
 
 
+MIN_TIME_SPAN = pd.Timedelta(hours=1)
+"""The narrowest time axis drawn: a first check (or a few a second apart) otherwise zooms plotly to
+milliseconds (``20:08:29.316 / 20:08:29.3165``)."""
+
+
+def _time_axis(times: pd.Series) -> dict[str, object]:
+    """Date and minutes on the ticks, a few of them, over at least ``MIN_TIME_SPAN`` around the checks."""
+    start, end = times.min(), times.max()
+    if end - start < MIN_TIME_SPAN:
+        middle = start + (end - start) / 2
+        start, end = middle - MIN_TIME_SPAN / 2, middle + MIN_TIME_SPAN / 2
+    return {"range": [start, end], "tickformat": "%Y-%m-%d<br>%H:%M", "hoverformat": "%Y-%m-%d %H:%M",
+            "nticks": 6}  # fmt: skip
+
+
+def _p_value_axis(values: pd.Series, limit: float) -> dict[str, object]:
+    """A log axis labelled once per power of ten as plain numbers (``0.001``), from the smallest
+    p-value drawn (or one decade under the limit) up to 1, at most six labels: plotly's own log
+    ticks on a short range crowd the panel with ``2 5 2 5``."""
+    smallest = min(float(values.min()), limit / 10)
+    low = math.floor(math.log10(max(smallest, P_VALUE_FLOOR)))
+    powers = list(range(low, 1))
+    step = max(1, math.ceil(len(powers) / 6))
+    shown = powers[::-1][::step][::-1]
+    return {"type": "log", "tickvals": [10.0**p for p in shown], "ticktext": [f"{10.0**p:g}" for p in shown],
+            "range": [low - 0.3, 0.3], "title_text": "p-value"}  # fmt: skip
+
+
 def series_figure(series: pd.DataFrame, metric: str | None = None) -> go.Figure:
     """Drift scores per feature over time: one panel per metric, one line per feature, each panel's
     drift limit as a dashed line, drifted points marked with a red cross.
@@ -188,15 +216,16 @@ def series_figure(series: pd.DataFrame, metric: str | None = None) -> go.Figure:
             y=limit,
             line={"dash": "dash", "color": DRIFT_COLOUR, "width": 1.5},
             annotation_text=f"drift limit {limit:g}",
-            annotation_position="top left",
+            annotation_position="top right",  # the panel's title holds the top left
             annotation_font={"color": DRIFT_COLOUR, "size": 11},
             row=row,
             col=1,
         )
         if log_axis:
-            figure.update_yaxes(title_text="p-value", type="log", row=row, col=1)
+            figure.update_yaxes(**_p_value_axis(rows["plotted"], limit), row=row, col=1)
         else:
             figure.update_yaxes(title_text="score", rangemode="tozero", row=row, col=1)
+    figure.update_xaxes(**_time_axis(frame["created_at"]))
     figure.update_xaxes(title_text="check time", row=len(panels), col=1)
     return figure.update_layout(
         height=120 + 260 * len(panels),

@@ -41,6 +41,7 @@ tr.flag td { background: #fff4f2; }
 .gallery figure { margin: 0; width: 140px; font-size: 0.85rem; }
 .gallery img { width: 140px; height: 140px; object-fit: contain; background: #f5f7fa; border-radius: 4px; }
 .note { color: #52606d; font-size: 0.9rem; }
+.caveat { background: #fef3c7; padding: 0.5rem 0.8rem; border-radius: 6px; }
 """
 
 
@@ -96,6 +97,8 @@ def _verdict(detail: CheckDetail) -> str:
     else:
         words, css = "No drift", "calm"
     parts = [f'<div class="verdict {css}">{escape(words)}</div>']
+    if summary.caveat:
+        parts.append(f'<p class="caveat">{escape(summary.caveat)}</p>')
     if summary.sentences:
         items = "".join(f"<li>{escape(as_sentence(sentence))}</li>" for sentence in summary.sentences)
         parts.append(f"<p>What changed, in plain words:</p><ul>{items}</ul>")

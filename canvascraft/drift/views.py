@@ -18,6 +18,12 @@ def model_ref(model_name: str, alias: str) -> str:
     return f"{model_name}{separator}{alias}"
 
 
+FEW_ITEMS = 30
+"""Checks on fewer current items carry a caveat: 30 is the usual rule of thumb below which a sample's
+distribution (and the KS, chi-square and MMD tests on it) says little, and PSI's ten bins hold about
+three items each."""
+
+
 @dataclass(frozen=True)
 class MonitorView:
     """A model under watch: the version it checks, its data, its schedule and its limits."""
@@ -120,6 +126,18 @@ class CheckSummary:
         if self.state == "done":
             return "drift" if self.drifted else "no drift"
         return {"no_data": "no new data"}.get(self.state, self.state)
+
+    @property
+    def caveat(self) -> str | None:
+        """Said beside the verdict of a check on fewer than ``FEW_ITEMS`` current items: the verdict of
+        5 items read as firmly as one of 500. None when the check had enough items or no verdict."""
+        if self.state != "done" or self.n_current is None or self.n_current >= FEW_ITEMS:
+            return None
+        return (
+            f"Only {self.n_current} item(s) were checked. With fewer than {FEW_ITEMS}, one or two unusual "
+            "items can decide the verdict and the tests have little power: read it as a hint, and check "
+            "again when more data has arrived."
+        )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ since been removed from the studio.
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +22,7 @@ import yaml
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from canvascraft.errors import GalleryError, RunNotFoundError
+from canvascraft.errors import CanvasCraftError, GalleryError, RunNotFoundError
 from canvascraft.gallery.detail import History, artifact_file
 from canvascraft.gallery.runs import (
     DEFAULT_METRIC,
@@ -48,6 +50,28 @@ PARAM_ORDER = ("trainer", "dataset", "dataset_version", "recipe", "recipe_versio
 ChangeKind = Literal["recipe", "param", "enabled", "added", "removed", "unavailable"]
 
 
+SIGNIFICANT = 4
+"""Digits a parameter's number is shown with: a tuned ``lr`` of 0.27244159149844 reads 0.2724."""
+
+
+DECIMAL = re.compile(r"^[-+]?(\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?$|^[-+]?\d+[eE][-+]?\d+$")
+"""A number written with a point or an exponent: how MLflow logs a float parameter as text."""
+
+
+def shown_value(value: Any) -> str:
+    """A parameter or recipe setting as a table shows it: a fractional number to ``SIGNIFICANT``
+    significant digits (a float logged as text too), everything else as given, a dash when missing."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, str) and DECIMAL.match(value.strip()):
+        number = float(value)
+    else:
+        return str(value)
+    return f"{number:.{SIGNIFICANT}g}" if math.isfinite(number) else str(value)
+
+
 @dataclass(frozen=True)
 class ParamRow:
     """One parameter across the runs (None where a run lacks it); ``differs`` when not all equal."""
@@ -55,6 +79,11 @@ class ParamRow:
     key: str
     values: dict[str, str | None]
     differs: bool
+
+    @property
+    def shown(self) -> dict[str, str]:
+        """The values as the table shows them (``shown_value``); ``differs`` compares the raw ones."""
+        return {run_id: shown_value(value) for run_id, value in self.values.items()}
 
 
 @dataclass(frozen=True)
@@ -233,14 +262,29 @@ def curves_figure(comparison: Comparison, metric: str) -> go.Figure:
         logged = ", ".join(sorted(comparison.curves))
         raise GalleryError(f"no compared run logged {metric!r}; logged: {logged}")
     names = {card.run_id: card.name for card in comparison.runs}
+    figures = _chart_format(comparison, metric)
     figure = go.Figure()
     for run_id, history in comparison.curves[metric].items():
         figure.add_trace(
             go.Scatter(x=[s for s, _ in history], y=[v for _, v in history], mode="lines+markers",
-                       name=names.get(run_id, run_id), customdata=[run_id] * len(history))
+                       name=names.get(run_id, run_id), customdata=[run_id] * len(history),
+                       hovertemplate=f"%{{fullData.name}}<br>epoch %{{x}}: %{{y:{figures}}}<extra></extra>")
         )  # fmt: skip
     figure.update_layout(
-        xaxis={"title": "epoch"}, yaxis={"title": metric}, legend={"orientation": "h"},
-        margin={"l": 40, "r": 20, "t": 30, "b": 40},
+        xaxis={"title": "epoch", "dtick": 1}, yaxis={"title": metric, "tickformat": figures},
+        legend={"orientation": "h"}, margin={"l": 40, "r": 20, "t": 30, "b": 40},
     )  # fmt: skip
     return figure
+
+
+def _chart_format(comparison: Comparison, metric: str) -> str:
+    """The logged metric's format as its trainer's objective declares it (accuracy as a percentage),
+    from the first compared run whose trainer knows it; else four significant digits."""
+    from canvascraft.training.trainers import objective_of
+
+    for card in comparison.runs:
+        try:
+            return objective_of(card.trainer).metric(metric).chart_format
+        except (CanvasCraftError, KeyError):
+            continue
+    return f".{SIGNIFICANT}~g"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,13 +32,26 @@ class BrushInfo:
     summary: str
     augments: bool
     params: tuple[Param, ...]
+    finishing: bool = False
 
 
 def brush_catalog(modality: str) -> list[BrushInfo]:
     return [
-        BrushInfo(b.name, b.summary, b.augments, tuple(b.params))
+        BrushInfo(b.name, b.summary, b.augments, tuple(b.params), b.finishing)
         for b in sorted(all_brushes(modality), key=lambda b: b.name)  # type: ignore[arg-type]
     ]
+
+
+def insertion_index(steps: Sequence[str], catalog: Mapping[str, BrushInfo], adding: str) -> int:
+    """Where the editor puts a new ``adding`` brush in a recipe whose steps are ``steps`` (brush
+    names): before the recipe's trailing finishing steps (``normalize``, ``standardize``), so it works
+    on the values it was made for, or at the end when the recipe has none or the new brush finishes."""
+    index = len(steps)
+    if catalog.get(adding) is not None and catalog[adding].finishing:
+        return index
+    while index > 0 and (info := catalog.get(steps[index - 1])) is not None and info.finishing:
+        index -= 1
+    return index
 
 
 def check_recipe(data: Mapping[str, Any]) -> tuple[Recipe | None, list[str]]:

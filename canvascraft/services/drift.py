@@ -384,7 +384,7 @@ def check_link(check: CheckSummary) -> str:
     """The share link that reopens a check on the Drift page."""
     from canvascraft.share.links import DriftState, link
 
-    return link(get_settings().studio_url, DriftState(model=check.model_name, check=check.id))
+    return link(get_settings().link_base, DriftState(model=check.model_name, check=check.id))
 
 
 def announce(check_id: int) -> None:

@@ -14,7 +14,7 @@ from canvascraft.gallery.card import (
     render_markdown,
     training_data_warnings,
 )
-from canvascraft.gallery.compare import Comparison, RecipeChange, compare_runs, curves_figure
+from canvascraft.gallery.compare import Comparison, RecipeChange, compare_runs, curves_figure, shown_value
 from canvascraft.gallery.detail import (
     RunDetail,
     ValidationItem,
@@ -128,6 +128,7 @@ __all__ = [
     "run_facets",
     "search_runs",
     "set_alias",
+    "shown_value",
     "token_for_page",
     "training_data_warnings",
     "walk",

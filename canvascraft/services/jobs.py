@@ -7,7 +7,7 @@ only by the actions that need them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +30,11 @@ if TYPE_CHECKING:
     from canvascraft.training.estimate import TimeEstimate
 
 __all__ = [
+    "DEFAULT_GROUPS",
     "DEVICES",
+    "JOB_GROUPS",
     "MAX_PINNED",
+    "MISSING",
     "POLL_S",
     "Baseline",
     "Objective",
@@ -44,21 +47,61 @@ __all__ = [
     "explain_ending",
     "fork_job",
     "get_job",
+    "job_group",
     "job_log",
+    "job_rows",
     "launch_training",
     "list_jobs",
     "list_runs",
     "list_training_jobs",
+    "named_version",
     "pool",
     "resume_job",
     "tick",
     "trainer_catalog",
     "training_view",
+    "trial_note",
     "validation_items",
     "wait_for",
 ]
 POLL_S = 0.5
 ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
+MISSING = "–"
+"""What a table or a line shows for a value a job does not have (yet), never ``None``."""
+JOB_GROUPS = {
+    "training": "training runs",
+    "trial": "study trials",
+    "study": "study drivers",
+    "drift": "drift checks",
+}
+"""What the jobs table can show, by group: every job id belongs to one, so none is hidden for good
+(the pool numbers every kind of job from one sequence)."""
+DEFAULT_GROUPS = ("training",)
+
+
+def named_version(name: object, version: object) -> str:
+    """``recipe v3``; the name alone when the version is unknown, a dash when the name is."""
+    if name is None:
+        return MISSING
+    return f"{name} v{version}" if version is not None else str(name)
+
+
+def trial_note(study: dict[str, Any] | None) -> str | None:
+    """``trial 3 of study inks``, ``a trial of study inks`` before Optuna numbered it, None when the
+    job is not a trial."""
+    if not study:
+        return None
+    name = study.get("name") or MISSING
+    number = study.get("number")
+    return f"trial {number} of study {name}" if number is not None else f"a trial of study {name}"
+
+
+def job_group(job: Job) -> str:
+    """The jobs table's group of a job: ``training``, ``trial``, ``study``, ``drift`` (another kind: its
+    own name)."""
+    if job.kind == "train":
+        return "trial" if job.spec.get("study") else "training"
+    return {"tune": "study", "drift": "drift"}.get(job.kind, job.kind)
 
 
 def pool() -> JobPool:
@@ -182,7 +225,12 @@ class TrainingJobView:
     @property
     def title(self) -> str:
         spec = self.job.spec
-        return f"#{self.job.id} · {spec.get('trainer')} on {spec.get('dataset')} · {spec.get('recipe')}"
+        trainer, dataset = spec.get("trainer") or MISSING, spec.get("dataset") or MISSING
+        return f"#{self.job.id} · {trainer} on {dataset} · {spec.get('recipe') or MISSING}"
+
+    @property
+    def trial_note(self) -> str | None:
+        return trial_note(self.job.spec.get("study"))
 
 
 def training_view(job_id: int) -> TrainingJobView:
@@ -214,6 +262,42 @@ def list_training_jobs(limit: int | None = 100, *, trials: bool = True) -> list[
         TrainingJobView(job, TrainingProgress.from_dict(job.progress), explain_ending(job), [])
         for job in jobs[:limit]
     ]
+
+
+def job_rows(groups: Collection[str] = DEFAULT_GROUPS, limit: int = 100) -> list[dict[str, Any]]:
+    """The Train page's jobs table, newest first: one row per job of the chosen ``groups``
+    (``JOB_GROUPS``), each value shown as text or a dash when the job has none (never ``None``), and
+    the progress as a fraction. Trials and drift checks take ids from the same sequence as training
+    runs, so listing them is how every id can be found."""
+    rows = []
+    for job in pool().list_jobs():
+        group = job_group(job)
+        if group not in groups:
+            continue
+        spec = job.spec
+        row: dict[str, Any] = {
+            "job": job.id, "kind": JOB_GROUPS.get(group, group).removesuffix("s"), "state": job.state,
+            "dataset": spec.get("dataset") or MISSING, "recipe": spec.get("recipe") or MISSING,
+            "trainer": spec.get("trainer") or MISSING, "progress": 0.0, "best": MISSING,
+            "baseline": MISSING,
+        }  # fmt: skip
+        if job.kind == "train":
+            view = TrainingJobView(job, TrainingProgress.from_dict(job.progress), None, [])
+            row["progress"] = view.progress.fraction if view.progress else 0.0
+            row["best"] = view.best_figure or MISSING
+            row["baseline"] = view.baseline_figure or MISSING
+            if view.trial_note:
+                row["kind"] = view.trial_note
+        elif group == "study":
+            row["kind"] = f"study {spec.get('study') or MISSING}"
+        elif group == "drift":
+            row["kind"] = f"drift check {spec.get('check_id') or MISSING}"
+        if job.kind != "train" and job.state == JobState.SUCCEEDED:
+            row["progress"] = 1.0
+        rows.append(row)
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def list_jobs(limit: int | None = None) -> list[Job]:

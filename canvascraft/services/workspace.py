@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from canvascraft.config import get_settings
+from canvascraft.config import get_settings, serve_at
 from canvascraft.data.catalog import DatasetSummary, ItemView, list_datasets, preview_items
 from canvascraft.data.importer import ImportReport
 from canvascraft.data.licence import OWN_WORK
@@ -104,3 +106,33 @@ def upload_limit_mb() -> int:
 def workspace_path() -> str:
     """Where this studio keeps its files (the app prepares each workspace once per server process)."""
     return str(get_settings().workspace)
+
+
+def _option(args: Sequence[str], name: str) -> str | None:
+    """The last value of a Streamlit ``--name=value`` or ``--name value`` option in ``args``."""
+    found = None
+    for index, arg in enumerate(args):
+        if arg.startswith(f"--{name}="):
+            found = arg.split("=", 1)[1]
+        elif arg == f"--{name}" and index + 1 < len(args):
+            found = args[index + 1]
+    return found
+
+
+def serve_from_args(args: Sequence[str]) -> str:
+    """Record the address the studio's server is started on (its Streamlit command line, then
+    Streamlit's own environment variables, then Streamlit's default port), so alert links, the CLI's
+    links and Copy link point at it; ``CANVASCRAFT_STUDIO_URL`` overrides it. Returns the address."""
+    port = _option(args, "server.port") or os.environ.get("STREAMLIT_SERVER_PORT") or "8501"
+    address = _option(args, "server.address") or os.environ.get("STREAMLIT_SERVER_ADDRESS")
+    return serve_at(int(port), address)
+
+
+def studio_link_base(seen: str | None = None) -> str:
+    """Where a link to this studio starts: ``CANVASCRAFT_STUDIO_URL`` when set (the address others
+    reach, e.g. behind a proxy), else ``seen`` (the address the browser used), else the address the
+    studio was started on."""
+    settings = get_settings()
+    if settings.studio_url_explicit or not seen:
+        return settings.link_base
+    return seen.rstrip("/")

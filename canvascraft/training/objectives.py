@@ -56,6 +56,11 @@ class Metric:
     def shown(self, value: float) -> str:
         return f"{value:.1%}" if self.percent else f"{value:.2f}"
 
+    @property
+    def chart_format(self) -> str:
+        """The same format as ``shown`` in d3's notation, for chart axes and hover labels (plotly)."""
+        return ".1%" if self.percent else ".2f"
+
 
 class Meter(ABC):
     """Collects one pass over a split, batch by batch; ``result`` gives that split's figures by metric

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +16,7 @@ from PIL import Image
 from canvascraft.drift.charts import histogram_figure, projection_figure, series_figure
 from canvascraft.drift.report import report_html
 from canvascraft.drift.views import (
+    FEW_ITEMS,
     CheckDetail,
     CheckSummary,
     FarItem,
@@ -131,6 +133,29 @@ def test_p_value_metrics_are_drawn_as_p_values_when_the_series_has_them() -> Non
     assert [s.y0 for s in figure.layout.shapes] == [0.05]
 
 
+def test_a_first_check_gets_a_readable_time_axis_and_mmd_panel() -> None:
+    """One check zoomed the time axis to milliseconds (``20:08:29.316 / 20:08:29.3165``); the MMD
+    panel's log ticks and its limit's label crowded each other."""
+    frame = pd.DataFrame(
+        [(1, START, "embedding", "mmd", 0.3, 0.05, True, 0.001)],
+        columns=["check_id", "created_at", "feature", "metric", "value", "threshold", "drifted", "p_value"],
+    )
+    figure = series_figure(frame)
+    axis = figure.layout.xaxis
+    assert axis.tickformat == "%Y-%m-%d<br>%H:%M" and axis.nticks == 6
+    low, high = (pd.Timestamp(v) for v in axis.range)
+    assert high - low >= pd.Timedelta(hours=1) and low <= pd.Timestamp(START) <= high
+    p_axis = figure.layout.yaxis
+    assert p_axis.type == "log" and list(p_axis.ticktext) == ["0.001", "0.01", "0.1", "1"]
+    assert len(p_axis.tickvals) <= 6
+    limit = next(a for a in figure.layout.annotations if a.text.startswith("drift limit"))
+    title = next(a for a in figure.layout.annotations if "MMD" in a.text)
+    assert title.xanchor == "left" and limit.xanchor != "left"  # not on top of each other
+    # Many decades (a p-value on the floor) still give at most six labels.
+    tiny = series_figure(frame.assign(p_value=1e-30))
+    assert len(tiny.layout.yaxis.tickvals) <= 6 and tiny.layout.yaxis.ticktext[-1] == "1"
+
+
 def test_histograms_overlay_numbers_and_group_categories() -> None:
     histograms = detail().histograms
     numeric = histogram_figure(histograms["brightness"])
@@ -206,6 +231,19 @@ def test_report_tells_the_story_and_escapes_every_user_text() -> None:
     parser = Structure()
     parser.feed(html)
     assert parser.images and parser.images[0].startswith("data:image/png;base64,")
+
+
+def test_a_check_on_few_items_carries_a_caveat_beside_its_verdict() -> None:
+    """A check on a handful of items reported drift as firmly as one on hundreds."""
+    few = detail()  # 12 current items
+    assert few.summary.caveat is not None and "Only 12 item(s)" in few.summary.caveat
+    html = report_html(few)
+    assert '<p class="caveat">Only 12 item(s) were checked' in html
+    assert html.index("Drift found") < html.index('class="caveat"') < html.index("What changed")
+    enough = replace(few, summary=replace(few.summary, n_current=FEW_ITEMS))
+    assert enough.summary.caveat is None and 'class="caveat"' not in report_html(enough)
+    failed = replace(few, summary=replace(few.summary, state="failed", error="boom"))
+    assert failed.summary.caveat is None  # no verdict, nothing to hedge
 
 
 def test_a_calm_check_without_series_is_still_a_report() -> None:

@@ -131,6 +131,19 @@ def test_the_latest_verdict_with_its_sentences_chart_and_history(checks: Checks)
     )
 
 
+def test_a_check_on_few_items_says_so_beside_its_verdict(checks: Checks) -> None:
+    """Five rows decided a verdict shown as firmly as one on hundreds."""
+    folder = get_monitor(MODEL).folder
+    rows = table_rows(open_version("sample-table")).head(5).drop(columns=["style"])
+    rows.to_csv(folder / "five-rows.csv", index=False)
+    few = run_check_now(MODEL, trigger="manual")
+    assert few.summary.state == "done" and few.summary.n_current == 5
+    app = open_drift(model=MODEL, check=str(few.summary.id))
+    assert any(w.value.startswith("Only 5 item(s) were checked") for w in app.warning)
+    calm = open_drift(model=MODEL, check=str(checks["calm"]))
+    assert not any("item(s) were checked" in w.value for w in calm.warning)
+
+
 def test_a_share_link_reopens_that_check_and_feature(checks: Checks) -> None:
     url = link(BASE, DriftState(model=MODEL, check=checks["calm"], feature="brightness"))
     app = open_drift(**dict(pair.split("=") for pair in url.split("?")[1].split("&")))

@@ -21,7 +21,7 @@ from canvascraft.cli import app
 from canvascraft.config import get_settings
 from canvascraft.errors import GalleryError, RunNotFoundError
 from canvascraft.gallery import runs as gallery_runs
-from canvascraft.gallery.compare import compare_runs, curves_figure, recipe_diff
+from canvascraft.gallery.compare import compare_runs, curves_figure, recipe_diff, shown_value
 from canvascraft.gallery.detail import (
     confusion_figure,
     embedding_figure,
@@ -299,6 +299,25 @@ def test_compare_flags_exactly_the_differing_params(logged: list[Logged]) -> Non
     assert comparison.recipe_diff[0].kind == "unavailable"  # these runs logged no recipe.yaml
     with pytest.raises(GalleryError, match="no compared run logged 'f1'"):
         curves_figure(comparison, "f1")
+
+
+def test_compare_shows_figures_in_their_metric_format_and_params_to_four_digits(logged: list[Logged]) -> None:
+    """Compare showed ``0.27244159149844`` as logged; a figure follows its metric's declared format."""
+    first, second = logged[2], logged[4]
+    client = tracking_client()
+    client.log_param(first.run_id, "lr", "0.27244159149844")
+    client.log_param(second.run_id, "lr", "0.0003")
+    comparison = compare_runs([first.run_id, second.run_id])
+    (lr,) = [row for row in comparison.params if row.key == "lr"]
+    assert lr.shown == {first.run_id: "0.2724", second.run_id: "0.0003"} and lr.differs
+    assert next(row for row in comparison.params if row.key == "dataset_version").shown[first.run_id] == "1"
+    assert [shown_value(v) for v in (0.1 + 0.2, 64, None, "bilinear", True, "1e-05")] == [
+        "0.3", "64", "—", "bilinear", "True", "1e-05",
+    ]  # fmt: skip
+    accuracy = curves_figure(comparison, "val_accuracy")  # the objective declares accuracy a percentage
+    assert accuracy.layout.yaxis.tickformat == ".1%"
+    assert all("%{y:.1%}" in trace.hovertemplate for trace in accuracy.data)
+    assert curves_figure(comparison, "val_loss").layout.yaxis.tickformat == ".2f"
 
 
 def test_recipe_diff_aligns_steps_by_brush() -> None:
