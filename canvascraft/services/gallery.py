@@ -57,6 +57,13 @@ def export_zip(name: str, version: int | str, fmt: str = "onnx") -> bytes:
     return bundle_zip(f"{name}/{version}", fmt)
 
 
+def export_formats(name: str, version: int | str) -> tuple[str, ...]:
+    """The formats a version exports as (a generator: onnx only, its sampling loop runs on onnxruntime)."""
+    from canvascraft.gallery.export import export_formats as formats
+
+    return formats(f"{name}/{version}")
+
+
 def export_problem(name: str, version: int | str) -> str | None:
     """Why a version cannot be exported (a recipe step with no export, a generator), before anyone
     waits for the export; None when it can be."""
@@ -86,6 +93,7 @@ __all__ = [
     "download_zip",
     "embedding_figure",
     "epoch_samples",
+    "export_formats",
     "export_problem",
     "export_zip",
     "generate",
