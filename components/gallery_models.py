@@ -13,11 +13,11 @@ from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import item_bytes, list_datasets, open_version, thumbnail_png, upload_types
 from canvascraft.services.drift import capture_try
 from canvascraft.services.gallery import (
-    EXPORT_FORMATS,
     Prediction,
     Predictor,
     describe,
     download_zip,
+    export_formats,
     export_problem,
     export_zip,
     list_checkpoints,
@@ -162,24 +162,27 @@ def card_view(name: str, numbers: list[int], asked: int | None = None) -> None:
 
 
 def _export_row(name: str, version: int) -> None:
-    """The version as ONNX or TorchScript with its preprocessing and a ``predict.py`` that needs no
-    studio; refused up front, with the reason, where the recipe or the kind of model has no export."""
+    """The version as ONNX or TorchScript with its preprocessing and a ``predict.py`` (a generator: ONNX
+    with its sampling settings and a ``generate.py``) that needs no studio; refused up front, with the
+    reason, where the recipe has no export."""
     try:
         problem = export_problem(name, version)
+        formats = export_formats(name, version)
     except CanvasCraftError as error:
-        problem = str(error)
+        problem, formats = str(error), ()
     if problem is not None:
         st.caption(f"Not exportable for use outside the studio: {plain(problem)}")
         return
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     fmt = left.selectbox(
-        "export format", EXPORT_FORMATS, key="gallery_export_format",
-        help="onnx runs with onnxruntime and numpy alone; torchscript needs PyTorch.",
+        "export format", formats, key=f"gallery_export_format_{len(formats)}",
+        help="onnx runs with onnxruntime and numpy alone; torchscript (classifiers) needs PyTorch.",
     )  # fmt: skip
     right.download_button(
         "Download for use outside the studio", data=lambda: export_zip(name, version, fmt),
         file_name=f"{name}-v{version}-{fmt}.zip", mime="application/zip", icon=":material/output:",
-        help="The model, its preprocessing, labels and a predict.py with its README; see README.md inside.",
+        help="The model with what runs it outside the studio (predict.py, or generate.py for a "
+        "generator) and a README; see README.md inside.",
     )  # fmt: skip
 
 

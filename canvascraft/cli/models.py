@@ -116,11 +116,12 @@ def models_export(
     model: Annotated[str, typer.Argument(help="NAME@ALIAS, NAME/VERSION, or NAME for its latest version.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the bundle into (new or empty).")],
     fmt: Annotated[
-        str, typer.Option("--format", help="onnx (needs only onnxruntime) or torchscript.")
+        str, typer.Option("--format", help="onnx (needs only onnxruntime) or torchscript (classifiers only).")
     ] = "onnx",
     force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
 ) -> None:
-    """Export a model for use outside the studio: the network, its preprocessing, labels and predict.py."""
+    """Export a model for use outside the studio: the network, its preprocessing, labels and predict.py
+    (a generator: its network step, sampling settings, labels and generate.py)."""
     from canvascraft.gallery.card import CARD_FILE, model_card, render_markdown
     from canvascraft.gallery.export import check_out_folder, export_bundle, resolve_export_ref, write_bundle
 
@@ -132,7 +133,11 @@ def models_export(
     for warning in card.data_warnings:
         typer.echo(f"warning: trained on data without a licence or consent: {warning}")
     typer.echo(f"exported {model} ({fmt}) to {out}: {', '.join(sorted(files))}")
-    typer.echo(f"run it: pip install -r {out / 'requirements.txt'} && python {out / 'predict.py'} FILE...")
+    if "generate.py" in files:
+        run = f"python {out / 'generate.py'} --seed 0 --count 4 --out pictures"
+    else:
+        run = f"python {out / 'predict.py'} FILE..."
+    typer.echo(f"run it: pip install -r {out / 'requirements.txt'} && {run}")
 
 
 @app.command("predict")

@@ -14,6 +14,15 @@ runtime. A step without an entry is refused by name rather than exported into a 
 
 The model is loaded as the studio's ``Predictor`` loads it (``load_program``: no pickled code runs),
 and the exported graph is checked against it on a batch before the bundle is written.
+
+A generator (``image-flow``) leaves as one step of its network instead: ``model.onnx`` gives the
+velocity of noisy pictures ``x`` at time ``t`` for ``labels`` (any batch), and ``generate.py`` (the
+module ``canvascraft.gallery.export_generator_runtime``, copied as it is) runs the studio's sampling
+loop around it in numpy, as ``sampling.json`` describes (steps, guidance, picture size, the "no label"
+index, the values that become pixels). It is loaded as ``canvascraft generate`` loads it (safetensors
+and a JSON config) and both the graph and the whole loop are checked against the studio's before the
+bundle is written. Generators export as ONNX only: the loop is what makes a picture, and it lives in
+``generate.py``, which needs no PyTorch.
 """
 
 from __future__ import annotations
@@ -29,12 +38,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from canvascraft.errors import ExportError, ModelError
-from canvascraft.gallery import export_runtime
+from canvascraft.gallery import export_generator_runtime, export_runtime
 
 if TYPE_CHECKING:
+    import torch
+
     from canvascraft.gallery.predict import Predictor
     from canvascraft.gallery.registry import ModelVersionInfo
     from canvascraft.recipe.compose import Pipeline, PipelineStep
+    from canvascraft.training.flow import FlowNet
 
 Format = Literal["onnx", "torchscript"]
 FORMATS: tuple[str, ...] = ("onnx", "torchscript")
@@ -43,6 +55,13 @@ OPSET = 18
 CHECK_TOLERANCE = 1e-4
 """The exported graph's probabilities may differ from the studio's by at most this much."""
 BUNDLE_FILES = ("preprocess.json", "labels.json", "predict.py", "requirements.txt", "README.md")
+GENERATOR_FORMATS: tuple[str, ...] = ("onnx",)
+GENERATOR_FILES = ("sampling.json", "labels.json", "generate.py", "requirements.txt", "README.md")
+FLOW_INPUTS = ("x", "t", "labels")
+LOOP_TOLERANCE = 1e-3
+"""The exported sampling loop's values may differ from the studio's by at most this much (a few steps
+on the same noise, checked before the bundle is written)."""
+LOOP_CHECK_STEPS = 3
 
 RUNTIME_PINS = {
     "numpy": "numpy>=1.24",
@@ -124,7 +143,7 @@ def export_problem(ref: str) -> str | None:
 
     info = resolve_export_ref(ref)
     if info.objective.task == "generate":
-        return _generator(info).args[0]
+        return _no_logged_model(info) if not info.model_id else None
     if not info.run_id:
         return f"{info.ref} has no training run, so its preprocessing is unknown"
     try:
@@ -134,11 +153,13 @@ def export_problem(ref: str) -> str | None:
     return None
 
 
-def _generator(info: ModelVersionInfo) -> ExportError:
-    return ExportError(
-        f"{info.ref} is an image generator; generators have no export yet (only classifiers do). "
-        "Make pictures in the studio (Gallery → Try, or `canvascraft serve`)"
-    )
+def export_formats(ref: str) -> tuple[str, ...]:
+    """The formats ``ref`` exports as: a generator's loop needs ONNX, a classifier takes either."""
+    return GENERATOR_FORMATS if resolve_export_ref(ref).objective.task == "generate" else FORMATS
+
+
+def _no_logged_model(info: ModelVersionInfo) -> str:
+    return f"{info.ref} was registered without its logged model; register it again from its run"
 
 
 def preprocess_spec(predictor: Predictor) -> dict[str, Any]:
@@ -201,8 +222,19 @@ def _example(predictor: Predictor, batch: int) -> Any:
 def _onnx_bytes(predictor: Predictor) -> bytes:
     import torch
 
-    example = _example(predictor, 2)
     batch = torch.export.Dim("batch", min=1, max=4096)
+    return _to_onnx(predictor.model, (_example(predictor, 2),), ({0: batch},), ["input"], ["logits"],
+                    predictor.source)  # fmt: skip
+
+
+def _to_onnx(
+    module: Any, example: tuple[Any, ...], dynamic: tuple[Any, ...], inputs: list[str], outputs: list[str],
+    source: str,
+) -> bytes:  # fmt: skip
+    """``module`` as ONNX bytes (``torch.onnx.export(..., dynamo=True)``), the exporter's chatter kept
+    quiet; any failure is an ``ExportError`` naming ``source``."""
+    import torch
+
     quiet = io.StringIO()
     try:
         with (
@@ -213,12 +245,12 @@ def _onnx_bytes(predictor: Predictor) -> bytes:
             # An exported program has no training mode to leave; the exporter warns of it regardless.
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
-                predictor.model,
-                (example,),
+                module,
+                example,
                 dynamo=True,
-                dynamic_shapes=({0: batch},),
-                input_names=["input"],
-                output_names=["logits"],
+                dynamic_shapes=dynamic,
+                input_names=inputs,
+                output_names=outputs,
                 opset_version=OPSET,
                 verbose=False,
             )
@@ -226,7 +258,7 @@ def _onnx_bytes(predictor: Predictor) -> bytes:
             program.save(str(path))
             return path.read_bytes()
     except Exception as error:  # the exporter raises many types; each means the graph did not export
-        raise ExportError(f"{predictor.source} could not be exported to ONNX: {_first_line(error)}") from None
+        raise ExportError(f"{source} could not be exported to ONNX: {_first_line(error)}") from None
 
 
 def _torchscript_bytes(predictor: Predictor) -> bytes:
@@ -269,14 +301,23 @@ def export_bundle(
     ref: str, fmt: str = "onnx", *, extra_files: Mapping[str, str] | None = None
 ) -> dict[str, bytes]:
     """The bundle's files by name: model, ``preprocess.json``, ``labels.json``, ``predict.py``,
-    ``requirements.txt``, ``README.md`` and ``extra_files`` (text, by plain file name)."""
-    from canvascraft.gallery.predict import Predictor
-
+    ``requirements.txt``, ``README.md`` and ``extra_files`` (text, by plain file name); for a generator
+    ``sampling.json`` and ``generate.py`` in place of ``preprocess.json`` and ``predict.py``."""
     if fmt not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     info = resolve_export_ref(ref)
     if info.objective.task == "generate":
-        raise _generator(info)
+        files = generator_bundle(info, fmt)
+    else:
+        files = _classifier_bundle(info, fmt)
+    for name, text in (extra_files or {}).items():
+        files[_extra_name(name, files)] = text.encode("utf-8")
+    return files
+
+
+def _classifier_bundle(info: ModelVersionInfo, fmt: str) -> dict[str, bytes]:
+    from canvascraft.gallery.predict import Predictor
+
     predictor = Predictor.from_version(info)
     spec = preprocess_spec(predictor)
     model = _onnx_bytes(predictor) if fmt == "onnx" else _torchscript_bytes(predictor)
@@ -291,9 +332,179 @@ def export_bundle(
         "requirements.txt": requirements(spec, fmt).encode(),
         "README.md": readme(info, spec, fmt, predictor.classes).encode(),
     }
-    for name, text in (extra_files or {}).items():
-        files[_extra_name(name, files)] = text.encode("utf-8")
     return files
+
+
+# --- generators --------------------------------------------------------------------------------------
+
+
+def generator_bundle(info: ModelVersionInfo, fmt: str = "onnx") -> dict[str, bytes]:
+    """A generator's bundle: ``model.onnx`` (one velocity step), ``sampling.json``, ``labels.json``,
+    ``generate.py``, ``requirements.txt`` and ``README.md``; ``ExportError`` for TorchScript."""
+    from canvascraft.gallery.generate import load_generator
+    from canvascraft.training.flow import GUIDANCE, PIXEL_RANGE, SAMPLE_STEPS
+
+    if fmt not in GENERATOR_FORMATS:
+        raise ExportError(
+            f"{info.ref} is an image generator; generators export as onnx only (its generate.py runs the "
+            "sampling loop with onnxruntime, and TorchScript export is for classifiers): use --format onnx"
+        )
+    if not info.model_id:
+        raise ExportError(_no_logged_model(info))
+    generator = load_generator(info.ref)
+    net = _cpu_copy(generator.net)
+    model = _flow_onnx_bytes(net, info.ref)
+    low, high = PIXEL_RANGE
+    spec: dict[str, Any] = {
+        "format": export_generator_runtime.FORMAT,
+        "trainer": "image-flow",
+        "run_id": info.run_id,
+        "method": "flow matching: Euler steps from t=1 (noise) to t=0 (picture), classifier-free guidance",
+        "steps": SAMPLE_STEPS,
+        "guidance": GUIDANCE,
+        "channels": net.channels,
+        "resolution": net.resolution,
+        "null_label": net.free_label,
+        "pixels": {
+            "low": low,
+            "high": high,
+            "rule": "pixel = round((clip(value, low, high) - low) * 255 / (high - low)); the network "
+            "works in the `half` normalisation, value = (pixel / 255 - 0.5) / 0.5",
+        },
+        "model": {
+            "format": "onnx",
+            "file": MODEL_FILES["onnx"],
+            "inputs": {name: name for name in FLOW_INPUTS},
+            "output": "velocity",
+        },
+        "source": {"model": info.name, "version": info.version, "ref": info.ref},
+    }
+    files: dict[str, bytes] = {
+        MODEL_FILES["onnx"]: model,
+        "sampling.json": _json(spec),
+        "labels.json": _json(generator.classes),
+        "generate.py": Path(export_generator_runtime.__file__).read_bytes(),
+        "requirements.txt": "".join(
+            f"{RUNTIME_PINS[n]}\n" for n in ("numpy", "onnxruntime", "Pillow")
+        ).encode(),
+        "README.md": generator_readme(info, spec, generator.classes).encode(),
+    }
+    _check_generator(net, files, info.ref)
+    return files
+
+
+def _cpu_copy(net: FlowNet) -> FlowNet:
+    """A float32 copy of the network on the CPU: the one the studio serves may sit on a GPU, and is
+    shared with other callers, so it is neither moved nor exported itself."""
+    from canvascraft.training.flow import FlowNet
+
+    copy = FlowNet.from_config(net.config())
+    copy.load_state_dict({k: v.detach().cpu().float() for k, v in net.state_dict().items()})
+    return copy.eval()
+
+
+def _flow_example(net: FlowNet, batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Noisy pictures, times and labels (the "no label" index included) to export and check with."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, net.channels, net.resolution, net.resolution, generator=generator)
+    t = torch.rand(batch, generator=generator)
+    labels = torch.randint(0, net.free_label + 1, (batch,), generator=generator)
+    labels[-1] = net.free_label
+    return x, t, labels
+
+
+def _flow_onnx_bytes(net: FlowNet, source: str) -> bytes:
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    return _to_onnx(net, _flow_example(net, 2), ({0: batch},) * 3, list(FLOW_INPUTS), ["velocity"], source)
+
+
+def _check_generator(net: FlowNet, files: Mapping[str, bytes], source: str) -> None:
+    """The bundle, loaded as ``generate.py`` loads it, gives the studio's velocities on random batches of
+    1 and 3 and the studio's pictures after a few guided steps on the same noise, or no bundle."""
+    import numpy as np
+    import torch
+
+    from canvascraft.training.flow import GUIDANCE, sample_values, seeded_noise
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("model.onnx", "sampling.json", "labels.json"):
+            (Path(tmp) / name).write_bytes(files[name])
+        runtime = export_generator_runtime.Generator(Path(tmp))
+        for size in (1, 3):
+            x, t, labels = _flow_example(net, size, seed=size)
+            with torch.no_grad():
+                want = net(x, t, labels).numpy()
+            got = runtime.velocity(x.numpy(), t.numpy(), labels.numpy())
+            scale = max(1.0, float(np.abs(want).max()))
+            if got.shape != want.shape or float(np.abs(got - want).max()) > CHECK_TOLERANCE * scale:
+                raise ExportError(
+                    f"the onnx export of {source} does not give the studio's velocities (batch of {size}); "
+                    "it was not written"
+                )
+        labels_asked = [0, None]
+        noise = seeded_noise(net, [0, 1])
+        want = sample_values(
+            net, labels_asked, [0, 1], steps=LOOP_CHECK_STEPS, guidance=GUIDANCE, noise=noise
+        )
+        got = runtime.sample_values(
+            noise.numpy(),
+            [net.free_label if v is None else v for v in labels_asked],
+            LOOP_CHECK_STEPS,
+            GUIDANCE,
+        )
+        if float(np.abs(got - want.numpy()).max()) > LOOP_TOLERANCE:
+            raise ExportError(
+                f"the exported sampling loop of {source} does not make the studio's pictures; it was "
+                "not written"
+            )
+
+
+def generator_readme(info: ModelVersionInfo, spec: Mapping[str, Any], classes: list[str]) -> str:
+    """How to make pictures with the bundle, in the bundle."""
+    size, channels = spec["resolution"], spec["channels"]
+    first = classes[0] if classes else "NAME"
+    return f"""# {info.name} version {info.version}
+
+An image generator (`image-flow`, {size}×{size} pixels, {channels} channel(s)) exported from CanvasCraft
+ML Studio, with what it needs to make pictures outside the studio: no CanvasCraft, MLflow or PyTorch.
+
+## Run it
+
+```
+python -m venv .venv && . .venv/bin/activate
+pip install -r requirements.txt
+python generate.py --label {first} --seed 0 --count 4 --out pictures
+python generate.py --seed 0 --count 8 --steps {spec["steps"]} --guidance {spec["guidance"]:g} --out pictures
+```
+
+It writes `<label>-<seed>.png` per picture into `--out` (each label in turn when no `--label` is given,
+`--no-label` for pictures without one). `--steps` (default {spec["steps"]}): more is finer and slower.
+`--guidance` (default {spec["guidance"]:g}): how strongly pictures follow their label; 1 turns guidance
+off, 0 ignores the label. From Python: `from generate import Generator; Generator(".")`.
+
+**Seeds differ from the studio's.** The studio draws each seed's noise with PyTorch's random
+generator, which numpy cannot reproduce, so `--seed 3` here gives another picture than seed 3 in the
+studio (just as good, and the same every time here). For the studio's very pictures, save its noise as
+a `.npy` file (count × {channels} × {size} × {size}, float32) and pass `--noise FILE.npy`: the pictures
+then match the studio's CPU sampling (values within 1e-3, pixels within one level). `--values OUT.npy`
+also saves the values before they become pixels.
+
+## What is in the bundle
+
+- `model.onnx`: one step of the network: inputs `x` (batch, {channels}, {size}, {size}) float32 noisy
+  pictures, `t` (batch) float32 time from 1 (noise) to 0 (picture), `labels` (batch) int64; output
+  `velocity`, shaped as `x`. Label {spec["null_label"]} means "no label".
+- `sampling.json`: the sampling loop's settings: {spec["steps"]} Euler steps from t = 1 to t = 0 by
+  default; guidance {spec["guidance"]:g}, as `v = v_free + g·(v_label - v_free)` with both velocities
+  from one batch; values clipped to {spec["pixels"]["low"]:g}..{spec["pixels"]["high"]:g} and spread
+  over 0..255.
+- `labels.json`: the labels by index: {", ".join(classes) or "(none)"}.
+- `generate.py`, `requirements.txt`: the sampling loop in numpy and what it needs.
+"""
 
 
 def _extra_name(name: str, files: Mapping[str, bytes]) -> str:
@@ -367,7 +578,7 @@ def export_zip(ref: str, fmt: str = "onnx", *, extra_files: Mapping[str, str] | 
     from canvascraft.gallery.registry import zip_folder_name
 
     files = export_bundle(ref, fmt, extra_files=extra_files)
-    source = json.loads(files["preprocess.json"])["source"]
+    source = json.loads(files.get("preprocess.json") or files["sampling.json"])["source"]
     top = f"{zip_folder_name(source['model'])}-v{source['version']}-{fmt}"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -71,6 +71,13 @@ def download_zip(name: str, version: int | str) -> bytes:
     return folder_zip(name, version, extra_files={CARD_FILE: card_markdown(name, version)})
 
 
+def export_formats(name: str, version: int | str) -> tuple[str, ...]:
+    """The formats a version exports as (a generator: onnx only, its sampling loop runs on onnxruntime)."""
+    from canvascraft.gallery.export import export_formats as formats
+
+    return formats(f"{name}/{version}")
+
+
 def export_problem(name: str, version: int | str) -> str | None:
     """Why a version cannot be exported (a recipe step with no export, a generator), before anyone
     waits for the export; None when it can be."""
@@ -104,6 +111,7 @@ __all__ = [
     "download_zip",
     "embedding_figure",
     "epoch_samples",
+    "export_formats",
     "export_problem",
     "export_zip",
     "generate",

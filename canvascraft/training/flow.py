@@ -288,19 +288,32 @@ def filmstrip_plan(n_classes: int) -> tuple[list[int | None], list[int]]:
     return [label for label, _ in plan], [seed for _, seed in plan]
 
 
+GUIDANCE = 2.0
+"""How strongly pictures follow their label unless asked otherwise (1 turns guidance off)."""
+PIXEL_RANGE = (-1.0, 1.0)
+"""The values sampling ends in (the ``half`` normalisation), clipped and spread over 0..255."""
+
+
+def seeded_noise(model: FlowNet, seeds: Sequence[int]) -> torch.Tensor:
+    """The starting noise of each seed, drawn on the CPU one seed at a time, so a seed's picture is the
+    same on any device and in any batch."""
+    shape = (model.channels, model.resolution, model.resolution)
+    return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in seeds])
+
+
 @torch.no_grad()
-def sample(
+def sample_values(
     model: FlowNet,
     labels: Sequence[int | None],
     seeds: Sequence[int],
     *,
     steps: int = SAMPLE_STEPS,
-    guidance: float = 2.0,
+    guidance: float = GUIDANCE,
     noise: torch.Tensor | None = None,
-) -> list[np.ndarray]:
-    """One picture per (label, seed) as uint8 HWC arrays; the same seed and label give the same
-    picture on any device (the noise is drawn on the CPU). ``None`` samples without a label;
-    ``guidance`` 1 turns classifier-free guidance off. ``noise`` replaces the seeded noise (a walk)."""
+) -> torch.Tensor:
+    """The pictures as the sampling loop leaves them (float, N×C×H×W on the CPU, about -1..1), before
+    they become pixels: Euler steps from ``t = 1`` to ``t = 0``, guided as ``v_free + g·(v_label -
+    v_free)`` with both velocities from one batch. An exported bundle replays exactly this loop."""
     if len(labels) != len(seeds):
         raise ValueError("one label per seed")
     if steps < 1:
@@ -308,9 +321,8 @@ def sample(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    shape = (model.channels, model.resolution, model.resolution)
     if noise is None:
-        noise = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in seeds])
+        noise = seeded_noise(model, seeds)
     x = noise.to(device)
     cond = torch.tensor([model.free_label if v is None else v for v in labels], device=device)
     free = torch.full_like(cond, model.free_label)
@@ -326,8 +338,30 @@ def sample(
                 velocity = unlabelled + guidance * (labelled - unlabelled)
         x = x + (then - now) * velocity
     model.train(was_training)
-    pixels = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    return x.cpu()
+
+
+def to_pixels(values: torch.Tensor) -> list[np.ndarray]:
+    """Sampled values as uint8 HWC pictures: clipped to ``PIXEL_RANGE`` and spread over 0..255."""
+    low, high = PIXEL_RANGE
+    pixels = ((values.clamp(low, high) - low) * (255.0 / (high - low))).round().to(torch.uint8)
     return [picture.permute(1, 2, 0).numpy() for picture in pixels]
+
+
+def sample(
+    model: FlowNet,
+    labels: Sequence[int | None],
+    seeds: Sequence[int],
+    *,
+    steps: int = SAMPLE_STEPS,
+    guidance: float = GUIDANCE,
+    noise: torch.Tensor | None = None,
+) -> list[np.ndarray]:
+    """One picture per (label, seed) as uint8 HWC arrays; the same seed and label give the same
+    picture on any device (the noise is drawn on the CPU). ``None`` samples without a label;
+    ``guidance`` 1 turns classifier-free guidance off. ``noise`` replaces the seeded noise (a walk)."""
+    values = sample_values(model, labels, seeds, steps=steps, guidance=guidance, noise=noise)
+    return to_pixels(values)
 
 
 def png(picture: np.ndarray) -> bytes:
