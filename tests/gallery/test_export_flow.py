@@ -110,7 +110,11 @@ def test_the_cli_exports_a_generator_with_its_sampling_loop(
 ) -> None:
     output, bundle = cli_export
     assert f"exported {MODEL}@champion (onnx)" in output and "generate.py --seed 0" in output
-    assert sorted(p.name for p in bundle.iterdir()) == sorted([*GENERATOR_FILES, "model.onnx"])
+    assert sorted(p.name for p in bundle.iterdir()) == sorted(
+        [*GENERATOR_FILES, "model.onnx", "MODEL_CARD.md"]
+    )
+    card = (bundle / "MODEL_CARD.md").read_text()  # a generator's card: what it makes, no per-class table
+    assert "model that generates pictures" in card and "## Licence and consent of its data" in card
     net = studio_net()
     labels = json.loads((bundle / "labels.json").read_text())
     assert labels == load_generator(f"{MODEL}@champion").classes and len(labels) == net.n_classes
@@ -217,5 +221,7 @@ def test_the_gallery_offers_a_generator_for_download(workspace_of_flow: Path) ->
     data = export_zip(MODEL, 1, "onnx")  # what the button hands over
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = sorted(archive.namelist())
-        assert names == sorted(f"{MODEL}-v1-onnx/{n}" for n in [*GENERATOR_FILES, "model.onnx"])
+        assert names == sorted(
+            f"{MODEL}-v1-onnx/{n}" for n in [*GENERATOR_FILES, "model.onnx", "MODEL_CARD.md"]
+        )
         assert "python generate.py" in archive.read(f"{MODEL}-v1-onnx/README.md").decode()
