@@ -108,10 +108,14 @@ with list_column:
         if not rows:
             st.info("No training jobs yet: launch one with the form.", icon=":material/model_training:")
             return
+        # What a person follows first (state, progress, the figures) before what names the job; the kind
+        # only once the table holds more than training runs.
+        order = ["job", "state", "progress", "best", "baseline", "dataset", "trainer", "recipe"]
         st.dataframe(
             pd.DataFrame(rows),
             hide_index=True,
             height=min(38 + 35 * len(rows), 360),
+            column_order=order if set(shown or DEFAULT_GROUPS) == set(DEFAULT_GROUPS) else [*order, "kind"],
             column_config={
                 "job": st.column_config.NumberColumn(width=50, format="#%d"),
                 "kind": st.column_config.TextColumn(width=110),
