@@ -158,7 +158,7 @@ def card_view(name: str, numbers: list[int], asked: int | None = None) -> None:
         mime="text/markdown", icon=":material/download:", key=f"gallery_card_download_{name}_{version}",
     )  # fmt: skip
     with st.container(border=True):
-        st.markdown(markdown)
+        st.markdown(render_markdown(card, top_level=3))  # nested under the page's "Card" heading
 
 
 def _export_row(name: str, version: int) -> None:

@@ -87,7 +87,7 @@ def import_form(selected: str | None) -> None:
         label_column = table_col.text_input(
             "Label column (tables)", help="Leave empty for an unlabelled table."
         )
-        licence, source, consent = import_licence_fields()
+        licence, source, consent = import_licence_fields(adding_to=into)
         replace = st.checkbox(
             "New version holds only these files (otherwise they are added to the last version)"
         )

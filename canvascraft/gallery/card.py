@@ -454,8 +454,9 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-def render_markdown(card: ModelCard) -> str:
-    """The card as one Markdown document (what ``card.md`` holds)."""
+def render_markdown(card: ModelCard, *, top_level: int = 1) -> str:
+    """The card as one Markdown document (what ``card.md`` holds); ``top_level`` is its title's heading
+    level, so a page that shows the card under a heading of its own can nest it (sections one below)."""
     aliases = f" ({', '.join('@' + md(a) for a in card.aliases)})" if card.aliases else ""
     out = [f"# Model card: {md(card.name)} version {card.version}{aliases}", ""]
     if card.task == "generate":
@@ -464,8 +465,9 @@ def render_markdown(card: ModelCard) -> str:
         kind = "classifies " + {"table": "table rows", None: "items"}.get(
             card.modality, f"{card.modality} items"
         )
+    trainer = card.trainer or "unknown"
     out.append(
-        f"A {card.trainer or 'unknown'} model that {kind}"
+        f"{'An' if trainer[0] in 'aeiou' else 'A'} {trainer} model that {kind}"
         + (f", registered {card.created:%Y-%m-%d %H:%M} UTC" if card.created else "")
         + (f" from run {card.run_id}." if card.run_id else ".")
     )
@@ -562,7 +564,8 @@ def render_markdown(card: ModelCard) -> str:
 
     out += ["", "## Lineage", ""]
     out += [f"- {line}" for line in card.lineage] or ["No lineage recorded."]
-    return "\n".join(out) + "\n"
+    deeper = "#" * (top_level - 1)
+    return "\n".join(deeper + line if line.startswith("#") else line for line in out) + "\n"
 
 
 CARD_FILE = "MODEL_CARD.md"

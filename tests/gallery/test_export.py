@@ -310,6 +310,7 @@ def test_download_button_on_the_models_view(trained: Callable[[str], Job]) -> No
         )
         card = archive.read("button-images-v1-onnx/MODEL_CARD.md").decode()
         assert "## Licence and consent of its data" in card
+        assert "An image-cnn model that classifies image items" in card
         assert "python predict.py" in archive.read("button-images-v1-onnx/README.md").decode()
     with zipfile.ZipFile(io.BytesIO(download_zip("button-images", 1))) as archive:  # MLflow's folder too
         assert "button-images-v1/MODEL_CARD.md" in archive.namelist()

@@ -98,7 +98,7 @@ def test_the_gallery_shows_the_card_and_saves_a_description(trained_runs_workspa
         "without a licence or without consent" in w.value and "sample-table" in w.value for w in app.warning
     )
     assert "Download card.md" in [d.label for d in app.get("download_button")]
-    assert any(m.value.startswith("# Model card: paints version 1") for m in app.markdown)
+    assert any(m.value.startswith("### Model card: paints version 1") for m in app.markdown)
 
     next(t for t in app.text_input if t.label == "What it is for").input("Sorts paint mixtures by style")
     next(b for b in app.button if b.label == "Save description").click()
