@@ -24,12 +24,11 @@ def open_imported() -> None:
     """Select the dataset and version the last import made; called before the pickers are drawn."""
     opened = st.session_state.pop(OPEN_KEY, None)
     if opened is not None:
-        # The pickers take their choice from the link, so the link names what the import made; their
-        # old state goes, or it would win over the link.
+        # Set through session state, so the browser's pickers show it too (a value only the server
+        # knows would leave the old name on screen), and in the link, which names what is shown.
         dataset, version = opened
+        st.session_state["dataset"], st.session_state["version"] = dataset, version
         st.query_params.update(dataset=dataset, version=str(version))
-        st.session_state.pop("dataset", None)
-        st.session_state.pop("version", None)
 
 
 def import_target(selected: str | None) -> str | None:

@@ -20,31 +20,28 @@ def _licence_label(value: str) -> str:
     return f"{value}: {described}" if described else value
 
 
-KEEP = "keep the dataset's"
-
-
 def import_licence_fields(adding_to: str | None = None) -> tuple[str | None, str | None, str | None]:
     """Licence, source and consent inside the import form; None for each one left as it is. Adding to
-    an existing dataset, the untouched choice reads "keep the dataset's" (its terms stay), not "not
-    given", which would suggest the import clears them."""
+    an existing dataset, a caption says that what is left untouched keeps the dataset's terms (the
+    option labels stay the same: a selectbox that takes typed options matches them by label)."""
     licence_col, source_col, consent_col = st.columns([2, 3, 2])
-
-    def untouched(value: str) -> str:
-        return KEEP if adding_to is not None and value in (NOT_GIVEN, NOT_SAID) else _licence_label(value)
-
     licence = licence_col.selectbox(
-        "Licence", [NOT_GIVEN, *LICENCES], format_func=untouched, accept_new_options=True,
-        help=LICENCE_HELP + " Left untouched, an existing dataset keeps its licence.",
+        "Licence", [NOT_GIVEN, *LICENCES], format_func=_licence_label, accept_new_options=True,
+        help=LICENCE_HELP + " Left as 'not given', an existing dataset keeps its licence.",
         key="data_import_licence",
     )  # fmt: skip
     source = source_col.text_input(
-        "Source or attribution", help="Where the data came from, or whom to credit.",
-        placeholder=KEEP if adding_to is not None else "", key="data_import_source",
-    )  # fmt: skip
+        "Source or attribution", help="Where the data came from, or whom to credit.", key="data_import_source"
+    )
     consent = consent_col.selectbox(
-        "Consent to training", [NOT_SAID, *CONSENTS], format_func=untouched, help=CONSENT_HELP,
-        key="data_import_consent",
-    )  # fmt: skip
+        "Consent to training", [NOT_SAID, *CONSENTS], help=CONSENT_HELP, key="data_import_consent"
+    )
+    if adding_to is not None:
+        terms = dataset_licence(adding_to)
+        st.caption(
+            f"Left as they are, {plain(adding_to)} keeps its terms: licence {plain(terms.licence_shown)}, "
+            f"consent {plain(terms.consent)}."
+        )
     return (
         None if licence in (None, NOT_GIVEN) else licence,
         source.strip() or None,

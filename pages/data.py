@@ -37,7 +37,11 @@ if not datasets:
 
 def _from_link(param: str, options: Sequence[object], parse: Callable[[str], object] = str) -> int:
     """The option the link names (its index), else the first: a bound widget leaves its default out
-    of the URL, so ``/data`` would reopen whichever dataset sorts first after the next import."""
+    of the URL, so ``/data`` would reopen whichever dataset sorts first after the next import. Once the
+    picker has a value of its own (a choice, or what an import opened) that value wins, and an index
+    beside it would only draw Streamlit's warning about a value set two ways."""
+    if param in st.session_state:
+        return 0
     try:
         return options.index(parse(st.query_params[param]))
     except (KeyError, ValueError):

@@ -85,13 +85,18 @@ def test_upload_zip_imports_good_files_and_lists_bad_ones(studio_url: str, tmp_p
         page.goto(f"{studio_url}/data?tab=Import")
         wait_for_app(page)
         page.get_by_role("tab", name="Import").click()
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(archive))
-        page.get_by_role("textbox", name="Dataset name").fill("textures")
+        page.get_by_text("a new dataset named").click()
+        files = page.get_by_role("region", name="Files or a .zip archive")
+        files.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(archive))
+        files.get_by_text("textures.zip").wait_for()  # uploaded before the form is sent
+        page.get_by_role("textbox", name="New dataset name").fill("textures")
         page.get_by_role("button", name="Import").click()
-        page.get_by_text("Imported 2 file(s) into").wait_for()
-        page.get_by_text("2 file(s) skipped").wait_for()
-        page.get_by_text("not an image").wait_for()
-        page.get_by_text("escapes the archive").wait_for()
+        page.get_by_text("Imported 2 files into textures v1").wait_for()
+        page.wait_for_url("**dataset=textures**")  # the page opens what it imported, and the link names it
+        import_tab = page.get_by_role("tabpanel", name="Import")  # the Skipped tab lists them too
+        import_tab.get_by_text("2 file(s) skipped").wait_for()
+        import_tab.get_by_text("not an image").wait_for()
+        import_tab.get_by_text("escapes the archive").wait_for()
         screenshot(page, "data-import")
 
 
