@@ -11,9 +11,12 @@ from canvascraft.services.datasets import waveform_png
 from components.health import ACCENT
 
 GREY = "#a1a1aa"
+BEFORE_NORMALIZE = "Variants are shown before normalize, which turns pixels into the numbers the model reads."
 
 
 def image_preview(rows: list[ImagePreview]) -> None:
+    if any(row.before_normalize for row in rows):
+        st.caption(BEFORE_NORMALIZE)
     for row in rows:
         st.caption(row.name)
         cells = st.columns(1 + len(row.variants))

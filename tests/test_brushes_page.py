@@ -180,3 +180,14 @@ def test_the_header_names_the_recipe_saved_under_a_new_name(sample_workspace: Pa
     app.button[[b.label for b in app.button].index("Save")].click().run()  # typed, then Save: one run
     assert any("Saved **my-new-name** version 1" in s.value for s in app.success)
     assert app.subheader[0].value == "Recipe · my-new-name"
+
+
+def test_the_preview_says_its_variants_are_shown_before_normalize(sample_workspace: Path) -> None:
+    """normalize's output is the numbers the model reads; the grid shows the picture just before it."""
+    app = open_brushes("sample-images")
+    note = "shown before normalize, which turns pixels into the numbers the model reads"
+    assert any(note in c.value for c in app.caption)
+    steps = app.session_state["brushes_working"]["steps"]
+    assert steps[-1]["brush"] == "normalize"
+    app.toggle(key=f"brushes_on_{steps[-1]['uid']}").set_value(False).run()
+    assert not app.exception and not any(note in c.value for c in app.caption)

@@ -87,3 +87,41 @@ def test_previews_from_several_threads_draw_as_if_alone() -> None:
         together = list(pool.map(lambda _: preview_images(busy, [("x", image, 1.0)], 6, seed=3), range(8)))
     for rows in together:
         assert all(np.array_equal(a, b) for a, b in zip(rows[0].variants, alone, strict=True))
+
+
+def test_a_grey_picture_stays_grey_before_normalize() -> None:
+    """normalize's output is the numbers the model reads: mapped to colours it tinted grey digits blue."""
+    grey = torch.from_numpy(np.random.default_rng(2).integers(0, 255, (1, 40, 40), dtype=np.uint8))
+    grey = grey.repeat(3, 1, 1)
+    steps = ({"brush": "rotation", "params": {"degrees": [-20, 20]}}, {"brush": "normalize"})
+    row = preview_images(recipe(*steps), [("digit", grey, 1.0)], 3, seed=4)[0]
+    assert row.before_normalize
+    for variant in row.variants:
+        assert variant.dtype == np.uint8
+        assert np.array_equal(variant[..., 0], variant[..., 1]) and np.array_equal(
+            variant[..., 1], variant[..., 2]
+        )
+    same_draws = preview_images(recipe(steps[0]), [("digit", grey, 1.0)], 3, seed=4)[0]
+    assert all(np.array_equal(a, b) for a, b in zip(row.variants, same_draws.variants, strict=True))
+    assert not same_draws.before_normalize
+
+
+def wav(seconds: float, rate: int = 16000) -> bytes:
+    import soundfile as sf
+
+    t = np.arange(int(seconds * rate)) / rate
+    out = io.BytesIO()
+    sf.write(out, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate, format="WAV")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("steps", [[], [{"brush": "mel_spectrogram", "params": {"n_mels": 16}}]])
+def test_a_long_clip_s_spectrogram_is_drawn_at_a_readable_size(steps: list[dict]) -> None:
+    """One pixel per frame made a 6 s clip a strip that, at a column's width, was a few pixels tall."""
+    from canvascraft.recipe.preview import preview_audio
+
+    audio = validate_recipe({"name": "hear", "modality": "audio", "brushes": steps})
+    short, long = (preview_audio(audio, "clip.wav", wav(s), 1, 0) for s in (1.0, 6.0))
+    picture = long.variants[0].spectrogram
+    assert picture.shape[0] >= 64 and picture.shape[0] / picture.shape[1] >= 0.25  # tall at any width
+    assert picture.shape == short.original.spectrogram.shape == long.original.spectrogram.shape

@@ -25,6 +25,9 @@ from canvascraft.recipe.compose import Pipeline, apply_step, compose, item_seed,
 from canvascraft.recipe.spec import Recipe
 
 DISPLAY_MEL = {"n_fft": 512, "hop_length": 160, "n_mels": 64}
+# A spectrogram is drawn at this size whatever the clip's length: one pixel per frame would make a 6 s
+# clip a strip 600 wide and 64 tall, which shown at a column's width is a few pixels high.
+SPECTROGRAM_SIZE = (480, 160)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class ImagePreview:
     name: str
     original: np.ndarray
     variants: list[np.ndarray]
+    #: The variants stop before the recipe's final ``normalize`` (its output is numbers, not a picture).
+    before_normalize: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,19 @@ def downscale(image: torch.Tensor, max_side: int) -> tuple[torch.Tensor, float]:
     return resize_image(image, size, antialias=True), factor
 
 
+def without_final_normalize(recipe: Recipe) -> tuple[Recipe, bool]:
+    """The recipe less its last enabled step when that is ``normalize``, and whether one was dropped.
+
+    ``normalize`` turns pixels into the numbers the model reads; mapped back to colours they tint a grey
+    picture. It draws nothing, so the steps before it give exactly the variants training draws.
+    """
+    enabled = [i for i, step in enumerate(recipe.brushes) if step.enabled]
+    if not enabled or recipe.brushes[enabled[-1]].brush != "normalize":
+        return recipe, False
+    kept = [step for i, step in enumerate(recipe.brushes) if i != enabled[-1]]
+    return recipe.model_copy(update={"brushes": kept}), True
+
+
 def preview_images(
     recipe: Recipe, originals: list[tuple[str, torch.Tensor, float]], n_variants: int, seed: int
 ) -> list[ImagePreview]:
@@ -117,14 +135,16 @@ def preview_images(
 
     Pixel-measured settings (sizes, blur widths) shrink by the same factor, so a thumbnail shows what
     training does at full size: the same draws, at display resolution, at a fraction of the cost.
+    Variants are shown as they are just before a final ``normalize`` (``without_final_normalize``).
     """
+    recipe, before_normalize = without_final_normalize(recipe)
     pipelines: dict[float, Pipeline] = {}
     rows = []
     for name, original, factor in originals:
         if factor not in pipelines:
             pipelines[factor] = compose(recipe if factor == 1.0 else at_resolution(recipe, factor), "train")
         variants = [displayable(v) for v in pipelines[factor].variants(original, n_variants, seed)]
-        rows.append(ImagePreview(name, displayable(original), variants))
+        rows.append(ImagePreview(name, displayable(original), variants, before_normalize))
     return rows
 
 
@@ -139,12 +159,16 @@ def _trace_audio(pipeline: Pipeline, clip: Clip, seed: int) -> tuple[Clip, Featu
     return last_clip, sample if isinstance(sample, Features) else None
 
 
-def spectrogram_image(values: np.ndarray, kind: str) -> np.ndarray:
-    """Features as an image (low frequencies at the bottom); power values are shown in decibels."""
+def spectrogram_image(values: np.ndarray, kind: str, size: tuple[int, int] = SPECTROGRAM_SIZE) -> np.ndarray:
+    """Features as a ``size`` (width, height) image, low frequencies at the bottom, power in decibels.
+
+    The time axis is resampled to the fixed width, so a long clip is as readable as a short one.
+    """
     shown = power_to_db(values) if kind == "mel" else values
     low, high = float(np.min(shown)), float(np.max(shown))
     scaled = (shown - low) / max(high - low, 1e-8)
-    return colormap(scaled[::-1])
+    picture = Image.fromarray(colormap(scaled[::-1]))
+    return np.asarray(picture.resize(size, Image.Resampling.BILINEAR))
 
 
 def colormap(unit: np.ndarray) -> np.ndarray:
