@@ -2,6 +2,10 @@
 approval shows the current and the candidate version side by side on the same validation items, with
 Approve and Reject; "Retrain now" starts one by hand.
 
+While a retrain trains or compares, the panel is a fragment that redraws itself every ``follow_every``
+seconds (nothing calls the page back: it reads the retrain rows); when the last one leaves those states
+the whole page redraws once, so the timer stops and a waiting retrain's Approve and Reject appear.
+
 Everything is done by ``canvascraft.services.retrain``; this module only reads widgets and renders.
 Widget keys start with ``retrain-`` and carry the model name, so two models' panels never share state.
 """
@@ -30,9 +34,16 @@ def _percent(value: float | None) -> str:
 
 
 def render_retrains(model_name: str, alias: str = "champion") -> None:
-    """The model's retrains, the approval view of a pending one, and the Retrain now button."""
+    """The model's retrains, the approval view of a pending one, and the Retrain now button, live."""
     st.markdown("**Retraining**")
+    every = retrains.follow_every(retrains.list_retrains(model_name, limit=LIST_LIMIT))
+    st.fragment(run_every=every)(_panel)(model_name, alias, every is not None)
+
+
+def _panel(model_name: str, alias: str, was_following: bool) -> None:
     views = retrains.list_retrains(model_name, limit=LIST_LIMIT)
+    if was_following and retrains.follow_every(views) is None:
+        st.rerun()  # the last active retrain just ended: redraw the page without the timer
     busy = next((v for v in views if v.state in retrains.IN_FLIGHT), None)
     aliases = sorted({v.alias for v in views} | {alias})
     left, right = st.columns([3, 1])

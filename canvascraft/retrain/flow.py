@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,8 @@ METRIC = "accuracy"
 SIDE_ROWS = 50
 """Table rows whose values are kept with a retrain for the approval view (the items it shows first)."""
 BATCH = 64
+FOLLOW_S = 2.0
+"""Seconds between redraws of a page's retrain panel while one of its retrains trains or compares."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,15 @@ def list_retrains(model_name: str | None = None, limit: int = 100) -> list[Retra
         query = query.where(Retrain.model_name == model_name)
     with open_session() as session:
         return [_view(row) for row in session.scalars(query)]
+
+
+def follow_every(views: Sequence[RetrainView], seconds: float = FOLLOW_S) -> float | None:
+    """How often a panel listing ``views`` should redraw: only while one trains or compares.
+
+    Those states end without anyone acting (the job's end finishes the retrain); a retrain waiting for
+    approval or finished changes only when someone acts, so polling it would be wasted work.
+    """
+    return seconds if any(view.active for view in views) else None
 
 
 def _move(retrain_id: int, current: tuple[str, ...], **values: Any) -> bool:

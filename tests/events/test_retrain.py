@@ -226,3 +226,48 @@ def test_a_version_reference_cannot_be_retrained(base_run: str) -> None:
         retrains.request_retrain("retrain-ref/1", "by hand")
     outcome = CliRunner().invoke(app, ["retrain", "approve"])
     assert outcome.exit_code == 1 and "give the retrain's id" in outcome.output
+
+
+def live_panel_script() -> None:
+    from components.retrain_panel import render_retrains
+
+    render_retrains("retrain-live")
+
+
+def panel_states(page: AppTest) -> list[str]:
+    return list(page.dataframe[0].value["State"])
+
+
+def test_the_panel_follows_its_retrain_while_it_trains_and_stops_after(base_run: str) -> None:
+    """It stayed on "training the candidate" until the page was reloaded."""
+    ref = model(base_run, "retrain-live", ask_first=False)
+    first = retrains.request_retrain(ref, "by hand")
+    assert first is not None
+    page = AppTest.from_function(live_panel_script, default_timeout=60).run()
+    assert not page.exception
+    assert panel_states(page) == ["training the candidate"]
+    assert retrains.follow_every(retrains.list_retrains("retrain-live")) == retrains.FOLLOW_S
+
+    cancel_job(retrains.get_retrain(first).job_id)  # type: ignore[arg-type]
+    page.run()  # what the fragment's timer does: draw the panel again from the retrain rows
+    assert not page.exception
+    [state] = panel_states(page)
+    assert state.startswith("failed") and "Cancelled" in state
+    assert retrains.follow_every(retrains.list_retrains("retrain-live")) is None  # the timer stops
+
+
+def test_only_training_and_comparing_retrains_are_polled() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    view = retrains.RetrainView(
+        id=1, model_name="m", alias="champion", base_version=1, candidate_version=None, job_id=1,
+        state=retrains.TRAINING, reason="", trigger="manual", check_id=None, metric="accuracy",
+        base_metric=None, candidate_metric=None, n_items=0, created_at=datetime.now(UTC), finished_at=None,
+        error=None,
+    )  # fmt: skip
+    assert retrains.follow_every([view]) == retrains.FOLLOW_S
+    assert retrains.follow_every([replace(view, state=retrains.COMPARING)], seconds=5) == 5
+    for state in (retrains.PENDING, *retrains.FINAL):
+        assert retrains.follow_every([replace(view, state=state), replace(view, state=retrains.KEPT)]) is None
+    assert retrains.follow_every([]) is None
