@@ -17,6 +17,7 @@ from canvascraft.services.drift import (
     METRICS,
     CheckSummary,
     MonitorView,
+    add_to_watched_folder,
     list_checks,
     metric_label,
     remove_monitor,
@@ -151,6 +152,27 @@ def _watch_form(models: list[str], monitor: MonitorView | None, asked: str | Non
         go(DriftState(model=saved.model_name))
 
 
+def _folder_upload(monitor: MonitorView) -> None:
+    """Fill the watched folder from the browser (it lies on the studio's disk, not the user's)."""
+    with st.expander("Or upload files into it", icon=":material/upload:"):
+        files = st.file_uploader(
+            "Files for the next check", accept_multiple_files=True, key=f"drift_upload_{monitor.model_name}"
+        )
+        if st.button("Add to the watched folder", disabled=not files, key=f"drift_add_{monitor.model_name}"):
+            try:
+                result = add_to_watched_folder(
+                    monitor.model_name, [(f.name, f.getvalue()) for f in files or []]
+                )
+            except CanvasCraftError as error:
+                st.error(plain(error), icon=":material/error:")
+                return
+            (st.success if result.added else st.warning)(f"{result.summary}.")
+            for name, reason in result.refused:
+                st.markdown(f"- {plain(name)}: {plain(reason)}")
+            if result.added:
+                st.caption("The next check reads them; press **Run now** to check at once.")
+
+
 def monitor_panel(monitor: MonitorView, models: list[str]) -> None:
     """Where its data comes from, its schedule and next run, and Run now / Pause / Edit / Remove."""
     with st.container(border=True):
@@ -167,6 +189,8 @@ def monitor_panel(monitor: MonitorView, models: list[str]) -> None:
                     else "Files sent to this model on the Try page are kept here for the next check:"
                 )
                 st.code(str(monitor.folder), language=None)
+                if monitor.source_kind == "folder":
+                    _folder_upload(monitor)
             schedule = f"Schedule: **{monitor.schedule_label}**"
             if monitor.next_run is not None:
                 schedule += f" · next check {when(monitor.next_run)} ({_in(monitor.next_run)})"

@@ -18,8 +18,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import os
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -552,10 +553,21 @@ def metric_names() -> dict[str, str]:
 # ------------------------------------------------------------------------------- files sent to Try
 
 
+def content_name(filename: str, data: bytes) -> str:
+    """The name a user's file is kept under: its content hash and its lower-cased extension only.
+
+    The uploaded name never becomes a path (``../x.png`` is kept as ``<hash>.png`` in its folder), and
+    the same content sent twice is one file.
+    """
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
+        suffix = ""
+    return f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+
+
 def capture_sent(model_name: str, filename: str, data: bytes) -> Path | None:
     """Keep a file sent to Try for ``model_name`` when the model is watched with the ``sent`` source, so
     its next check reads it. Stored by content hash: the uploaded name never becomes a path."""
-    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
     if not data or modality_for_file(filename) is None:
         return None
     with open_session() as session:
@@ -564,10 +576,97 @@ def capture_sent(model_name: str, filename: str, data: bytes) -> Path | None:
             return None
         folder = sent_root() / row.folder
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+    path = folder / content_name(filename, data)
     if not path.exists():
-        path.write_bytes(data)
+        _write_whole(path, data)
     return path
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write under a hidden name, then rename: a check running meanwhile never reads half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+@dataclass(frozen=True)
+class FolderUpload:
+    """What adding files to a watched folder did: names as the user gave them, never as paths."""
+
+    folder: Path
+    added: list[str]
+    already_there: list[str]
+    refused: list[tuple[str, str]]
+    """(the file's name, why it was not added)."""
+
+    @property
+    def summary(self) -> str:
+        """``2 files added to the watched folder, 1 already there, 1 refused``."""
+        count = len(self.added)
+        parts = [f"{count} file{'s' if count != 1 else ''} added to the watched folder"]
+        if self.already_there:
+            parts.append(f"{len(self.already_there)} already there")
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused")
+        return ", ".join(parts)
+
+
+def add_to_watched_folder(model_name: str, files: list[tuple[str, bytes]]) -> FolderUpload:
+    """Put uploaded files into a watched model's folder, for its next check to read.
+
+    Only files the watched version's kind of data reads are kept, each decoded first as a check would
+    decode it; each is stored under ``content_name`` (its hash and extension), so no uploaded name can
+    steer where it lands and the same file uploaded twice is kept once.
+    """
+    from canvascraft.errors import ModelError
+    from canvascraft.gallery.registry import resolve
+    from canvascraft.modalities import get_modality
+    from canvascraft.training.trainers import get_trainer
+
+    monitor = get_monitor(model_name)
+    if monitor.source_kind != "folder":
+        raise DriftError(
+            f"{model_name} is checked against {SOURCES[monitor.source_kind]}, not a watched folder: "
+            "choose 'New files dropped into its watched folder' under Edit to add files"
+        )
+    try:
+        version = resolve(monitor.ref)
+        trainer = version.lineage.trainer if version.lineage else None
+        modality = get_modality(get_trainer(trainer).modality) if trainer else None
+    except (ModelError, CanvasCraftError) as error:
+        raise DriftError(f"cannot tell what {monitor.ref} reads: {error}") from None
+    if modality is None:
+        raise DriftError(f"cannot tell what {monitor.ref} reads: its run does not name its trainer")
+    added: list[str] = []
+    already: list[str] = []
+    refused: list[tuple[str, str]] = []
+    monitor.folder.mkdir(parents=True, exist_ok=True)
+    for filename, data in files:
+        reason = _unreadable(modality, filename, data)
+        if reason is not None:
+            refused.append((filename, reason))
+            continue
+        path = monitor.folder / content_name(filename, data)
+        if path.exists():
+            already.append(filename)
+            continue
+        _write_whole(path, data)
+        added.append(filename)
+    return FolderUpload(monitor.folder, added, already, refused)
+
+
+def _unreadable(modality: Any, filename: str, data: bytes) -> str | None:
+    """Why a check of a model of ``modality`` could not read this file; None when it can."""
+    if not data:
+        return "the file is empty"
+    if modality.format_of(filename) is None:
+        reason = modality.cannot_read(filename)
+        return reason or f"this model reads {modality.supported()}"
+    try:
+        modality.read_file(data, filename)
+    except (CanvasCraftError, OSError, ValueError) as error:
+        return f"cannot read it as {modality.files}: {error}"
+    return None
 
 
 def capture_try(model_ref: str, files: list[tuple[str, bytes]]) -> int:

@@ -243,3 +243,55 @@ def test_a_watched_model_without_checks_says_where_to_drop_files(checks: Checks)
 def test_no_registered_models_points_to_the_gallery(sample_workspace: Path) -> None:
     app = open_drift()
     assert "train and register a model in the Gallery first" in texts(app)
+
+
+def csv_rows(count: int, start: int = 0) -> bytes:
+    rows = table_rows(open_version("sample-table")).iloc[start : start + count].drop(columns=["style"])
+    return rows.to_csv(index=False).encode()
+
+
+def test_uploaded_names_never_become_paths(checks: Checks) -> None:
+    from canvascraft.services.drift import add_to_watched_folder, content_name
+
+    data = csv_rows(5)
+    for hostile in ("../x.csv", "..\\..\\x.csv", "/etc/x.csv", "sub/dir/x.CSV"):
+        name = content_name(hostile, data)
+        assert "/" not in name and "\\" not in name and not name.startswith(".")
+        assert name == content_name("x.csv", data) and name.endswith(".csv")
+    assert "/" not in content_name("x./../png", data)
+
+    folder = get_monitor(MODEL).folder
+    outside = sorted(p for p in folder.parent.parent.rglob("*") if p.is_file() and folder not in p.parents)
+    result = add_to_watched_folder(MODEL, [("../x.csv", data), ("../../../escape.csv", csv_rows(5, 5))])
+    assert result.added == ["../x.csv", "../../../escape.csv"] and not result.refused
+    assert (
+        sorted(p for p in folder.parent.parent.rglob("*") if p.is_file() and folder not in p.parents)
+        == outside
+    )
+    kept = {p.name for p in folder.iterdir()}
+    assert {content_name("x.csv", data), content_name("e.csv", csv_rows(5, 5))} <= kept
+    again = add_to_watched_folder(MODEL, [("same-again.csv", data)])
+    assert again.added == [] and again.already_there == ["same-again.csv"]
+
+
+def test_files_uploaded_on_the_page_land_in_the_watched_folder(checks: Checks) -> None:
+    monitor = get_monitor(MODEL)
+    before = {p.name for p in monitor.folder.iterdir()}
+    app = open_drift()
+    app.file_uploader(key=f"drift_upload_{MODEL}").set_value(
+        [("batch.csv", csv_rows(20, 3), "text/csv"), ("notes.txt", b"hello", "text/plain"),
+         ("broken.csv", b"\x00\x01\x02", "text/csv")]
+    )  # fmt: skip
+    run_again(app)
+    button(app, "Add to the watched folder").click()
+    run_again(app)
+    assert "1 file added to the watched folder, 2 refused." in texts(app)
+    assert any(
+        line.startswith("- notes.txt: ") and "this model reads tables" in line
+        for line in texts(app).split("\n")
+    )
+    assert "- broken.csv: " in texts(app)
+    added = {p.name for p in monitor.folder.iterdir()} - before
+    assert len(added) == 1 and next(iter(added)).endswith(".csv")
+    check = run_check_now(MODEL, trigger="manual")
+    assert check.summary.state == "done" and "1 new file" in (check.summary.current or ""), check.summary
