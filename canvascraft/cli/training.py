@@ -106,12 +106,16 @@ def _job_row(job: Job) -> dict[str, object]:
 def jobs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List jobs, newest first (the pool is ticked first, so finished jobs show as finished); a job
     that did not succeed has its reason on the line below."""
+    from canvascraft.errors import StoreError
     from canvascraft.services.jobs import explain_ending
     from canvascraft.services.jobs import pool as job_pool
 
     open_workspace()
     pool = job_pool()
-    pool.tick()
+    try:
+        pool.tick()  # claims queued jobs in a write, even when there are none
+    except StoreError as error:  # the bookkeeping waits for a later tick; reading the list needs no write
+        typer.echo(f"note: job states may lag: {error}", err=True)
     jobs = pool.list_jobs()
     if as_json:
         typer.echo(json.dumps([_job_row(j) for j in jobs], indent=2))
