@@ -3,6 +3,7 @@ query string, so every view is a share link."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -41,6 +42,20 @@ def name_in_url(state: GalleryState | DriftState) -> None:
     params = to_params(state)
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
+
+
+def index_from_link(param: str, options: Sequence[object], parse: Callable[[str], object] = str) -> int:
+    """The option the link names (its index), else the first, for a picker whose key is ``param``: a
+    widget bound to the query leaves its default out of the URL, so ``/data`` would reopen whichever
+    dataset sorts first after the next import. Once the picker has a value of its own (a choice, or
+    what an action opened) that value wins, and an index beside it would only draw Streamlit's warning
+    about a value set two ways. The page writes what is on screen back with ``st.query_params``."""
+    if param in st.session_state:
+        return 0
+    try:
+        return options.index(parse(st.query_params[param]))
+    except (KeyError, ValueError):
+        return 0
 
 
 def share_box(state: GalleryState | DriftState) -> None:

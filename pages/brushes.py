@@ -22,6 +22,7 @@ from canvascraft.services.recipes import import_recipe_text, load_recipe, recipe
 from components.brush_editor import WORKING, load_into_editor, recipe_editor, show_errors, working_recipe
 from components.recipe_preview import audio_preview, image_preview, table_preview
 from components.text import plain
+from components.view_nav import flash, index_from_link, show_notices
 
 st.title("Brushes")
 st.markdown(
@@ -32,14 +33,39 @@ datasets = list_datasets()
 if not datasets:
     st.info("Import a dataset on the Data page first.")
     st.stop()
+OPEN = "brushes_open"  # the recipe a save under a new name or an import opened: the picker shows it next
+
+
+def _dataset_changed() -> None:
+    """Another modality has other recipes: start from that modality's first one."""
+    st.query_params.pop("recipe", None)
+    st.session_state.pop("recipe", None)
+
+
+def _open_in_picker(name: str, message: str) -> None:
+    """Show ``name`` in the "Start from recipe" picker (drawn above, so on the next run) and confirm."""
+    st.session_state[OPEN] = name
+    flash(message)
+    st.rerun()
+
+
+show_notices()
 pick_dataset, pick_recipe, load_column = st.columns([2, 2, 1], vertical_alignment="bottom")
+names = [d.name for d in datasets]
 dataset = pick_dataset.selectbox(
-    "Preview on dataset", [d.name for d in datasets], key="dataset", bind="query-params"
-)
+    "Preview on dataset", names, index=index_from_link("dataset", names), key="dataset",
+    on_change=_dataset_changed,
+)  # fmt: skip
 modality = next(d.modality for d in datasets if d.name == dataset)
+recipes = recipe_names(modality)
+if st.session_state.get(OPEN) in recipes:
+    st.session_state["recipe"] = st.session_state.pop(OPEN)
 source = pick_recipe.selectbox(
-    "Start from recipe", recipe_names(modality), key="recipe", bind="query-params", format_func=lambda n: n
+    "Start from recipe", recipes, index=index_from_link("recipe", recipes), key="recipe"
 )
+# What is on screen is always in the address bar, so a reload or a bookmark reopens it.
+if st.query_params.get("dataset") != dataset or st.query_params.get("recipe") != source:
+    st.query_params.from_dict({"dataset": dataset, **({"recipe": source} if source else {})})
 if load_column.button("Load", width="stretch") or (
     source and (WORKING not in st.session_state or st.session_state[WORKING]["modality"] != modality)
 ):
@@ -150,11 +176,14 @@ with editor, st.container(border=True):
             st.error("\n\n".join(errors))
         else:
             saved = save_recipe(recipe)
-            st.success(
+            message = (
                 f"Saved **{saved.name}** version {saved.version}."
                 if saved.new_version
                 else f"No changes since **{saved.name}** version {saved.version}."
             )
+            if saved.name != source:
+                _open_in_picker(saved.name, message)
+            st.success(message)
     if recipe is not None:
         export_column.download_button(
             "Export YAML", to_yaml(recipe), file_name=f"{recipe.name}.yaml", mime="application/yaml",
@@ -165,6 +194,6 @@ with editor, st.container(border=True):
         try:
             saved = import_recipe_text(uploaded.getvalue().decode("utf-8", errors="replace"))
             load_into_editor(load_recipe(saved.name))
-            st.rerun()
+            _open_in_picker(saved.name, f"Imported **{saved.name}** version {saved.version}.")
         except CanvasCraftError as error:
             st.error(plain(error))

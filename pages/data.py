@@ -3,8 +3,6 @@ consent, and import by upload."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
@@ -22,6 +20,7 @@ from components.import_form import import_form, open_imported
 from components.licence_form import licence_section
 from components.media import audio_list, image_grid, table_preview
 from components.text import plain
+from components.view_nav import index_from_link
 
 PAGE_SIZES = {"image": 48, "audio": 8}
 
@@ -35,19 +34,6 @@ if not datasets:
     st.stop()
 
 
-def _from_link(param: str, options: Sequence[object], parse: Callable[[str], object] = str) -> int:
-    """The option the link names (its index), else the first: a bound widget leaves its default out
-    of the URL, so ``/data`` would reopen whichever dataset sorts first after the next import. Once the
-    picker has a value of its own (a choice, or what an import opened) that value wins, and an index
-    beside it would only draw Streamlit's warning about a value set two ways."""
-    if param in st.session_state:
-        return 0
-    try:
-        return options.index(parse(st.query_params[param]))
-    except (KeyError, ValueError):
-        return 0
-
-
 def _dataset_changed() -> None:
     """Another dataset's version number means nothing here: show the new one's latest version."""
     st.query_params.pop("version", None)
@@ -58,12 +44,12 @@ open_imported()
 names = [d.name for d in datasets]
 pick_dataset, pick_version = st.columns([3, 1])
 name = pick_dataset.selectbox(
-    "Dataset", names, index=_from_link("dataset", names), key="dataset", on_change=_dataset_changed
+    "Dataset", names, index=index_from_link("dataset", names), key="dataset", on_change=_dataset_changed
 )
 versions = list_versions(name)
 numbers = [v.number for v in reversed(versions)]
 number = pick_version.selectbox(
-    "Version", numbers, index=_from_link("version", numbers, int), key="version",
+    "Version", numbers, index=index_from_link("version", numbers, int), key="version",
     format_func=lambda n: f"v{n}",
 )  # fmt: skip
 # What is on screen is always in the address bar, so a reload or a bookmark reopens it.

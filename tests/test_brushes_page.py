@@ -191,3 +191,43 @@ def test_the_preview_says_its_variants_are_shown_before_normalize(sample_workspa
     assert steps[-1]["brush"] == "normalize"
     app.toggle(key=f"brushes_on_{steps[-1]['uid']}").set_value(False).run()
     assert not app.exception and not any(note in c.value for c in app.caption)
+
+
+def query(app: AppTest) -> dict[str, str]:
+    return {key: (value[-1] if isinstance(value, list) else value) for key, value in app.query_params.items()}
+
+
+def test_the_address_bar_names_the_dataset_and_recipe_on_screen_even_the_defaults(
+    sample_workspace: Path,
+) -> None:
+    """A bookmark of the page as first shown reopens it, even after a dataset that sorts first exists."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.switch_page("pages/brushes.py")
+    app.run()
+    first = app.selectbox(key="dataset").value
+    assert query(app) == {"dataset": first, "recipe": app.selectbox(key="recipe").value}
+
+
+def test_a_link_naming_a_recipe_opens_it_in_the_picker_and_the_editor(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.text_input(key="brushes_name").set_value("aaa-first")
+    app.button[[b.label for b in app.button].index("Save")].click().run()
+    linked = AppTest.from_file(APP, default_timeout=120)
+    linked.query_params.update(dataset="sample-images", recipe="image-starter")
+    linked.switch_page("pages/brushes.py")
+    linked.run()
+    assert not linked.exception
+    assert linked.selectbox(key="recipe").value == "image-starter"
+    assert linked.session_state["brushes_working"]["name"] == "image-starter"
+
+
+def test_saving_under_a_new_name_shows_that_recipe_in_the_picker_and_the_link(sample_workspace: Path) -> None:
+    app = open_brushes("sample-images")
+    app.text_input(key="brushes_name").set_value("my-soft-crops")
+    app.button[[b.label for b in app.button].index("Save")].click().run()
+    assert not app.exception
+    assert any("Saved **my-soft-crops** version 1" in s.value for s in app.success)
+    assert app.selectbox(key="recipe").value == "my-soft-crops"
+    assert query(app)["recipe"] == "my-soft-crops"
+    app.run()
+    assert app.session_state["brushes_working"]["name"] == "my-soft-crops", "the editor keeps the saved recipe"
