@@ -87,6 +87,7 @@ from PIL import Image
 from canvascraft.config import get_settings
 from canvascraft.services.datasets import import_path, item_bytes, open_version
 from canvascraft.services.jobs import launch_training, trainer_catalog, wait_for
+from canvascraft.services.recipes import default_recipe
 from canvascraft.services.workspace import prepare
 from canvascraft.tracking.runs import tracking_client
 from canvascraft.training.data import item_split, table_frame
@@ -438,11 +439,12 @@ def run_dataset(source: Source, per_class: int, scratch: Path, timeout_s: float)
     if report.skipped:
         print(f"  {source.name}: {len(report.skipped)} files skipped at import: {report.skipped[:3]}")
     default = trainer_catalog(source.modality)[0]  # what the launch form offers first
-    figures.trainer, figures.recipe = default.name, default.starter
+    recipe = default_recipe(source.name, default.starter)  # and the recipe it picks for this data
+    figures.trainer, figures.recipe = default.name, recipe
     print(f"  {source.name}: {report.item_count} file(s) imported; training {default.name} with "
-          f"{default.starter}, every setting its default…", flush=True)  # fmt: skip
+          f"{recipe}, every setting its default…", flush=True)  # fmt: skip
     cpu_before, started = children_cpu_s(), time.perf_counter()
-    job_id = launch_training(source.name, default.starter, default.name)
+    job_id = launch_training(source.name, recipe, default.name)
     job = wait_for(job_id, timeout_s=timeout_s)
     figures.wall_s = time.perf_counter() - started
     figures.cpu_s = children_cpu_s() - cpu_before

@@ -6,6 +6,7 @@ dataset chosen, so the form must react as the user picks.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from canvascraft.services.jobs import (
 )
 from canvascraft.services.recipes import (
     StarterSuggestion,
+    default_recipe,
     recipe_names,
     save_suggested_starter,
     suggest_starter,
@@ -64,7 +66,11 @@ def pick_setup(prefix: str) -> Setup | None:
         key=f"{prefix}trainer_{modality}",
         format_func=lambda name: f"{name} — {trainers[name].summary}",
     )
-    recipes = recipe_names(modality, first=trainers[trainer].starter)
+    starter = trainers[trainer].starter
+    # Where nothing can be fitted it stays the plain starter; the suggestion below the picker says why.
+    with suppress(CanvasCraftError):
+        starter = default_recipe(dataset, starter)
+    recipes = recipe_names(modality, first=starter)
     if not recipes:
         st.warning(f"No {modality} recipe yet: make one on the Brushes page.")
         return None

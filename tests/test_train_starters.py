@@ -21,7 +21,7 @@ from canvascraft.recipe.spec import validate_recipe
 from canvascraft.recipe.starters import STRONG_FROM, fit_image_starter, fitted_side
 from canvascraft.services.datasets import import_path
 from canvascraft.services.jobs import data_amount
-from canvascraft.services.recipes import load_recipe, save_suggested_starter, suggest_starter
+from canvascraft.services.recipes import list_recipes, load_recipe, save_suggested_starter, suggest_starter
 from canvascraft.training.amount import MIN_TRAIN_PER_CLASS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -122,23 +122,34 @@ def texts(app: AppTest) -> list[str]:
     return [element.value for element in [*app.markdown, *app.caption]]
 
 
-def test_the_form_suggests_a_starter_sized_to_small_pictures_and_picks_it_once_saved(
+def test_the_form_starts_small_pictures_from_the_starter_sized_to_them(
     sample_workspace: Path, tmp_path: Path
 ) -> None:
+    """The default a user launches with is the fitted starter, saved so it can be opened and edited;
+    the plain one stays a pick away, with the way back to the fitted one."""
     import_path(write_digits(tmp_path / "digits", dict.fromkeys(NAMES, 40)), "digits")
     app = open_train()
     app.selectbox(key="train_dataset").set_value("digits").run()
     expected = "Suggested for this dataset: image-starter at 16 px (items are 8×8; 40 per class)"
     assert any(expected in text for text in texts(app))
-    assert app.selectbox(key="train_recipe_image_image-cnn").value == "image-starter"
+    assert app.selectbox(key="train_recipe_image_image-cnn").value == "digits-starter"
+    assert any("In use: digits-starter" in text for text in texts(app))
     assert not app.warning  # 32 training items per class: enough
+    recipe = validate_recipe(load_recipe("digits-starter"))
+    assert [s.params["size"] for s in recipe.brushes if "size" in s.params] == [16, 16]
 
+    app.selectbox(key="train_recipe_image_image-cnn").set_value("image-starter").run()
     app.button(key="train_use_suggestion").click().run()
     assert not app.exception and not app.error
     assert app.selectbox(key="train_recipe_image_image-cnn").value == "digits-starter"
-    assert any("In use: digits-starter" in text for text in texts(app))
-    recipe = validate_recipe(load_recipe("digits-starter"))
-    assert [s.params["size"] for s in recipe.brushes if "size" in s.params] == [16, 16]
+    assert load_recipe("digits-starter") == recipe, "opening the form again saved no new version"
+
+
+def test_plain_pictures_keep_the_plain_starter(sample_workspace: Path) -> None:
+    app = open_train()
+    app.selectbox(key="train_dataset").set_value("sample-images").run()
+    assert app.selectbox(key="train_recipe_image_image-cnn").value == "image-starter"
+    assert "sample-images-starter" not in {r.name for r in list_recipes()}
 
 
 def test_the_form_warns_before_launch_when_classes_are_too_small(
@@ -149,8 +160,8 @@ def test_the_form_warns_before_launch_when_classes_are_too_small(
     app.selectbox(key="train_dataset").set_value("few-digits").run()
     (warning,) = app.warning
     assert "2 of 3 classes have fewer than 20 training items (zero 10, one 16)" in warning.value
-    assert "the gentle few-digits-starter recipe" in warning.value and "baseline" in warning.value
-    assert app.button(key="train_use_suggestion")  # and the gentle, sized starter is offered above it
+    assert "baseline" in warning.value
+    assert app.selectbox(key="train_recipe_image_image-cnn").value == "few-digits-starter", "gentle and sized"
 
     app.selectbox(key="train_dataset").set_value("sample-table").run()
     assert not app.warning  # 57 or more training rows in every class

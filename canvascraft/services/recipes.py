@@ -25,6 +25,7 @@ __all__ = [
     "RecipeSummary",
     "RecipeVersionInfo",
     "StarterSuggestion",
+    "default_recipe",
     "duplicate_recipe",
     "ensure_starter_recipes",
     "export_recipe",
@@ -101,3 +102,18 @@ def save_suggested_starter(dataset: str, version: int | None = None) -> RecipeSu
             [f"dataset {dataset!r}: its kind of data has no fitted starter; use its plain starter"]
         )
     return save_recipe(suggestion.recipe)
+
+
+def default_recipe(dataset: str, starter: str) -> str:
+    """The recipe a launch starts from unless the user picks another: a trainer's ``starter``, fitted
+    to the dataset and saved as ``<dataset>-starter`` where fitting changes it (8×8 digits train at
+    16 px, not upscaled to 64). Only a modality's own starter is fitted; a generator's stays as it is.
+    Saving is idempotent, so opening the launch form again writes nothing until the data changes."""
+    from canvascraft.data.reads import open_version
+
+    if starter != f"{open_version(dataset).modality}-starter":
+        return starter
+    suggestion = suggest_starter(dataset)
+    if suggestion is None or suggestion.same_as_base:
+        return starter
+    return save_recipe(suggestion.recipe).name
