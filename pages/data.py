@@ -92,6 +92,14 @@ with browse:
             "Label", labels, selection_mode="multi", format_func=plain, key="data_labels"
         )
         shown = [i for i in view.items if not label_filter or i.label in label_filter]
+        if generated := sum(i.is_generated for i in view.items):
+            origin = filter_column.segmented_control(
+                "Made by", ["everyone", "imported", "generated"], default="everyone", key="data_origin",
+                format_func=lambda o: {"everyone": "All", "imported": "Imported",
+                                       "generated": f"Generated ({generated})"}[o],
+            )  # fmt: skip
+            if origin in ("imported", "generated"):
+                shown = [i for i in shown if i.is_generated == (origin == "generated")]
         page_size = PAGE_SIZES[view.modality]
         pages = max(1, -(-len(shown) // page_size))
         page = page_column.number_input(f"Page (of {pages})", 1, pages, 1, key="data_page")
