@@ -70,7 +70,9 @@ def labelled_template(
 
 
 @pytest.fixture
-def labelled(labelled_template: tuple[Path, int, dict[str, str]], workspace: Path) -> tuple[int, dict[str, str]]:
+def labelled(
+    labelled_template: tuple[Path, int, dict[str, str]], workspace: Path
+) -> tuple[int, dict[str, str]]:
     shutil.copytree(labelled_template[0], workspace)
     return labelled_template[1], labelled_template[2]
 
