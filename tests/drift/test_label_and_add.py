@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 from canvascraft.config import get_settings
 from canvascraft.events.settings import save_alert_settings
@@ -20,6 +21,7 @@ from canvascraft.gallery.registry import register
 from canvascraft.services import retrain as retrains
 from canvascraft.services.datasets import item_bytes, open_version
 from canvascraft.services.drift import run_check_now, save_monitor
+from canvascraft.services.jobs import cancel_job
 from canvascraft.store.session import engine_for
 from canvascraft.training.data import item_split
 from tests.conftest import TrainedTemplate, copy_trained, use_workspace
@@ -177,3 +179,58 @@ def test_labels_are_checked_and_a_dataset_check_has_nothing_to_label(labelled: t
         retrains.apply_labels(check_id, {"elsewhere.png": "x"})
     with pytest.raises(retrains.RetrainError, match="no drift check"):
         retrains.check_items(99999)
+
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_drift() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.context["url"] = "http://studio.test:8501/drift"
+    app.query_params["model"] = MODEL
+    app.switch_page("pages/drift.py")
+    return run_again(app)
+
+
+def run_again(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def click(app: AppTest, label: str) -> AppTest:
+    found = [b for b in app.button if b.label.startswith(label)]
+    assert found, [b.label for b in app.button]
+    found[0].click()
+    return run_again(app)
+
+
+def shown(app: AppTest) -> str:
+    parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
+    parts += [e.value for e in app.error] + [s.value for s in app.success] + [w.value for w in app.warning]
+    parts += [h.value for h in app.subheader]
+    return "\n".join(parts + [i.value for i in app.info])
+
+
+def test_the_page_flow_from_a_check_to_a_retrain_on_the_new_version(labelled: tuple[int, dict]) -> None:
+    check_id, truth = labelled
+    app = open_drift()
+    # Retrain now on the unlabelled check says it would learn nothing new and offers labelling.
+    app = click(app, "Retrain now")
+    assert "learns nothing new" in shown(app)
+    assert retrains.list_retrains(MODEL) == []  # nothing started silently
+    app = click(app, f"Label and add check #{check_id}")
+    assert f"Label and add · check #{check_id}" in shown(app)
+    assert "most drifted first" in shown(app)
+    app = click(app, "Accept those guesses")
+    before = open_version(DATASET).version.number
+    app = click(app, f"Add {len(truth)} labelled items as a new version")
+    assert f"added to {DATASET} as version {before + 1}" in shown(app)
+    after = open_version(DATASET)
+    assert after.version.number == before + 1
+    assert sum(item.held_back == before + 1 for item in after.items) >= 1
+    app = click(app, f"Retrain on v{before + 1}")
+    (view,) = retrains.list_retrains(MODEL)
+    assert view.dataset_version == before + 1 and view.check_id == check_id
+    assert f"started on {DATASET} v{before + 1}" in shown(app)
+    cancel_job(view.job_id)  # type: ignore[arg-type]  # the real retrain is the core test's
