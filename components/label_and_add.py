@@ -61,7 +61,7 @@ def _rows(found: retrains.CheckItems) -> pd.DataFrame:
                 "file": item.name,
                 "drift": item.score,
                 "guess": item.guess,
-                "sure": item.confidence,
+                "sure": round(item.confidence * 100),
                 "label": item.guess,
                 "add": True,
             }
@@ -151,9 +151,9 @@ def _editor(found: retrains.CheckItems) -> pd.DataFrame:
             "file": st.column_config.TextColumn("file", width="medium"),
             "drift": st.column_config.NumberColumn("drift", format="%.1f×", width=70,
                                                    help="Larger: less like the training data."),
-            "guess": st.column_config.TextColumn("model's guess", width="small"),
-            "sure": st.column_config.ProgressColumn("sure", format="percent", min_value=0.0, max_value=1.0,
-                                                    width=90),
+            "guess": st.column_config.TextColumn("guess", width="small", help="The model's guess."),
+            "sure": st.column_config.ProgressColumn("sure", format="%d%%", min_value=0, max_value=100,
+                                                    width=90, help="How sure the model is of its guess."),
             "label": st.column_config.TextColumn(
                 "label", width="medium", required=False,
                 help="The label to add it with: the model's labels are " + ", ".join(classes[:20]),

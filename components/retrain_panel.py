@@ -153,10 +153,13 @@ def _render_pending(view: retrains.RetrainView) -> None:
             f"same {view.n_items} validation items{data}: {view.n_new} held-back new items and "
             f"{view.n_old} old validation items, counted apart."
         )
+        sets = [("Old validation items", view.base_metric, view.candidate_metric)]
         if view.n_new:
-            _figures(view, "New items (held back, never trained on)", view.new_base_metric,
-                     view.new_candidate_metric)  # fmt: skip
-        _figures(view, "Old validation items", view.base_metric, view.candidate_metric)
+            sets.insert(0, ("New items (held back, never trained on)", view.new_base_metric,
+                            view.new_candidate_metric))  # fmt: skip
+        for column, (title, base, candidate) in zip(st.columns(len(sets)), sets, strict=True):
+            with column:
+                _figures(view, title, base, candidate)
         if view.n_new:
             st.caption(
                 "The decision counts each set half, and the candidate may lose at most "
@@ -186,22 +189,32 @@ def _figures(view: retrains.RetrainView, title: str, base: float | None, candida
     )
 
 
-def _items(items: list[retrains.SideItem]) -> None:
-    for item in items:
-        with st.container(border=True):
-            title = item.name or (item.sha256 or "")[:12] or f"row {item.index}"
-            st.caption(f"{title} · true label: {plain(item.label)}")
-            if item.image is not None:
-                st.image(item.image, width=96)
-            elif item.audio is not None:
-                st.audio(item.audio)
-            elif item.row is not None:
-                st.dataframe(pd.DataFrame([item.row]), hide_index=True)
-            left, right = st.columns(2)
-            left.markdown(_verdict(item.base_predicted, item.base_probability, item.base_correct))
-            right.markdown(
-                _verdict(item.candidate_predicted, item.candidate_probability, item.candidate_correct)
-            )
+def _items(items: list[retrains.SideItem], per_row: int = 3) -> None:
+    """Cards a few to a row (table rows one to a row, for their columns): the item, then the current
+    version's guess and the candidate's."""
+    per_row = 1 if any(item.row is not None for item in items) else per_row
+    for start in range(0, len(items), per_row):
+        for column, item in zip(st.columns(per_row), items[start : start + per_row], strict=False):
+            with column:
+                _card(item)
+
+
+def _card(item: retrains.SideItem) -> None:
+    with st.container(border=True):
+        title = item.name or (item.sha256 or "")[:12] or f"row {item.index}"
+        st.caption(f"{title} · true label: {plain(item.label)}")
+        if item.image is not None:
+            st.image(item.image, width=96)
+        elif item.audio is not None:
+            st.audio(item.audio)
+        elif item.row is not None:
+            st.dataframe(pd.DataFrame([item.row]), hide_index=True)
+        st.markdown(
+            "Current: "
+            + _verdict(item.base_predicted, item.base_probability, item.base_correct)
+            + "  \nCandidate: "
+            + _verdict(item.candidate_predicted, item.candidate_probability, item.candidate_correct)
+        )
 
 
 def _verdict(predicted: str, probability: float, correct: bool) -> str:

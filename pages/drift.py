@@ -116,7 +116,7 @@ else:
     if state.check is None and newest is not None and newest.id > detail.summary.id:
         st.caption(f"A newer check, #{newest.id} ({when(newest.created_at)}), had {newest.verdict}.")
     verdict_block(detail, latest=detail.summary.id == latest_done)
-    report, label = st.columns([1, 1])
+    report, label, _ = st.columns([1, 1.4, 2.6])
     with report:
         download_report(detail.summary.id)
     with label:
