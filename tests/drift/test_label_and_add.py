@@ -229,8 +229,30 @@ def test_the_page_flow_from_a_check_to_a_retrain_on_the_new_version(labelled: tu
     after = open_version(DATASET)
     assert after.version.number == before + 1
     assert sum(item.held_back == before + 1 for item in after.items) >= 1
+    # Nothing was corrected, so every file joined under the model's guess, its default label.
+    guesses = {item.name: item.guess for item in retrains.check_items(check_id).items}
+    added = {i.name.split("/", 1)[1]: i.label for i in after.items if i.name.split("/", 1)[-1] in guesses}
+    assert added == guesses
     app = click(app, f"Retrain on v{before + 1}")
     (view,) = retrains.list_retrains(MODEL)
     assert view.dataset_version == before + 1 and view.check_id == check_id
     assert f"started on {DATASET} v{before + 1}" in shown(app)
     cancel_job(view.job_id)  # type: ignore[arg-type]  # the real retrain is the core test's
+
+
+def test_clips_are_ranked_too_with_a_player_and_a_waveform(
+    labelled: tuple[int, dict], trained_runs_template: TrainedTemplate
+) -> None:
+    from canvascraft.drift.items import rank_files
+
+    register(trained_runs_template.run_ids["audio"], "clips", alias="champion")
+    view = open_version("sample-audio")
+    files = [(item.name.rsplit("/", 1)[-1], item_bytes(item.sha256)) for item in view.items[:4]]
+    files.append(("broken.wav", b"RIFF but not really"))
+    ranked = rank_files("clips/1", files)
+    assert ranked.modality == "audio" and [name for name, _ in ranked.skipped] == ["broken.wav"]
+    assert len(ranked.items) == 4
+    assert [i.score for i in ranked.items] == sorted((i.score for i in ranked.items), reverse=True)
+    for item in ranked.items:
+        assert item.audio in dict(files).values() and item.picture and item.picture.startswith(b"\x89PNG")
+        assert item.guess in ranked.classes
