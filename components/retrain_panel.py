@@ -161,9 +161,14 @@ def _render_pending(view: retrains.RetrainView) -> None:
             with column:
                 _figures(view, title, base, candidate)
         if view.n_new:
+            better = retrains.is_better(
+                view.candidate_metric, view.base_metric,
+                new_candidate=view.new_candidate_metric, new_base=view.new_base_metric,
+            )  # fmt: skip
             st.caption(
                 "The decision counts each set half, and the candidate may lose at most "
-                f"{retrains.OLD_DROP_LIMIT:.0%} on the old items."
+                f"{retrains.OLD_DROP_LIMIT:.0%} on the old items: by that rule the candidate is "
+                + ("**better**." if better else "**not better**.")
             )
         if compared.new_items:
             st.markdown("**New items**")
