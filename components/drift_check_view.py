@@ -71,6 +71,25 @@ def verdict_block(detail: CheckDetail, latest: bool) -> None:
     )
 
 
+def label_and_add_button(detail: CheckDetail, monitor: MonitorView) -> None:
+    """Open the label-and-add view of a finished check of new files (a dataset's items have labels)."""
+    from components.label_and_add import open_view
+
+    summary = detail.summary
+    if summary.state != "done" or monitor.source_kind == "dataset" or not summary.n_current:
+        return
+    if st.button(
+        "Label and add these items",
+        key=f"drift_label_{summary.id}",
+        icon=":material/new_label:",
+        type="primary" if summary.drifted else "secondary",
+        help="Label the check's new files (the model's guesses filled in) and add them to the training "
+        "data as a new version, so a retrain learns them.",
+    ):
+        open_view(summary.id)
+        st.rerun()
+
+
 def series_section(model_name: str) -> pd.DataFrame:
     series = check_series(model_name)
     if series.empty:

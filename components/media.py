@@ -80,3 +80,11 @@ def card_preview(modality: str, items: list[ItemView]) -> None:
     elif modality == "table" and items and items[0].columns:
         names = [c["name"] for c in items[0].columns]
         st.caption("Columns: " + ", ".join(map(plain, names[:8])) + (" …" if len(names) > 8 else ""))
+
+
+def clip_players(clips: list[tuple[str, bytes]], per_row: int = 3) -> None:
+    """Players for clips that are not stored yet (a watched folder's new files), a few to a row."""
+    for start in range(0, len(clips), per_row):
+        for column, (name, data) in zip(st.columns(per_row), clips[start : start + per_row], strict=False):
+            column.caption(plain(name))
+            column.audio(data)

@@ -1,6 +1,8 @@
 """A model's retrains (the Drift page shows them): each with its state in words; a retrain waiting for
-approval shows the current and the candidate version side by side on the same validation items, with
-Approve and Reject; "Retrain now" starts one by hand.
+approval shows the current and the candidate version side by side on the same items (the held-back new
+items and the old validation items, each with its own figures), with Approve and Reject; "Retrain now"
+starts one by hand, after saying so when it would only train again on the data the model already
+learned (and offering to label the newest check's files first).
 
 While a retrain trains or compares, the panel is a fragment that redraws itself every ``follow_every``
 seconds (nothing calls the page back: it reads the retrain rows); when the last one leaves those states
@@ -57,12 +59,17 @@ def _panel(model_name: str, alias: str, was_following: bool) -> None:
         else f"Retrain {busy.id} is {retrains.STATE_WORDS[busy.state]}.",
     ):
         try:
-            started = retrains.request_retrain(f"{model_name}@{chosen}", "requested on the Drift page")
+            advice = retrains.retrain_advice(f"{model_name}@{chosen}")
         except CanvasCraftError as error:
             st.error(plain(error))
         else:
-            st.success(f"Retrain {started} started: training a candidate on the latest data.")
-            st.rerun()
+            if advice.same_data:
+                st.session_state[_key(model_name, "advice")] = advice
+            else:
+                _start(model_name, chosen, "requested on the Drift page")
+    advice = st.session_state.get(_key(model_name, "advice"))
+    if isinstance(advice, retrains.RetrainAdvice):
+        _same_data(model_name, chosen, advice)
     if not views:
         st.caption(
             "No retrains yet. Turn on **Retrain automatically** in the alerts below, or press Retrain now."
@@ -80,8 +87,11 @@ def _panel(model_name: str, alias: str, was_following: bool) -> None:
                     "Why": v.reason,
                     "Current": f"v{v.base_version}",
                     "Candidate": f"v{v.candidate_version}" if v.candidate_version is not None else "–",
-                    f"Current {v.metric}": _percent(v.base_metric),
-                    f"Candidate {v.metric}": _percent(v.candidate_metric),
+                    "Trained on": f"{v.dataset} v{v.dataset_version}" if v.dataset else "–",
+                    "Current · old items": _percent(v.base_metric),
+                    "Candidate · old items": _percent(v.candidate_metric),
+                    "Current · new items": _percent(v.new_base_metric),
+                    "Candidate · new items": _percent(v.new_candidate_metric),
                     "State": v.words,
                 }
                 for v in views
@@ -92,43 +102,124 @@ def _panel(model_name: str, alias: str, was_following: bool) -> None:
     )
 
 
+def _start(model_name: str, alias: str, reason: str) -> None:
+    try:
+        started = retrains.request_retrain(f"{model_name}@{alias}", reason)
+    except CanvasCraftError as error:
+        st.error(plain(error))
+    else:
+        st.session_state.pop(_key(model_name, "advice"), None)
+        st.success(f"Retrain {started} started: training a candidate on the latest data.")
+        st.rerun()
+
+
+def _same_data(model_name: str, alias: str, advice: retrains.RetrainAdvice) -> None:
+    """Retrain now on the version the model already learned: say it plainly, offer labelling first."""
+    from components.label_and_add import open_view
+
+    with st.container(border=True):
+        st.warning(
+            f"Retraining now trains again on **{plain(advice.dataset)} v{advice.latest_version}**, the same "
+            "data the current version learned, so it learns nothing new and the candidate will score like "
+            "the current one. Label the new files and add them to the dataset first; the retrain then "
+            "trains on them and is also measured on held-back new items.",
+            icon=":material/info:",
+        )
+        label, anyway, cancel = st.columns([2, 1.3, 1])
+        if advice.unlabelled_check is not None and label.button(
+            f"Label and add check #{advice.unlabelled_check}'s {advice.unlabelled_items} items",
+            key=_key(model_name, "label"), type="primary", icon=":material/new_label:", width="stretch",
+        ):  # fmt: skip
+            st.session_state.pop(_key(model_name, "advice"), None)
+            open_view(advice.unlabelled_check)
+            st.rerun()
+        if advice.unlabelled_check is None:
+            label.caption("No check of new files waits to be labelled: drop the new files into the watched "
+                          "folder and run a check, or import them labelled on the Data page.")  # fmt: skip
+        if anyway.button("Retrain anyway", key=_key(model_name, "anyway"), width="stretch"):
+            _start(model_name, alias, "requested on the Drift page, on the same data")
+        if cancel.button("Cancel", key=_key(model_name, "cancel"), width="stretch"):
+            st.session_state.pop(_key(model_name, "advice"), None)
+            st.rerun()
+
+
 def _render_pending(view: retrains.RetrainView) -> None:
     """The two versions on the same items, and the decision."""
     compared = retrains.side_by_side(view.id, limit=SIDE_ITEMS)
     with st.container(border=True):
+        data = f" of {plain(view.dataset)} v{view.dataset_version}" if view.dataset else ""
         st.markdown(
             f"**Retrain {view.id} of {view.ref} is waiting for your approval.** Both versions predicted the "
-            f"same {view.n_items} validation items of the latest data."
+            f"same {view.n_items} validation items{data}: {view.n_new} held-back new items and "
+            f"{view.n_old} old validation items, counted apart."
         )
-        current, candidate = st.columns(2)
-        current.metric(f"Current: version {view.base_version}", _percent(view.base_metric))
-        candidate.metric(
-            f"Candidate: version {view.candidate_version}",
-            _percent(view.candidate_metric),
-            delta=None
-            if view.base_metric is None or view.candidate_metric is None
-            else f"{view.candidate_metric - view.base_metric:+.1%}",
-        )
-        for item in compared.items:
-            with st.container(border=True):
-                title = item.name or (item.sha256 or "")[:12] or f"row {item.index}"
-                st.caption(f"{title} · true label: {plain(item.label)}")
-                if item.image is not None:
-                    st.image(item.image, width=96)
-                elif item.audio is not None:
-                    st.audio(item.audio)
-                elif item.row is not None:
-                    st.dataframe(pd.DataFrame([item.row]), hide_index=True)
-                left, right = st.columns(2)
-                left.markdown(_verdict(item.base_predicted, item.base_probability, item.base_correct))
-                right.markdown(
-                    _verdict(item.candidate_predicted, item.candidate_probability, item.candidate_correct)
-                )
+        sets = [("Old validation items", view.base_metric, view.candidate_metric)]
+        if view.n_new:
+            sets.insert(0, ("New items (held back, never trained on)", view.new_base_metric,
+                            view.new_candidate_metric))  # fmt: skip
+        for column, (title, base, candidate) in zip(st.columns(len(sets)), sets, strict=True):
+            with column:
+                _figures(view, title, base, candidate)
+        if view.n_new:
+            better = retrains.is_better(
+                view.candidate_metric, view.base_metric,
+                new_candidate=view.new_candidate_metric, new_base=view.new_base_metric,
+            )  # fmt: skip
+            st.caption(
+                "The decision counts each set half, and the candidate may lose at most "
+                f"{retrains.OLD_DROP_LIMIT:.0%} on the old items: by that rule the candidate is "
+                + ("**better**." if better else "**not better**.")
+            )
+        if compared.new_items:
+            st.markdown("**New items**")
+            _items(compared.new_items)
+        if compared.items:
+            st.markdown("**Old validation items**")
+            _items(compared.items)
         approve, reject = st.columns(2)
         if approve.button("Approve: move the alias", key=f"retrain-approve-{view.id}", type="primary"):
             _decide(retrains.approve, view.id)
         if reject.button("Reject: keep the current version", key=f"retrain-reject-{view.id}"):
             _decide(retrains.reject, view.id)
+
+
+def _figures(view: retrains.RetrainView, title: str, base: float | None, candidate: float | None) -> None:
+    st.caption(title)
+    left, right = st.columns(2)
+    left.metric(f"Current: version {view.base_version}", _percent(base))
+    right.metric(
+        f"Candidate: version {view.candidate_version}",
+        _percent(candidate),
+        delta=None if base is None or candidate is None else f"{candidate - base:+.1%}",
+    )
+
+
+def _items(items: list[retrains.SideItem], per_row: int = 3) -> None:
+    """Cards a few to a row (table rows one to a row, for their columns): the item, then the current
+    version's guess and the candidate's."""
+    per_row = 1 if any(item.row is not None for item in items) else per_row
+    for start in range(0, len(items), per_row):
+        for column, item in zip(st.columns(per_row), items[start : start + per_row], strict=False):
+            with column:
+                _card(item)
+
+
+def _card(item: retrains.SideItem) -> None:
+    with st.container(border=True):
+        title = item.name or (item.sha256 or "")[:12] or f"row {item.index}"
+        st.caption(f"{title} · true label: {plain(item.label)}")
+        if item.image is not None:
+            st.image(item.image, width=96)
+        elif item.audio is not None:
+            st.audio(item.audio)
+        elif item.row is not None:
+            st.dataframe(pd.DataFrame([item.row]), hide_index=True)
+        st.markdown(
+            "Current: "
+            + _verdict(item.base_predicted, item.base_probability, item.base_correct)
+            + "  \nCandidate: "
+            + _verdict(item.candidate_predicted, item.candidate_probability, item.candidate_correct)
+        )
 
 
 def _verdict(predicted: str, probability: float, correct: bool) -> str:

@@ -16,11 +16,13 @@ from components.drift_check_view import (
     check_view,
     download_report,
     history_section,
+    label_and_add_button,
     opened_check,
     series_section,
     verdict_block,
 )
 from components.drift_monitors import live_checks, monitor_panel, thresholds_form, watch_form, when
+from components.label_and_add import opened, render_label_and_add, started_notice
 from components.retrain_panel import render_retrains
 from components.text import plain
 from components.view_nav import clear_notices, go, notify, share_box, show_notices
@@ -114,7 +116,16 @@ else:
     if state.check is None and newest is not None and newest.id > detail.summary.id:
         st.caption(f"A newer check, #{newest.id} ({when(newest.created_at)}), had {newest.verdict}.")
     verdict_block(detail, latest=detail.summary.id == latest_done)
-    download_report(detail.summary.id)
+    report, label, _ = st.columns([1, 1.4, 2.6])
+    with report:
+        download_report(detail.summary.id)
+    with label:
+        label_and_add_button(detail, monitor)
+
+started_notice()
+labelling = opened()
+if labelling is not None:
+    render_label_and_add(labelling, current, alias=monitor.alias)
 
 pending = [r for r in list_retrains(current) if r.state == "pending_approval"]
 if pending:

@@ -33,6 +33,10 @@ def retrain_command(
         bool, typer.Option("--wait", help="Train here, then print the comparison and what was decided.")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why, kept with the retrain.")] = "requested by hand",
+    dataset_version: Annotated[
+        int | None,
+        typer.Option("--dataset-version", help="Train on this version of the dataset (default: the latest)."),
+    ] = None,
 ) -> None:
     """Retrain a model on its dataset's latest version, as auto-retrain does after drift.
 
@@ -58,7 +62,7 @@ def retrain_command(
         return
     if value is not None:
         raise retrains.RetrainError(f"unexpected {value!r}; write canvascraft retrain MODEL@ALIAS [--wait]")
-    retrain_id = retrains.request_retrain(target, reason, trigger="manual")
+    retrain_id = retrains.request_retrain(target, reason, trigger="manual", dataset_version=dataset_version)
     assert retrain_id is not None  # only a drift-triggered request is skipped
     view = retrains.get_retrain(retrain_id)
     typer.echo(f"retrain #{view.id} of {view.ref} (version {view.base_version}): training job {view.job_id}")
@@ -71,8 +75,13 @@ def retrain_command(
     view = retrains.wait_for_retrain(retrain_id)
     if view.base_metric is not None and view.candidate_metric is not None:
         typer.echo(
-            f"{view.metric} on the same {view.n_items} validation items: version {view.base_version} "
+            f"{view.metric} on the same {view.n_old} validation items: version {view.base_version} "
             f"{view.base_metric:.3f}, version {view.candidate_version} {view.candidate_metric:.3f}"
+        )
+    if view.new_base_metric is not None and view.new_candidate_metric is not None:
+        typer.echo(
+            f"{view.metric} on the {view.n_new} held-back new items: version {view.base_version} "
+            f"{view.new_base_metric:.3f}, version {view.candidate_version} {view.new_candidate_metric:.3f}"
         )
     typer.echo(f"retrain #{view.id}: {view.words}")
     if view.pending:

@@ -55,10 +55,16 @@ class ItemView:
     class_counts: dict[str, int] | None
     #: Who made a generated item (``{"generator": REF, "seed": S}``); None for imported files.
     generated: dict[str, Any] | None = None
+    #: The version whose labelling held this item back for validation (never trained on); else None.
+    held_back: int | None = None
 
     @property
     def is_generated(self) -> bool:
         return self.generated is not None
+
+    @property
+    def is_held_back(self) -> bool:
+        return self.held_back is not None
 
 
 MANIFEST_FIELDS = tuple(f.name for f in fields(ItemView))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,6 +163,7 @@ class _ItemProcessor:
             "columns": info.columns,
             "class_counts": info.class_counts,
             "generated": None,
+            "held_back": None,
         }
 
 
@@ -177,12 +178,15 @@ def import_entries(
     replace: bool = False,
     on_progress: ProgressCallback | None = None,
     generated: Mapping[str, dict[str, Any]] | None = None,
+    held_back: Collection[str] = (),
 ) -> ImportReport:
     """Validate and store every candidate, then write version N+1 of dataset ``name``.
 
     The new version holds the previous version's items plus the imported ones (a file with the same
     name replaces the old one), or only the imported ones when ``replace`` is set. ``generated`` marks
-    candidates (by name) that a generative model made, so training keeps them out of validation.
+    candidates (by name) that a generative model made, so training keeps them out of validation;
+    ``held_back`` names candidates training must keep out of training (they always validate), marked
+    with the new version's number so a retrain can tell this round's new items from older ones.
     """
     name = check_dataset_name(name)
     listed = list(entries)
@@ -211,7 +215,9 @@ def import_entries(
             f"nothing imported into '{name}': all {len(skipped)} files were skipped (reasons listed)",
             skipped,
         )
-    return _write_version(session, name, modality, dataset, accepted, skipped, source, label_column, replace)
+    return _write_version(
+        session, name, modality, dataset, accepted, skipped, source, label_column, replace, set(held_back)
+    )
 
 
 def _write_version(
@@ -224,6 +230,7 @@ def _write_version(
     source: str,
     label_column: str | None,
     replace: bool,
+    held_back: set[str] | None = None,
 ) -> ImportReport:
     if dataset is None:
         dataset = Dataset(name=name, modality=modality)
@@ -276,6 +283,9 @@ def _write_version(
         raise DatasetError(
             f"another import wrote a version of '{name}' at the same moment; run this import again"
         ) from None
+    for item in accepted:
+        if held_back and item.row["name"] in held_back:
+            rows[str(item.row["name"])]["held_back"] = version.number
     session.execute(insert(Item), [{**row, "version_id": version.id} for row in rows.values()])
     if skipped:
         session.execute(

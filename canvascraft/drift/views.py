@@ -12,6 +12,25 @@ from datetime import datetime
 from pathlib import Path
 
 
+def watch_root() -> Path:
+    """Where watched models' folders live (``workspace/watch``)."""
+    from canvascraft.config import get_settings
+
+    return get_settings().workspace / "watch"
+
+
+def sent_root() -> Path:
+    """Where files sent to Try are kept for the models watched on them (``workspace/sent``)."""
+    from canvascraft.config import get_settings
+
+    return get_settings().workspace / "sent"
+
+
+def monitor_folder(source_kind: str, folder: str) -> Path:
+    """The folder a monitor's checks read: its files sent to Try, or its watched folder."""
+    return (sent_root() if source_kind == "sent" else watch_root()) / folder
+
+
 def model_ref(model_name: str, alias: str) -> str:
     """``NAME@ALIAS`` (or ``NAME/VERSION`` when the alias is a number): what a monitor watches."""
     separator = "/" if alias.isdigit() else "@"

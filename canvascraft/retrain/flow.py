@@ -1,8 +1,9 @@
-"""Retrain a registered model on its dataset's latest version, compare, and promote only what is better.
+"""Retrain a registered model on a newer dataset version, compare, and promote only what is better.
 
 ``request_retrain("shapes@champion", reason)`` reads how the version the alias points at (the *base*)
 was trained (its job's spec: dataset, recipe and recipe version, trainer, hyperparameters, validation
-share and seed, item cap) and queues the same training on the dataset's **latest** version. The job's
+share and seed, item cap) and queues the same training on the dataset's **latest** version, or on
+``dataset_version`` (the version the Drift page's "Label and add" made from a check's items). The job's
 spec carries the retrain's id; when the job ends the pool calls ``finish_retrain``, which registers the
 run as a new version (the *candidate*, no alias) and compares the two.
 
@@ -10,7 +11,11 @@ run as a new version (the *candidate*, no alias) and compares the two.
 the items the latest data version holds out with the base's share and seed). Both versions are loaded
 from the registry with ``Predictor`` and predict exactly those items through their own recipes, so both
 accuracies count the same items, and the per-item predictions are kept with the retrain for the
-approval view. The candidate wins only when its accuracy is strictly higher (a tie keeps the current).
+approval view. Validation items that a labelling held back (``Item.held_back`` is the candidate's
+dataset version: new items neither version trained on) are counted apart from the old validation
+items, and both figures are kept (``base_metric``/``candidate_metric`` on the old items,
+``new_base_metric``/``new_candidate_metric`` on the new ones); :func:`is_better` weighs them. The
+candidate wins only when it is strictly better by that rule (a tie keeps the current).
 
 With the model's alert settings on ``ask_first`` the alias does not move by itself: the retrain waits
 in ``pending_approval`` until someone approves (the alias moves) or rejects it. Otherwise a better
@@ -31,7 +36,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +73,9 @@ STATE_WORDS = {
     FAILED: "failed",
 }
 METRIC = "accuracy"
+OLD_DROP_LIMIT = 0.05
+"""With new items, the most accuracy a candidate may lose on the old validation items and still win:
+learning the new photos must not cost the old ones more than this."""
 SIDE_ROWS = 50
 """Table rows whose values are kept with a retrain for the approval view (the items it shows first)."""
 BATCH = 64
@@ -96,6 +104,18 @@ class RetrainView:
     created_at: datetime
     finished_at: datetime | None
     error: str | None
+    dataset: str | None = None
+    dataset_version: int | None = None
+    """The dataset version the candidate trains on (None: retrains from before it was recorded)."""
+    new_base_metric: float | None = None
+    new_candidate_metric: float | None = None
+    """Both versions' accuracy on the held-back new items (None when the version holds none)."""
+    n_new: int = 0
+    """How many of the ``n_items`` compared are held-back new items."""
+
+    @property
+    def n_old(self) -> int:
+        return self.n_items - self.n_new
 
     @property
     def ref(self) -> str:
@@ -132,6 +152,8 @@ class SideItem:
     image: bytes | None = None
     audio: bytes | None = None
     row: dict[str, Any] | None = None
+    new: bool = False
+    """A held-back new item (labelled from a drift check), not one of the old validation items."""
 
     @property
     def base_correct(self) -> bool:
@@ -146,10 +168,13 @@ class SideItem:
 class SideBySide:
     retrain: RetrainView
     items: list[SideItem]
-    """Items where the two versions disagree first, then the rest, at most ``limit``."""
+    """Old validation items where the two versions disagree first, then the rest, at most ``limit``."""
+    new_items: list[SideItem] = field(default_factory=list)
+    """The held-back new items in the same order, at most ``limit``."""
 
 
 def _view(row: Retrain) -> RetrainView:
+    items = row.items or []
     return RetrainView(
         id=row.id,
         model_name=row.model_name,
@@ -164,10 +189,15 @@ def _view(row: Retrain) -> RetrainView:
         metric=row.metric,
         base_metric=row.base_metric,
         candidate_metric=row.candidate_metric,
-        n_items=len(row.items or []),
+        n_items=len(items),
         created_at=as_utc(row.created_at) or utcnow(),
         finished_at=as_utc(row.finished_at),
         error=row.error,
+        dataset=row.dataset,
+        dataset_version=row.dataset_version,
+        new_base_metric=row.new_base_metric,
+        new_candidate_metric=row.new_candidate_metric,
+        n_new=sum(bool(item.get("new")) for item in items),
     )
 
 
@@ -227,7 +257,7 @@ def _parse_param(text: str | None) -> Any:
 
 def training_settings(info: ModelVersionInfo) -> dict[str, Any]:
     """How ``info`` was trained, as ``launch_training`` keywords (its job's spec; the run's params when
-    the job is gone). The dataset version is left out: a retrain trains on the latest."""
+    the job is gone). The dataset version is left out: a retrain names the one it trains on."""
     from canvascraft.tracking.runs import tracking_client
 
     job_id = info.lineage.job_id if info.lineage else None
@@ -275,9 +305,12 @@ def request_retrain(
     *,
     check_id: int | None = None,
     trigger: str = "manual",
+    dataset_version: int | None = None,
 ) -> int | None:
-    """Queue the training of a candidate for ``NAME@ALIAS``; returns the retrain's id, or None when a
-    drift-triggered request is skipped by the cool-down (logged)."""
+    """Queue the training of a candidate for ``NAME@ALIAS`` on ``dataset_version`` of the base's dataset
+    (the latest when None); returns the retrain's id, or None when a drift-triggered request is skipped
+    by the cool-down (logged)."""
+    from canvascraft.data.reads import open_version
     from canvascraft.events import RetrainRequested, publish
     from canvascraft.events.settings import get_alert_settings
     from canvascraft.gallery.registry import parse_ref, resolve
@@ -293,6 +326,10 @@ def request_retrain(
         )
     base = resolve(model_ref)
     settings = training_settings(base)
+    try:
+        version = open_version(settings["dataset"], dataset_version).version.number
+    except CanvasCraftError as error:
+        raise RetrainError(f"cannot retrain {model_ref}: {error}") from None
     cooldown_s = get_alert_settings(name).cooldown_s
     now = utcnow()
     with open_session() as session:
@@ -328,12 +365,14 @@ def request_retrain(
             check_id=check_id,
             metric=METRIC,
             created_at=now,
+            dataset=settings["dataset"],
+            dataset_version=version,
         )
         session.add(row)
         session.flush()
         retrain_id = row.id
     try:
-        job_id = launch_training(**settings, retrain_id=retrain_id)
+        job_id = launch_training(**settings, retrain_id=retrain_id, version=version)
     except Exception as error:
         _move(retrain_id, (TRAINING,), state=FAILED, error=f"could not start training: {error}",
               finished_at=utcnow())  # fmt: skip
@@ -396,27 +435,52 @@ def _compare_and_decide(row: RetrainView, run_id: str) -> None:
     _move(row.id, (COMPARING,), candidate_version=candidate.version)
     base = resolve(f"{row.model_name}/{row.base_version}")
     items = compare_on_same_items(base, candidate)
-    base_metric = _accuracy(items, "base")
-    candidate_metric = _accuracy(items, "candidate")
+    old = [item for item in items if not item.get("new")]
+    new = [item for item in items if item.get("new")]
     values: dict[str, Any] = {
-        "base_metric": base_metric,
-        "candidate_metric": candidate_metric,
+        "base_metric": _accuracy(old, "base"),
+        "candidate_metric": _accuracy(old, "candidate"),
+        "new_base_metric": _accuracy(new, "base"),
+        "new_candidate_metric": _accuracy(new, "candidate"),
         "items": items,
     }
+    better = is_better(
+        values["candidate_metric"], values["base_metric"],
+        new_candidate=values["new_candidate_metric"], new_base=values["new_base_metric"],
+    )  # fmt: skip
     if get_alert_settings(row.model_name).ask_first:
         _move(row.id, (COMPARING,), state=PENDING, **values)
-    elif is_better(candidate_metric, base_metric):
+    elif better:
         set_alias(row.model_name, row.alias, candidate.version)
         _move(row.id, (COMPARING,), state=PROMOTED, finished_at=utcnow(), **values)
     else:
         _move(row.id, (COMPARING,), state=KEPT, finished_at=utcnow(), **values)
 
 
-def is_better(candidate_metric: float | None, base_metric: float | None) -> bool:
-    """The promotion rule: strictly higher accuracy on the same items; a tie keeps the current version."""
-    if candidate_metric is None:
+def is_better(
+    candidate_metric: float | None,
+    base_metric: float | None,
+    *,
+    new_candidate: float | None = None,
+    new_base: float | None = None,
+) -> bool:
+    """The promotion rule, on the same items for both versions; a tie keeps the current version.
+
+    Without held-back new items: strictly higher accuracy on the old validation items. With them, the
+    new items are what drift is about but usually few, so counting them among hundreds of old items
+    would drown them: each set counts half (the mean of the two accuracies must be strictly higher),
+    and the candidate may not lose more than :data:`OLD_DROP_LIMIT` on the old items, so learning the
+    new photos cannot silently unlearn the old ones.
+    """
+    if new_candidate is None or new_base is None:
+        if candidate_metric is None:
+            return False
+        return base_metric is None or candidate_metric > base_metric
+    if candidate_metric is None or base_metric is None:
+        return new_candidate > new_base
+    if candidate_metric < base_metric - OLD_DROP_LIMIT:
         return False
-    return base_metric is None or candidate_metric > base_metric
+    return (candidate_metric + new_candidate) / 2 > (base_metric + new_base) / 2
 
 
 def _accuracy(items: list[dict[str, Any]], which: str) -> float | None:
@@ -426,7 +490,8 @@ def _accuracy(items: list[dict[str, Any]], which: str) -> float | None:
 
 
 def compare_on_same_items(base: ModelVersionInfo, candidate: ModelVersionInfo) -> list[dict[str, Any]]:
-    """Both versions' predictions on the candidate run's validation items, one dict per item."""
+    """Both versions' predictions on the candidate run's validation items, one dict per item; ``new``
+    marks the items the candidate's dataset version held back from its labelled drift items."""
     from canvascraft.gallery.detail import read_predictions
     from canvascraft.gallery.predict import Predictor
     from canvascraft.modalities import get_modality
@@ -438,7 +503,9 @@ def compare_on_same_items(base: ModelVersionInfo, candidate: ModelVersionInfo) -
     if not members:
         raise RetrainError(f"{candidate.ref}'s run logged no validation predictions to compare on")
     base_model, candidate_model = Predictor.from_version(base), Predictor.from_version(candidate)
-    items = [{"index": m.index, "name": m.name, "sha256": m.sha256, "label": m.label} for m in members]
+    held = _held_back_names(candidate)
+    items = [{"index": m.index, "name": m.name, "sha256": m.sha256, "label": m.label,
+              "new": m.name in held} for m in members]  # fmt: skip
     if get_modality(candidate_model.modality).rows:
         frame = candidate_model.sample_rows([m.index for m in members])
         for which, model in (("base", base_model), ("candidate", candidate_model)):
@@ -455,6 +522,21 @@ def compare_on_same_items(base: ModelVersionInfo, candidate: ModelVersionInfo) -
             item[f"{which}_predicted"] = predicted
             item[f"{which}_probability"] = round(probability, 6)
     return items
+
+
+def _held_back_names(candidate: ModelVersionInfo) -> set[str]:
+    """Names of the items the candidate's dataset version held back (its own labelling's new items)."""
+    from canvascraft.data.reads import open_version
+
+    lineage = candidate.lineage
+    if lineage is None or not lineage.dataset or not (lineage.dataset_version or "").isdigit():
+        return set()
+    number = int(str(lineage.dataset_version))
+    try:
+        view = open_version(lineage.dataset, number)
+    except CanvasCraftError:
+        return set()
+    return {item.name for item in view.items if item.held_back == number}
 
 
 def _predict_items(model: Predictor, items: list[dict[str, Any]]) -> list[tuple[str, float]]:
@@ -517,14 +599,20 @@ def reject(retrain_id: int) -> RetrainView:
 
 def side_by_side(retrain_id: int, limit: int = 12) -> SideBySide:
     """Both versions' predictions on the same validation items, for the approval view: the items where
-    they disagree first, each with its picture, clip or row values."""
-    from canvascraft.data.preview import thumbnail_png
-    from canvascraft.data.reads import item_bytes
-
+    they disagree first, each with its picture, clip or row values; the held-back new items apart."""
     view = get_retrain(retrain_id)
     with open_session() as session:
         row = session.get(Retrain, retrain_id)
         items = list(row.items or []) if row is not None else []
+    old = [item for item in items if not item.get("new")]
+    new = [item for item in items if item.get("new")]
+    return SideBySide(retrain=view, items=_side_items(old, limit), new_items=_side_items(new, limit))
+
+
+def _side_items(items: list[dict[str, Any]], limit: int) -> list[SideItem]:
+    from canvascraft.data.preview import thumbnail_png
+    from canvascraft.data.reads import item_bytes
+
     shown: list[SideItem] = []
     for position in _shown_first(items)[:limit]:
         item = items[position]
@@ -552,9 +640,10 @@ def side_by_side(retrain_id: int, limit: int = 12) -> SideBySide:
                 image=image,
                 audio=audio,
                 row=item.get("row"),
+                new=bool(item.get("new")),
             )
         )
-    return SideBySide(retrain=view, items=shown)
+    return shown
 
 
 def wait_for_retrain(retrain_id: int, timeout_s: float | None = None) -> RetrainView:

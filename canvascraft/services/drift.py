@@ -46,6 +46,9 @@ from canvascraft.drift.views import (
     MetricPoint,
     MonitorView,
     Projection,
+    monitor_folder,
+    sent_root,
+    watch_root,
 )
 from canvascraft.errors import CanvasCraftError, DriftError
 from canvascraft.modalities import modality_for_file
@@ -125,14 +128,6 @@ def _folder_name(session: Any, model_name: str, monitor_id: int | None) -> str:
         name = f"{base}-{counter}"
 
 
-def watch_root() -> Path:
-    return get_settings().workspace / "watch"
-
-
-def sent_root() -> Path:
-    return get_settings().workspace / "sent"
-
-
 def _view(row: DriftMonitor, next_run: datetime | None) -> MonitorView:
     custom = {str(k): float(v) for k, v in (row.thresholds or {}).items()}
     return MonitorView(
@@ -141,7 +136,7 @@ def _view(row: DriftMonitor, next_run: datetime | None) -> MonitorView:
         alias=row.alias,
         source_kind=row.source_kind,
         source=row.source,
-        folder=(sent_root() if row.source_kind == "sent" else watch_root()) / row.folder,
+        folder=monitor_folder(row.source_kind, row.folder),
         every_s=row.every_s,
         cron=row.cron,
         paused=row.paused,

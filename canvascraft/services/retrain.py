@@ -1,9 +1,11 @@
-"""Retrain actions for pages and the CLI: request, follow, approve or reject, the side-by-side view.
+"""Retrain actions for pages and the CLI: request, follow, approve or reject, the side-by-side view, and
+labelling a drift check's new files into a new dataset version to retrain on.
 
 The machinery (states, the comparison on the same items, the promotion rule) is
 ``canvascraft.retrain.flow``; the training job's end finishes a retrain through the ``train`` kind.
 """
 
+from canvascraft.drift.items import RankedItem
 from canvascraft.errors import RetrainError
 from canvascraft.retrain.flow import (
     COMPARING,
@@ -12,6 +14,7 @@ from canvascraft.retrain.flow import (
     FOLLOW_S,
     IN_FLIGHT,
     KEPT,
+    OLD_DROP_LIMIT,
     PENDING,
     PROMOTED,
     REJECTED,
@@ -34,33 +37,57 @@ from canvascraft.retrain.flow import (
     training_settings,
     wait_for_retrain,
 )
+from canvascraft.retrain.labelling import (
+    HOLD_BACK,
+    CheckItems,
+    LabelReport,
+    RetrainAdvice,
+    apply_labels,
+    check_items,
+    choose_held_back,
+    clean_label,
+    guesses_above,
+    retrain_advice,
+)
 
 __all__ = [
     "COMPARING",
     "FAILED",
     "FINAL",
     "FOLLOW_S",
+    "HOLD_BACK",
     "IN_FLIGHT",
     "KEPT",
+    "OLD_DROP_LIMIT",
     "PENDING",
     "PROMOTED",
     "REJECTED",
     "SIDE_ROWS",
     "STATE_WORDS",
     "TRAINING",
+    "CheckItems",
+    "LabelReport",
+    "RankedItem",
+    "RetrainAdvice",
     "RetrainError",
     "RetrainView",
     "SideBySide",
     "SideItem",
+    "apply_labels",
     "approve",
+    "check_items",
+    "choose_held_back",
+    "clean_label",
     "compare_on_same_items",
     "finish_retrain",
     "follow_every",
     "get_retrain",
+    "guesses_above",
     "is_better",
     "list_retrains",
     "reject",
     "request_retrain",
+    "retrain_advice",
     "side_by_side",
     "training_settings",
     "wait_for_retrain",

@@ -114,6 +114,10 @@ class Item(Base):
     #: ``{"generator": REF, "seed": S}`` for a picture a generative model made (the DiffusionBrush);
     #: None for files the artist imported. Training keeps generated items out of validation.
     generated: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: The version number whose labelling (``canvascraft.retrain.labelling``) held this item back: it
+    #: stays out of training and always validates, so a retrain measures itself on new items it never
+    #: learned. None for every other item.
+    held_back: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     version: Mapped[DatasetVersion] = relationship(back_populates="items")
 
@@ -243,6 +247,8 @@ class DriftCheck(Base):
     skipped: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Once its items were labelled and added: ``{"dataset", "version", "added", "held_back", "skipped"}``.
+    labelled: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     metrics: Mapped[list[DriftMetric]] = relationship(
         back_populates="check", cascade="all, delete-orphan", order_by="DriftMetric.id"
@@ -391,6 +397,12 @@ class Retrain(Base):
     candidate_metric: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Per validation item: index, name, sha256, label, and each version's prediction and probability.
     items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    #: The dataset and version the candidate trains on (None: rows from before versions were recorded).
+    dataset: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    dataset_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Both versions' accuracy on the held-back new items of that version (None when it has none).
+    new_base_metric: Mapped[float | None] = mapped_column(Float, nullable=True)
+    new_candidate_metric: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -281,8 +281,14 @@ def item_split(
     Generated items never reach validation: the split is drawn over the imported items alone (so a
     version the DiffusionBrush made validates on exactly the items its source version did, and their
     runs compare), and every generated item joins training (with ``max_items``, the same share of them).
+    Held-back items (labelled from a drift check and kept aside) never reach training: all of them
+    validate, uncapped, so a retrain is measured on new items neither version learned.
     """
-    labelled = [i for i, item in enumerate(view.items) if item.label is not None and not item.is_generated]
+    held = [i for i, item in enumerate(view.items) if item.label is not None and item.is_held_back]
+    labelled = [
+        i for i, item in enumerate(view.items)
+        if item.label is not None and not item.is_generated and not item.is_held_back
+    ]  # fmt: skip
     made = [i for i, item in enumerate(view.items) if item.label is not None and item.is_generated]
     if max_items is not None and max_items < len(labelled) + len(made):
         share = max_items / (len(labelled) + len(made))
@@ -290,8 +296,9 @@ def item_split(
         made = _keep(view, made, round(share * len(made)), seed) if made else []
     labels = [str(view.items[i].label) for i in labelled]
     train_pos, val_pos = stratified_split(labels, val_fraction, seed)
-    classes = sorted(set(labels) | {str(view.items[i].label) for i in made})
-    return sorted([labelled[p] for p in train_pos] + made), [labelled[p] for p in val_pos], classes
+    classes = sorted(set(labels) | {str(view.items[i].label) for i in made + held})
+    train = sorted([labelled[p] for p in train_pos] + made)
+    return train, sorted([labelled[p] for p in val_pos] + held), classes
 
 
 def _keep(view: VersionView, indices: list[int], n: int, seed: int) -> list[int]:

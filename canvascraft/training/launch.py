@@ -33,6 +33,7 @@ def launch_training(
     recipe_version: int | None = None,
     retrain_id: int | None = None,
     register_as: str | None = None,
+    version: int | None = None,
 ) -> int:
     """Validate the names and settings, then queue a ``train`` job; returns its id.
 
@@ -41,10 +42,11 @@ def launch_training(
     ``recipe_version``: default the latest; ``retrain_id``: the retrain this job trains a candidate for
     (``canvascraft.retrain.flow``), finished when the job ends; ``register_as``: register the run's
     model under this name with the alias ``champion`` when the job succeeds (the sample runs do, so a new
-    workspace has models to try and watch)."""
+    workspace has models to try and watch); ``version``: the dataset version to train on (the latest
+    by default)."""
     from canvascraft.data.reads import open_version
 
-    view = open_version(dataset)
+    view = open_version(dataset, version)
     spec = training_spec(
         dataset, view.version.number, recipe, trainer, {**(hyper or {}), **_epochs(epochs)},
         val_fraction, seed, max_items, pinned, device, recipe_version=recipe_version,
