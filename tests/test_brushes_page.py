@@ -230,4 +230,4 @@ def test_saving_under_a_new_name_shows_that_recipe_in_the_picker_and_the_link(sa
     assert app.selectbox(key="recipe").value == "my-soft-crops"
     assert query(app)["recipe"] == "my-soft-crops"
     app.run()
-    assert app.session_state["brushes_working"]["name"] == "my-soft-crops", "the editor keeps the saved recipe"
+    assert app.session_state["brushes_working"]["name"] == "my-soft-crops", "the editor keeps the recipe"
