@@ -258,7 +258,8 @@ def log_file() -> Path:
 def configure_logging(component: Component, *, level: int = logging.INFO) -> list[logging.Handler]:
     """Route this process's log records to the studio log file (JSON) and to stderr, once per process
     (a second call replaces the first's handlers). ``job``: stderr is the job's own log, so it keeps
-    text and warnings only, as an unconfigured process printed them. Returns the handlers added."""
+    text and warnings only, as an unconfigured process printed them, and the root logger's other
+    handlers go (the process is the job's alone). Returns the handlers added."""
     global _component
     settings = get_settings()
     reset_logging()
@@ -277,6 +278,9 @@ def configure_logging(component: Component, *, level: int = logging.INFO) -> lis
         stderr.addFilter(_CorrelationField())
     root = logging.getLogger()
     with _lock:
+        if component == "job":  # a handler a library added in the warm server would print INFO lines
+            for inherited in list(root.handlers):  # into the job's own log
+                root.removeHandler(inherited)
         for handler in (file_handler, stderr):
             root.addHandler(handler)
             _handlers.append(handler)
