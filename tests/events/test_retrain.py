@@ -215,9 +215,8 @@ def test_drift_on_the_default_bus_starts_a_retrain_only_with_auto_retrain_on(bas
     assert publish(drift(on, check_id=check)) == []  # cool-down: no second retrain
     assert len(retrains.list_retrains("retrain-on")) == 1
     with open_session() as session:
-        alerts = [
-            (a.event, a.correlation_id) for a in session.query(Alert).filter(Alert.model_name == "retrain-on")
-        ]
+        rows = session.query(Alert).filter(Alert.model_name == "retrain-on").order_by(Alert.id)
+        alerts = [(a.event, a.correlation_id) for a in rows]
     events = [event for event, _ in alerts]
     assert events.count(RetrainRequested.name) == 1
     # One chain: the drift, the retrain it requested and the training job queued for it share one id,
