@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -230,3 +233,52 @@ def test_a_real_prometheus_scrapes_job_counts_and_api_requests(workspace: Path, 
     assert jobs[0]["value"][1] == "1"
     assert jobs[0]["metric"]["job"] == "canvascraft"
     assert requests[0]["metric"]["status"] == "200" and requests[0]["value"][1] == "1"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMTOOL = shutil.which("promtool")
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "canvascraft.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def test_the_dashboard_draws_only_metrics_the_studio_exports(workspace: Path) -> None:
+    import optuna
+
+    from canvascraft.tuning.studies import storage
+
+    upgrade()
+    add_rows(get_settings().db_url)
+    study = optuna.create_study(storage=storage(), study_name="search")
+    study.tell(study.ask(), 0.5)
+    study.ask()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StudioCollector())
+    RequestMetrics(lambda *_: None, registry=registry)  # type: ignore[arg-type, return-value]
+    scrape = generate_latest(registry).decode()
+    assert 'canvascraft_optuna_trials{state="complete",study="search"} 1.0' in scrape
+    assert 'canvascraft_optuna_trials{state="running",study="search"} 1.0' in scrape
+    exported = {family.name for family in text_string_to_metric_families(scrape)}
+    suffixes = ("_bucket", "_count", "_sum", "_total")
+    names = {name for expr in dashboard_expressions() for name in re.findall(r"canvascraft_[a-z_]+", expr)}
+    used = {re.sub("|".join(f"{s}$" for s in suffixes), "", name) for name in names}
+    assert used - exported == set()
+    assert {"canvascraft_jobs", "canvascraft_drift_score", "canvascraft_api_requests"} <= used
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="Debian's prometheus (promtool) is not installed")
+def test_the_sample_config_and_the_dashboards_queries_are_valid_for_prometheus(tmp_path: Path) -> None:
+    assert PROMTOOL is not None
+    check = subprocess.run([PROMTOOL, "check", "config", str(ROOT / "deploy" / "prometheus.yml")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    rules = {"groups": [{"name": "dashboard", "rules": [
+        {"record": f"dashboard:query{number}", "expr": expr.replace("$kind", ".*").replace("$model", ".*")}
+        for number, expr in enumerate(dashboard_expressions())
+    ]}]}  # fmt: skip
+    path = tmp_path / "rules.yml"
+    path.write_text(json.dumps(rules))  # JSON is YAML
+    check = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
