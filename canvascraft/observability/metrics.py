@@ -413,6 +413,8 @@ def route_template(scope: Scope, root_path: str = "") -> str:
         return UNMATCHED
     mounted = str(scope.get("root_path", ""))  # a route inside a Mount: the mount's prefix is here
     prefix = mounted[len(root_path) :] if mounted.startswith(root_path) else mounted
+    if hasattr(route, "routes") and template.endswith("/{path}"):  # served by a Mount's own app
+        return prefix + "/{path}"  # (static files, a sub-app): its prefix is in root_path already
     return prefix + template
 
 

@@ -111,3 +111,27 @@ def test_observers_run_in_the_events_chain_and_events_made_in_a_chain_join_it() 
     assert joined.correlation_id == "chain-1"
     assert seen == [started.correlation_id, "chain-1"]
     assert current_correlation_id() is None
+
+
+def test_text_format_on_stderr_still_names_the_chain_and_the_file_stays_json(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from canvascraft.config import get_settings
+
+    monkeypatch.setenv("CANVASCRAFT_LOG_FORMAT", "text")
+    monkeypatch.setenv("CANVASCRAFT_LOG_FILE", str(workspace / "elsewhere.jsonl"))
+    get_settings.cache_clear()
+    configure_logging("server")
+    try:
+        with correlation("chain-2"):
+            try:
+                raise ValueError("bad value")
+            except ValueError:
+                logging.getLogger("tests.text").exception("it failed")
+    finally:
+        reset_logging()
+    err = capsys.readouterr().err
+    assert "ERROR tests.text [chain-2] it failed" in err
+    (line,) = [line for line in lines(workspace / "elsewhere.jsonl") if line["logger"] == "tests.text"]
+    assert line["correlation_id"] == "chain-2" and line["level"] == "error"
+    assert "ValueError: bad value" in line["exception"]

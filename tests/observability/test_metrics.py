@@ -282,3 +282,34 @@ def test_the_sample_config_and_the_dashboards_queries_are_valid_for_prometheus(t
     path.write_text(json.dumps(rules))  # JSON is YAML
     check = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_requests_are_counted_by_route_template_so_stray_paths_add_no_series() -> None:
+    import asyncio
+
+    import httpx
+    from fastapi import APIRouter, FastAPI
+
+    registry = CollectorRegistry(auto_describe=False)
+    api, router = FastAPI(), APIRouter(prefix="/jobs")
+    router.add_api_route("/{job_id}", lambda job_id: {"id": job_id})  # type: ignore[arg-type, return-value]
+    api.include_router(router)
+    static = JSONResponse({"static": True})
+    app = Starlette(routes=[Mount("/api/v1", app=api), Mount("/static", app=static)])
+
+    async def requests() -> None:
+        transport = httpx.ASGITransport(app=RequestMetrics(app, registry=registry))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://studio") as client:
+            for path in ("/api/v1/jobs/1", "/api/v1/jobs/2", "/static/a/b.css", "/nowhere", "/elsewhere"):
+                await client.get(path)
+
+    asyncio.run(requests())
+    found = samples(registry)
+    counted = {dict(labels)["route"]: value for (name, labels), value in found.items()
+               if name == "canvascraft_api_requests_total"}  # fmt: skip
+    assert counted == {"/api/v1/jobs/{job_id}": 2, "/static/{path}": 1, "unmatched": 2}
+    key = (
+        "canvascraft_api_request_duration_seconds_count",
+        (("method", "GET"), ("route", "/api/v1/jobs/{job_id}")),
+    )
+    assert found[key] == 2
