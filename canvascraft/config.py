@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -122,6 +123,16 @@ class Settings(BaseSettings):
         default=2.0,
         ge=0,
         description="How often the studio's scheduler retries alert deliveries that are due (0: never).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="How the server writes its log lines to stderr: one JSON object per line, or text. "
+        "Job logs (jobs/<id>.log) stay text either way.",
+    )
+    log_file: Path | None = Field(
+        default=None,
+        description="Where every studio process appends its JSON log lines (default: "
+        "workspace/logs/studio.jsonl).",
     )
     sqlite_busy_timeout_s: float = Field(
         default=30.0,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System packages the browser tests need: Debian's Chromium and an emoji font.
+# System packages the tests need: Debian's Chromium and an emoji font (browser tests), PostgreSQL,
+# and Prometheus (the metrics test scrapes the studio with a real one).
 # Installed only when missing and when we are root; otherwise the browser tests skip with a reason.
 set -euo pipefail
 need=()
@@ -8,6 +9,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ]; then
   echo "test-deps: not root, so not installing ${need[*]}; the tests that need them will skip" >&2

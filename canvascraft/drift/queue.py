@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from canvascraft.drift.views import model_ref
 from canvascraft.jobs.pool import JobPool
+from canvascraft.observability.logs import correlation
 from canvascraft.store.models import DriftCheck, DriftMonitor, utcnow
 from canvascraft.store.session import open_session
 
@@ -66,8 +67,11 @@ def reserve(session: Session, row: DriftMonitor, trigger: str) -> tuple[int, boo
 
 def submit(check_id: int) -> None:
     """Hand a reserved check to the pool (after its row is committed: the pool writes on its own
-    connection). Checks run one at a time in their own lane, beside training jobs."""
-    job_id = JobPool().submit("drift", {"check_id": check_id}, lane=DRIFT_LANE, lane_limit=1)
+    connection). Checks run one at a time in their own lane, beside training jobs. A check starts a
+    chain of work (its drift, alerts, a retrain) unless it is queued inside one already: its job, and
+    what that job's end publishes, carry the chain's correlation id."""
+    with correlation(step=f"drift check {check_id}"):
+        job_id = JobPool().submit("drift", {"check_id": check_id}, lane=DRIFT_LANE, lane_limit=1)
     with open_session() as session:
         session.execute(update(DriftCheck).where(DriftCheck.id == check_id).values(job_id=job_id))
 

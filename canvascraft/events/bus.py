@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.events.types import Event
+from canvascraft.observability.logs import correlation
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,9 @@ class EventBus:
         failures: list[Failure] = []
         for subscription in self._targets(type(event)):
             try:
-                subscription.callback(event)
+                # Inside the event's chain: what the observer logs, publishes or queues carries its id.
+                with correlation(event.correlation_id, step=f"{subscription.name} on {event.name}"):
+                    subscription.callback(event)
             except CanvasCraftError as error:  # a refusal in plain words (a locked database): no traceback
                 log.error(
                     "event subscriber %s could not handle %s (correlation id %s): %s; the other subscribers "

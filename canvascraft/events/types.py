@@ -13,9 +13,13 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from canvascraft.observability.logs import current_correlation_id
+
 
 def _new_id() -> str:
-    return uuid.uuid4().hex
+    """The chain the event is published in (``canvascraft.observability.logs.correlation``), so what
+    it sets off is logged under the same id; a new one when it starts a chain."""
+    return current_correlation_id() or uuid.uuid4().hex
 
 
 def _now() -> datetime:

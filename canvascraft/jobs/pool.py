@@ -7,6 +7,7 @@ whether this pool won, so several pools on one database never start or finish a 
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import time
@@ -26,9 +27,11 @@ from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
 from canvascraft.jobs.kinds import get_kind, run_end_hook
 from canvascraft.jobs.runtime import read_exit_info
 from canvascraft.jobs.states import TERMINAL, JobError, JobState, check_transition
+from canvascraft.observability.logs import TRACE_KEY, job_context, job_environment, trace_for_job
 from canvascraft.store.models import Job, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session, write
 
+log = logging.getLogger(__name__)
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ERROR_TAIL_LINES = 20
 START_TIMEOUT_S = 60.0
@@ -149,6 +152,8 @@ class JobPool:
             get_kind(kind)
         except UnknownNameError as error:
             raise JobError(f"{error}; a kind is declared with canvascraft.jobs.kinds.register_kind") from None
+        if (trace := trace_for_job()) is not None:  # queued in a chain: its process continues it
+            spec = {**spec, TRACE_KEY: trace}
         row = {"kind": kind, "spec": spec, "state": JobState.QUEUED.value, "created_at": utcnow(),
                "resume_from": resume_from, "lane": lane, "lane_limit": lane_limit}  # fmt: skip
 
@@ -159,6 +164,7 @@ class JobPool:
         job_id = write(self.url, insert_job)
         if job_id is None:
             raise JobError("The database did not return the new job's id; check the database connection.")
+        log.info("job %s (%s) queued", job_id, kind, extra={"job_id": int(job_id)})
         return int(job_id)
 
     def resume(self, job_id: int) -> int:
@@ -285,11 +291,16 @@ class JobPool:
         return claimed
 
     def _launch(self, job_id: int, kind: str, log_path: Path) -> None:
+        spec = _spec_of(self.url, job_id)
+        with job_context(spec, job_id, f"launch {kind} job"):
+            self._start(job_id, kind, log_path, spec)
+
+    def _start(self, job_id: int, kind: str, log_path: Path, spec: dict[str, Any]) -> None:
         try:
             command = [sys.executable, "-m", get_kind(kind).entry, str(job_id)]
-            handle = self.executor.start(
-                job_id, command, log_path, env={"CANVASCRAFT_DATABASE_URL": self.url}
-            )
+            env = {"CANVASCRAFT_DATABASE_URL": self.url, **job_environment(spec)}
+            handle = self.executor.start(job_id, command, log_path, env=env)
+            log.info("job %s (%s) started", job_id, kind)
         except Exception as error:  # any failure to start is the job's outcome, not the pool's crash
             self._finish(
                 job_id, JobState.RUNNING, JobState.FAILED, error_tail=f"Could not start the job: {error}"
@@ -322,13 +333,22 @@ class JobPool:
             update(Job).where(Job.id == job_id, Job.state == current.value).values(**ending)
         ).rowcount == 1)  # fmt: skip
         if won:
-            run_end_hook(self.get_job(job_id), target)
-            if self.on_finish is not None:
-                try:
-                    self.on_finish(job_id, target)
-                except Exception:  # bookkeeping after the fact must never stall the queue
-                    traceback.print_exc()
+            job = self.get_job(job_id)
+            with job_context(job.spec, job_id, f"end of {job.kind} job"):  # its events join its chain
+                log.info("job %s (%s) ended %s", job_id, job.kind, target.value)
+                run_end_hook(job, target)
+                if self.on_finish is not None:
+                    try:
+                        self.on_finish(job_id, target)
+                    except Exception:  # bookkeeping after the fact must never stall the queue
+                        traceback.print_exc()
         return won
+
+
+def _spec_of(url: str, job_id: int) -> dict[str, Any]:
+    with engine_for(url).connect() as connection:
+        spec = connection.execute(select(Job.spec).where(Job.id == job_id)).scalar_one_or_none()
+    return dict(spec or {})
 
 
 def _outcome(info: ExitInfo, *, cancelled: bool) -> JobState:

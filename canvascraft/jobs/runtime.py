@@ -11,6 +11,7 @@ run id) are retried until the database answers.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -27,9 +28,11 @@ from sqlalchemy.exc import OperationalError
 from canvascraft.config import get_settings
 from canvascraft.errors import Cancelled, JobError
 from canvascraft.jobs.processes import ExitInfo, read_exit_record, write_exit_record
+from canvascraft.observability.logs import configure_logging, process_context
 from canvascraft.store.models import Job, utcnow
 from canvascraft.store.session import engine_for, refusal, write
 
+log = logging.getLogger(__name__)
 CANCELLED_EXIT_CODE = 128 + signal.SIGTERM
 
 
@@ -117,16 +120,23 @@ def read_exit_info(log_path: str | Path) -> ExitInfo | None:
 
 
 def run_job(main: Callable[[int], int]) -> NoReturn:
-    """The body of every ``python -m jobs.<kind> JOB_ID``: run ``main``, record its exit code, exit."""
+    """The body of every ``python -m jobs.<kind> JOB_ID``: run ``main``, record its exit code, exit.
+
+    It runs in the chain the job was queued in (``canvascraft.observability.logs``), with JSON log
+    lines in the studio log; the job's own log file gets what it printed, as before."""
     job_id = int(sys.argv[1])
-    try:
-        code = main(job_id)
-    except Cancelled:
-        print(f"job {job_id}: cancelled", flush=True)
-        code = CANCELLED_EXIT_CODE
-    except Exception:
-        traceback.print_exc()
-        code = 1
+    configure_logging("job")
+    with process_context(job_id, step=f"job {job_id}"):
+        log.info("job %s process %s started", job_id, os.getpid())
+        try:
+            code = main(job_id)
+        except Cancelled:
+            print(f"job {job_id}: cancelled", flush=True)
+            code = CANCELLED_EXIT_CODE
+        except Exception:
+            traceback.print_exc()
+            code = 1
+        log.info("job %s process ended with exit code %s", job_id, code)
     sys.stdout.flush()
     with engine_for(get_settings().db_url).connect() as connection:
         log_path = connection.execute(select(Job.log_path).where(Job.id == job_id)).scalar_one_or_none()

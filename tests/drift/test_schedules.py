@@ -289,6 +289,8 @@ def test_drift_found_by_a_check_job_reaches_a_webhook_and_a_mailbox_even_one_tha
         (mail,) = mailbox.wait_for(1)
 
         assert request.body["event"] == "drift_detected" and request.body["model"] == model
+        # the check's job process published it in the chain the check was queued in
+        assert request.body["correlation_id"] == job.spec["trace"]["correlation_id"]
         assert "thickness" in request.body["body"]
         assert f"/drift?model={model}&check={list_checks(model)[0].id}" in request.body["link"]
         assert mail.rcpt_tos == ["artist@example.com"] and b"Drift detected" in mail.content

@@ -206,7 +206,8 @@ def test_drift_on_the_default_bus_starts_a_retrain_only_with_auto_retrain_on(bas
     assert retrains.list_retrains("retrain-off") == []
 
     check = drift_check(on)
-    assert publish(drift(on, check_id=check)) == []
+    found = drift(on, check_id=check)
+    assert publish(found) == []
     started = retrains.list_retrains("retrain-on")
     assert len(started) == 1
     assert (started[0].trigger, started[0].check_id, started[0].state) == ("drift", check, retrains.TRAINING)
@@ -214,8 +215,15 @@ def test_drift_on_the_default_bus_starts_a_retrain_only_with_auto_retrain_on(bas
     assert publish(drift(on, check_id=check)) == []  # cool-down: no second retrain
     assert len(retrains.list_retrains("retrain-on")) == 1
     with open_session() as session:
-        events = [a.event for a in session.query(Alert).filter(Alert.model_name == "retrain-on")]
+        rows = session.query(Alert).filter(Alert.model_name == "retrain-on").order_by(Alert.id)
+        alerts = [(a.event, a.correlation_id) for a in rows]
+    events = [event for event, _ in alerts]
     assert events.count(RetrainRequested.name) == 1
+    # One chain: the drift, the retrain it requested and the training job queued for it share one id,
+    # which the job's process continues (canvascraft.observability.logs).
+    chain = dict(reversed(alerts))  # each event's first alert (the cool-down test published a second drift)
+    assert chain[RetrainRequested.name] == chain[DriftDetected.name] == found.correlation_id
+    assert get_job(started[0].job_id).spec["trace"]["correlation_id"] == found.correlation_id  # type: ignore[arg-type]
     cancel_job(started[0].job_id)  # type: ignore[arg-type]
     assert retrains.get_retrain(started[0].id).state == retrains.FAILED
 
