@@ -8,7 +8,7 @@ from collections.abc import Callable
 from canvascraft.jobs import JobPool, JobState
 from canvascraft.store.models import Job
 
-WAIT_S = 15.0
+WAIT_S = 60.0  # a hang guard: the first job of a worker waits for the warm job server to import torch
 
 
 def wait_for(pool: JobPool, job_id: int, ready: Callable[[Job], bool], timeout: float = WAIT_S) -> Job:
