@@ -303,6 +303,19 @@ def test_nan_and_infinity_in_a_yaml_recipe_name_the_param_the_value_and_the_rang
     ]
 
 
+@pytest.mark.parametrize("version", ["0", "2", "'1'"])
+def test_a_recipe_of_another_schema_version_is_refused_by_name(version: str) -> None:
+    text = f"schema_version: {version}\nname: a\nmodality: image\nbrushes: []\n"
+
+    with pytest.raises(RecipeError) as caught:
+        from_yaml(text)
+
+    [error] = caught.value.errors
+    assert error.startswith(f"schema_version: recipe schema version {version} is not one this studio reads; "
+                            "supported: 1 (the fields name, modality, seed, description, brushes)"), error  # fmt: skip
+    assert from_yaml(text.replace(version, "1", 1)) == from_yaml(text.split("\n", 1)[1])
+
+
 def test_structural_and_brush_errors_come_together_in_document_order() -> None:
     data = image_recipe(name="", seed="x", brushes=[{"brush": "horizontal_flip", "params": {"p": 3}}, 4])
 
