@@ -197,9 +197,11 @@ def test_bad_tables_are_skipped_with_their_reasons(studio: Path, tmp_path: Path)
     got = reasons(report.skipped)
     assert set(got) == {"latin1.csv", "ragged.csv", "no-style.csv", "header-only.csv", "semicolons.csv",
                         "stray-quote.csv", "unclosed-quote.csv"}  # fmt: skip
-    assert got["semicolons.csv"].startswith("CSV line 1 is one column 'style;size': it looks separated by ';'")
+    assert got["semicolons.csv"].startswith("CSV line 1 is one column 'style;size': it looks separated by "
+                                            "';'")  # fmt: skip
     assert got["stray-quote.csv"].startswith("stray quote in CSV line 3: ',' expected after '\"'")
-    assert got["unclosed-quote.csv"].startswith("stray quote in CSV line 3: a quote opened there is never closed")
+    assert got["unclosed-quote.csv"].startswith("stray quote in CSV line 3: a quote opened there is never "
+                                                "closed")  # fmt: skip
     assert "UTF-8" in got["latin1.csv"]
     assert "ragged" in got["ragged.csv"] and "line 3" in got["ragged.csv"]
     assert "'style'" in got["no-style.csv"] and "colour" in got["no-style.csv"]

@@ -79,7 +79,7 @@ def _check_csv_shape(text: str) -> None:
     except csv.Error as error:
         why = "a quote opened there is never closed" if "end of data" in str(error) else str(error)
         raise CorruptItemError(
-            f"stray quote in CSV line {start}: {why}; quote whole fields (\"a, b\") and double a quote "
+            f'stray quote in CSV line {start}: {why}; quote whole fields ("a, b") and double a quote '
             'inside one ("")'
         ) from None
 
