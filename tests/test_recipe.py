@@ -311,8 +311,9 @@ def test_a_recipe_of_another_schema_version_is_refused_by_name(version: str) -> 
         from_yaml(text)
 
     [error] = caught.value.errors
-    assert error.startswith(f"schema_version: recipe schema version {version} is not one this studio reads; "
-                            "supported: 1 (the fields name, modality, seed, description, brushes)"), error  # fmt: skip
+    expected = (f"schema_version: recipe schema version {version} is not one this studio reads; supported: 1 "
+                "(the fields name, modality, seed, description, brushes)")  # fmt: skip
+    assert error.startswith(expected), error
     assert from_yaml(text.replace(version, "1", 1)) == from_yaml(text.split("\n", 1)[1])
 
 

@@ -102,9 +102,10 @@ def validate_recipe(data: Mapping[str, Any] | Recipe) -> Recipe:
         version = data[SCHEMA_KEY]
         data = {key: value for key, value in data.items() if key != SCHEMA_KEY}
         if isinstance(version, bool) or version not in SCHEMA_VERSIONS:
-            errors.append((-1, f"{SCHEMA_KEY}: recipe schema version {_shown(version)} is not one this studio "
-                               f"reads; supported: {', '.join(map(str, SCHEMA_VERSIONS))} (the fields "
-                               f"{_RECIPE_FIELDS}). Rewrite the recipe in that form, or remove the key"))  # fmt: skip
+            supported = ", ".join(map(str, SCHEMA_VERSIONS))
+            errors.append((-1, f"{SCHEMA_KEY}: recipe schema version {_shown(version)} is not one this "
+                               f"studio reads; supported: {supported} (the fields {_RECIPE_FIELDS}). "
+                               "Rewrite the recipe in that form, or remove the key"))  # fmt: skip
     recipe: Recipe | None = None
     try:
         recipe = Recipe.model_validate(data)
