@@ -28,7 +28,7 @@ from canvascraft.config import get_settings
 from canvascraft.errors import Cancelled, JobError
 from canvascraft.jobs.processes import ExitInfo, read_exit_record, write_exit_record
 from canvascraft.store.models import Job, utcnow
-from canvascraft.store.session import engine_for, refusal, write
+from canvascraft.store.session import disk_full_message, engine_for, is_disk_full, refusal, write
 
 CANCELLED_EXIT_CODE = 128 + signal.SIGTERM
 
@@ -98,7 +98,7 @@ def set_run_id(job_id: int, run_id: str, url: str | None = None, tries: int = 60
             _write(job_id, {"mlflow_run_id": run_id}, url)
             return
         except OperationalError as error:
-            if attempt == tries:
+            if attempt == tries or is_disk_full(error):  # waiting does not free disk space
                 raise
             print(f"job {job_id}: the studio database is busy ({refusal(error)}); trying again",
                   flush=True)  # fmt: skip
@@ -124,14 +124,20 @@ def run_job(main: Callable[[int], int]) -> NoReturn:
     except Cancelled:
         print(f"job {job_id}: cancelled", flush=True)
         code = CANCELLED_EXIT_CODE
-    except Exception:
+    except Exception as error:
         traceback.print_exc()
+        if is_disk_full(error):  # the plain reason last, where the pool and the pages read it
+            where = get_settings().workspace.resolve()
+            print(f"job {job_id}: stopped: {disk_full_message(where)}", flush=True)
         code = 1
     sys.stdout.flush()
     with engine_for(get_settings().db_url).connect() as connection:
         log_path = connection.execute(select(Job.log_path).where(Job.id == job_id)).scalar_one_or_none()
     if log_path:
-        write_exit_record(exit_file(log_path), ExitInfo(exit_code=code))
+        try:
+            write_exit_record(exit_file(log_path), ExitInfo(exit_code=code))
+        except OSError as error:  # a full disk: the pool that started this process still reaps it
+            print(f"job {job_id}: could not record the exit code ({error})", flush=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # Everything is written and closed by now; tearing down torch's and MLflow's modules would take
