@@ -33,6 +33,7 @@ def launch_training(
     recipe_version: int | None = None,
     retrain_id: int | None = None,
     register_as: str | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
     """Validate the names and settings, then queue a ``train`` job; returns its id.
 
@@ -41,7 +42,8 @@ def launch_training(
     ``recipe_version``: default the latest; ``retrain_id``: the retrain this job trains a candidate for
     (``canvascraft.retrain.flow``), finished when the job ends; ``register_as``: register the run's
     model under this name with the alias ``champion`` when the job succeeds (the sample runs do, so a new
-    workspace has models to try and watch)."""
+    workspace has models to try and watch); ``idempotency_key``: one per launch request (the Train page
+    sends one per form submission), so the same request sent twice makes one job and returns its id."""
     from canvascraft.data.reads import open_version
 
     view = open_version(dataset)
@@ -53,7 +55,7 @@ def launch_training(
         spec["retrain_id"] = retrain_id
     if register_as is not None:
         spec["register_as"] = register_as
-    return JobPool().submit("train", spec)
+    return JobPool().submit("train", spec, idempotency_key=idempotency_key)
 
 
 def fork_job(
