@@ -160,7 +160,12 @@ class RetrainError(CanvasCraftError):
 
 class DeliveryError(CanvasCraftError):
     """A send failed; the message (``HTTP 500 from https://…``, ``connection refused``) is kept as the
-    delivery's ``last_error`` and shown on the page, and the outbox retries later."""
+    delivery's ``last_error`` and shown on the page, and the outbox retries later: after its backoff, or
+    after ``retry_after_s`` when the endpoint asked for longer (HTTP 429/503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Cancelled(BaseException):
