@@ -12,6 +12,7 @@ run id) are retried until the database answers.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import sys
@@ -116,14 +117,30 @@ def read_exit_info(log_path: str | Path) -> ExitInfo | None:
     return read_exit_record(exit_file(log_path))
 
 
+def limit_memory() -> None:
+    """Apply ``CANVASCRAFT_JOB_MEMORY_LIMIT_MB`` to this job process (fresh or forked warm), so a job
+    that needs more gets a ``MemoryError`` it can report instead of the system's OOM killer."""
+    limit_mb = get_settings().job_memory_limit_mb
+    if limit_mb is not None:
+        # Above what is mapped already: a warm-forked job maps gigabytes of torch it never touches.
+        mapped = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
+        limit = mapped + limit_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
 def run_job(main: Callable[[int], int]) -> NoReturn:
     """The body of every ``python -m jobs.<kind> JOB_ID``: run ``main``, record its exit code, exit."""
     job_id = int(sys.argv[1])
     try:
+        limit_memory()
         code = main(job_id)
     except Cancelled:
         print(f"job {job_id}: cancelled", flush=True)
         code = CANCELLED_EXIT_CODE
+    except MemoryError:  # the traceback's last line is all MemoryError has to say
+        traceback.print_exc()
+        print(f"job {job_id}: stopped: MemoryError: it ran out of memory", flush=True)
+        code = 1
     except Exception as error:
         traceback.print_exc()
         if is_disk_full(error):  # the plain reason last, where the pool and the pages read it

@@ -120,6 +120,24 @@ def test_nonzero_exit_and_crash_are_failed_with_the_log_tail(url: str) -> None:
     assert len(job.error_tail.splitlines()) <= 20
 
 
+def test_a_job_over_its_memory_limit_fails_saying_it_ran_out_of_memory(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANVASCRAFT_JOB_MEMORY_LIMIT_MB", "256")
+    pool = JobPool(url, max_concurrent=2)
+    greedy = pool.submit("sleep", {"seconds": 0, "allocate_mb": 4096})
+    modest = pool.submit("sleep", {"seconds": 0, "allocate_mb": 32})
+
+    job = wait_for(pool, greedy, finished, timeout=60)
+    assert (job.state, job.exit_code, job.signal) == (JobState.FAILED, 1, None), job.error_tail
+    assert explain_ending(job) == (
+        "It ran out of memory. Try a smaller batch size or fewer items. Its checkpoints are kept: Resume "
+        "continues from the last finished epoch."
+    )
+    assert f"job {greedy}: stopped: MemoryError: it ran out of memory" in (job.error_tail or "")
+    assert wait_for(pool, modest, finished, timeout=60).state == JobState.SUCCEEDED
+
+
 def test_a_killed_process_is_failed_with_its_signal(url: str) -> None:
     pool = JobPool(url, max_concurrent=1)
     job_id = pool.submit("sleep", {"seconds": 30})
