@@ -8,7 +8,7 @@ raises on purpose is defined here::
     ├── ConfigError                 a setting or the workspace cannot be used as given
     ├── StoreError                  the studio database could not be written (nothing half written)
     │   ├── StoreBusyError          another program held it locked past the busy timeout and retries
-    │   └── StoreFullError          the disk holding it is full
+    │   └── StoreFullError          the disk holding it (or the workspace's checkpoints) is full
     ├── UnknownNameError (KeyError) a registry has nothing by that name; says the closest names
     ├── RecipeError                 a recipe or brush setting is invalid (every problem, with its place)
     ├── TrainingError               a run cannot go ahead (settings, nothing to resume, unusable data)
@@ -52,7 +52,8 @@ class StoreBusyError(StoreError):
 
 
 class StoreFullError(StoreError):
-    """The disk (or quota) holding the database is full; the message names the folder to free."""
+    """The disk (or quota) holding the database or a job's checkpoints is full; the message names the
+    folder to free and says to resume the job after (nothing was half written)."""
 
 
 class UnknownNameError(CanvasCraftError, KeyError):
