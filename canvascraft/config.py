@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a cancelled job gets to stop after SIGTERM before it is killed with SIGKILL.",
     )
+    job_memory_limit_mb: int | None = Field(
+        default=None,
+        ge=64,
+        description="Memory each job process may allocate, in MB, beyond what its interpreter and "
+        "libraries map when it starts (applied as RLIMIT_AS); none by default. A job that needs more fails "
+        "saying it ran out of memory, and the machine stays usable.",
+    )
     warm_jobs: bool = Field(
         default=True,
         description="Start jobs from a process that has imported torch and MLflow already (seconds "

@@ -8,7 +8,7 @@ raises on purpose is defined here::
     ├── ConfigError                 a setting or the workspace cannot be used as given
     ├── StoreError                  the studio database could not be written (nothing half written)
     │   ├── StoreBusyError          another program held it locked past the busy timeout and retries
-    │   └── StoreFullError          the disk holding it is full
+    │   └── StoreFullError          the disk holding it (or the workspace's checkpoints) is full
     ├── UnknownNameError (KeyError) a registry has nothing by that name; says the closest names
     ├── RecipeError                 a recipe or brush setting is invalid (every problem, with its place)
     ├── TrainingError               a run cannot go ahead (settings, nothing to resume, unusable data)
@@ -52,7 +52,8 @@ class StoreBusyError(StoreError):
 
 
 class StoreFullError(StoreError):
-    """The disk (or quota) holding the database is full; the message names the folder to free."""
+    """The disk (or quota) holding the database or a job's checkpoints is full; the message names the
+    folder to free and says to resume the job after (nothing was half written)."""
 
 
 class UnknownNameError(CanvasCraftError, KeyError):
@@ -160,7 +161,12 @@ class RetrainError(CanvasCraftError):
 
 class DeliveryError(CanvasCraftError):
     """A send failed; the message (``HTTP 500 from https://…``, ``connection refused``) is kept as the
-    delivery's ``last_error`` and shown on the page, and the outbox retries later."""
+    delivery's ``last_error`` and shown on the page, and the outbox retries later: after its backoff, or
+    after ``retry_after_s`` when the endpoint asked for longer (HTTP 429/503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Cancelled(BaseException):

@@ -6,6 +6,9 @@ dataset chosen, so the form must react as the user picks.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +23,7 @@ from canvascraft.services.jobs import (
     TrainerInfo,
     data_amount,
     estimate_time,
+    job_is_active,
     launch_training,
     trainer_catalog,
     validation_items,
@@ -186,14 +190,32 @@ def launch_form() -> int | None:
     _expected_time(dataset, recipe, trainer, hyper, val_fraction, int(split_seed), limit, device)
     if not st.button("Launch training", type="primary", icon=":material/rocket_launch:", width="stretch"):
         return None
+    settings = {"dataset": dataset, "recipe": recipe, "trainer": trainer, "hyper": hyper,
+                "val_fraction": val_fraction, "seed": int(split_seed), "max_items": limit,
+                "pinned": list(pinned), "device": device}  # fmt: skip
     try:
-        return launch_training(
+        job_id = launch_training(
             dataset, recipe, trainer, hyper=hyper, val_fraction=val_fraction, seed=int(split_seed),
-            max_items=limit, pinned=list(pinned), device=device,
+            max_items=limit, pinned=list(pinned), device=device, idempotency_key=_launch_key(settings),
         )  # fmt: skip
     except CanvasCraftError as error:
         st.error(plain(error), icon=":material/error:")
         return None
+    st.session_state[f"{PREFIX}launched"] = job_id
+    return job_id
+
+
+def _launch_key(settings: dict[str, Any]) -> str:
+    """One key per submission of these settings in this session: a double click on Launch (two reruns
+    with the button pressed) sends the same key, so the second gets the first job back. The session's
+    part is renewed once the job it launched has ended, so the same settings can be launched again."""
+    nonce_key, launched = f"{PREFIX}launch_nonce", st.session_state.get(f"{PREFIX}launched")
+    if launched is not None and not job_is_active(launched):
+        st.session_state[nonce_key] = uuid.uuid4().hex
+        st.session_state[f"{PREFIX}launched"] = None
+    nonce = st.session_state.setdefault(nonce_key, uuid.uuid4().hex)
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+    return f"train-form:{nonce}:{digest[:32]}"
 
 
 def _too_little_data(setup: Setup, val_fraction: float, seed: int, limit: int | None) -> None:

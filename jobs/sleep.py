@@ -1,7 +1,8 @@
 """``python -m jobs.sleep JOB_ID``: a job that only sleeps, so the pool can be checked with real processes.
 
-Spec: ``seconds`` (default 0.5), ``exit_code`` (default 0), ``crash`` (raise instead of exiting) and
-``ignore_term`` (ignore SIGTERM, to check that a cancel escalates to SIGKILL).
+Spec: ``seconds`` (default 0.5), ``exit_code`` (default 0), ``crash`` (raise instead of exiting),
+``ignore_term`` (ignore SIGTERM, to check that a cancel escalates to SIGKILL) and ``allocate_mb`` (hold
+that much memory, to check a job that runs out of it).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def main(job_id: int) -> int:
         step += 1
         report_progress(job_id, {"step": step, "fraction": min(1.0, step * STEP_S / max(seconds, STEP_S))})
         print(f"step {step}", flush=True)
+    if spec.get("allocate_mb"):
+        held = bytearray(int(spec["allocate_mb"]) * 2**20)  # a real allocation, page by page
+        print(f"job {job_id} holds {len(held) >> 20} MB", flush=True)
     if spec.get("crash"):
         raise RuntimeError(f"job {job_id} crashed on purpose")
     exit_code = int(spec.get("exit_code", 0))

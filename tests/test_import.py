@@ -186,13 +186,22 @@ def test_bad_tables_are_skipped_with_their_reasons(studio: Path, tmp_path: Path)
             "ragged.csv": "style,size\nink,1\nwash\n",
             "no-style.csv": "colour,size\nred,1\n",
             "header-only.csv": "style,size\n",
+            "semicolons.csv": "style;size\nink;1\nwash;2\n",
+            "stray-quote.csv": 'style,size\nink,1\nwash,"2"3\n',
+            "unclosed-quote.csv": 'style,size\nink,1\nwash,"2\nink,3\n',
         },
     )
 
     report = import_path(folder, "tables", label_column="style")
 
     got = reasons(report.skipped)
-    assert set(got) == {"latin1.csv", "ragged.csv", "no-style.csv", "header-only.csv"}
+    assert set(got) == {"latin1.csv", "ragged.csv", "no-style.csv", "header-only.csv", "semicolons.csv",
+                        "stray-quote.csv", "unclosed-quote.csv"}  # fmt: skip
+    assert got["semicolons.csv"].startswith("CSV line 1 is one column 'style;size': it looks separated by "
+                                            "';'")  # fmt: skip
+    assert got["stray-quote.csv"].startswith("stray quote in CSV line 3: ',' expected after '\"'")
+    assert got["unclosed-quote.csv"].startswith("stray quote in CSV line 3: a quote opened there is never "
+                                                "closed")  # fmt: skip
     assert "UTF-8" in got["latin1.csv"]
     assert "ragged" in got["ragged.csv"] and "line 3" in got["ragged.csv"]
     assert "'style'" in got["no-style.csv"] and "colour" in got["no-style.csv"]

@@ -288,6 +288,35 @@ def test_missing_fields_and_non_mappings_are_named() -> None:
     assert errors_of(["a", "list"]) == ["recipe: must be a recipe (key: value lines), got ['a', 'list']"]
 
 
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_nan_and_infinity_in_a_yaml_recipe_name_the_param_the_value_and_the_range(value: str) -> None:
+    text = (f"name: a\nmodality: image\nbrushes:\n  - brush: horizontal_flip\n    params: {{p: {value}}}\n"
+            f"  - brush: random_resized_crop\n    params: {{size: {value}}}\n")  # fmt: skip
+    shown = {".nan": "nan", ".inf": "inf", "-.inf": "-inf"}[value]
+
+    with pytest.raises(RecipeError) as caught:
+        from_yaml(text)
+
+    assert caught.value.errors == [
+        f"brushes[0].p: must be a finite number between 0 and 1, got {shown}",
+        f"brushes[1].size: must be an integer between 8 and 1024, got {shown}",
+    ]
+
+
+@pytest.mark.parametrize("version", ["0", "2", "'1'"])
+def test_a_recipe_of_another_schema_version_is_refused_by_name(version: str) -> None:
+    text = f"schema_version: {version}\nname: a\nmodality: image\nbrushes: []\n"
+
+    with pytest.raises(RecipeError) as caught:
+        from_yaml(text)
+
+    [error] = caught.value.errors
+    expected = (f"schema_version: recipe schema version {version} is not one this studio reads; supported: 1 "
+                "(the fields name, modality, seed, description, brushes)")  # fmt: skip
+    assert error.startswith(expected), error
+    assert from_yaml(text.replace(version, "1", 1)) == from_yaml(text.split("\n", 1)[1])
+
+
 def test_structural_and_brush_errors_come_together_in_document_order() -> None:
     data = image_recipe(name="", seed="x", brushes=[{"brush": "horizontal_flip", "params": {"p": 3}}, 4])
 

@@ -69,6 +69,20 @@ def test_a_bad_setting_is_named_and_nothing_is_queued(sample_workspace: Path) ->
     assert list_jobs() == []
 
 
+def test_a_double_click_on_launch_makes_one_job(sample_workspace: Path) -> None:
+    app = open_train()
+    app.selectbox(key="train_dataset").set_value("sample-table").run()
+    button(app, "Launch training").click().run()
+    button(app, "Launch training").click().run()  # the second click of a double click, nothing changed
+    assert not app.exception and not app.error
+
+    (job,) = list_jobs()
+    assert job.idempotency_key and app.selectbox(key="job").value == job.id
+    app.number_input(key="train_hp_table-mlp_epochs").set_value(1).run()
+    button(app, "Launch training").click().run()  # other settings: another job
+    assert len(list_jobs()) == 2
+
+
 def test_a_killed_job_says_why_and_resumes_from_its_checkpoint(sample_workspace: Path) -> None:
     job_id = launch_training(
         "sample-images", "image-starter", "image-cnn", epochs=6, max_items=30, hyper={"batch_size": 4}

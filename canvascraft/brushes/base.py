@@ -90,13 +90,21 @@ class Param:
             raise ValueError(f"names a column more than once: {', '.join(twice)}")
         return names
 
+    def _allowed(self) -> str:
+        """The declared range in words (`` between 0 and 1``), for a value that is no number at all."""
+        if self.minimum is not None and self.maximum is not None:
+            return f" between {self.minimum:g} and {self.maximum:g}"
+        if self.minimum is not None:
+            return f" >= {self.minimum:g}"
+        return f" <= {self.maximum:g}" if self.maximum is not None else ""
+
     def _number(self, value: Any, integer: bool) -> float | int:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"must be a{'n integer' if integer else ' number'}, got {value!r}")
-        if integer and not float(value).is_integer():
-            raise ValueError(f"must be an integer, got {value!r}")
-        if not integer and not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {value!r}")
+        if integer and not float(value).is_integer():  # NaN and infinity included
+            raise ValueError(f"must be an integer{self._allowed()}, got {value!r}")
+        if not integer and not math.isfinite(value):  # YAML's .nan and .inf read as floats
+            raise ValueError(f"must be a finite number{self._allowed()}, got {value!r}")
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f"must be >= {self.minimum:g}, got {value:g}")
         if self.maximum is not None and value > self.maximum:

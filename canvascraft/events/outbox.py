@@ -140,9 +140,16 @@ def _message(url: str, delivery_id: int) -> tuple[str, str, AlertMessage]:
 
 
 def _record(
-    url: str, delivery_id: int, attempts: int, now: datetime, error: str | None, max_attempts: int
+    url: str,
+    delivery_id: int,
+    attempts: int,
+    now: datetime,
+    error: str | None,
+    max_attempts: int,
+    retry_after_s: float | None = None,
 ) -> str:
-    """Write the outcome of try number ``attempts``; conditional on it, so a stale sender changes nothing."""
+    """Write the outcome of try number ``attempts``; conditional on it, so a stale sender changes nothing.
+    The next try waits the backoff, or what the endpoint asked for when longer (up to the cap)."""
     if error is None:
         values: dict[str, object] = {"state": DELIVERED, "delivered_at": utcnow(), "last_error": None}
     elif attempts >= max_attempts:
@@ -151,7 +158,8 @@ def _record(
         values = {
             "state": RETRYING,
             "last_error": error[:ERROR_CHARS],
-            "next_attempt_at": now + timedelta(seconds=backoff_s(attempts)),
+            "next_attempt_at": now
+            + timedelta(seconds=max(backoff_s(attempts), min(retry_after_s or 0.0, MAX_DELAY_S))),
         }
     with engine_for(url).begin() as connection:
         connection.execute(
@@ -185,16 +193,18 @@ def deliver(
             continue  # another sender has it
         attempts = seen + 1
         error: str | None
+        wait: float | None = None
         try:
             channel_name, target, message = _message(url, delivery_id)
             senders[channel_name].send(target, message)
             error = None
         except (DeliveryError, UnknownNameError) as failure:
             error = str(failure)
+            wait = getattr(failure, "retry_after_s", None)
         except Exception as failure:  # a channel bug must not stop the other deliveries
             log.exception("alert delivery %s failed unexpectedly", delivery_id)
             error = f"{type(failure).__name__}: {failure}"
-        state = _record(url, delivery_id, attempts, now, error, max_attempts)
+        state = _record(url, delivery_id, attempts, now, error, max_attempts, wait)
         if error is not None:
             log.warning("alert delivery %s (try %s) failed: %s; now %s", delivery_id, attempts, error, state)
         report = report + DeliveryReport(

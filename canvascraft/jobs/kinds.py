@@ -17,9 +17,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from canvascraft.config import get_settings
 from canvascraft.jobs.states import JobState
 from canvascraft.registry import Registry
 from canvascraft.store.models import Job
+from canvascraft.store.session import disk_full_message, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -73,5 +75,9 @@ def run_end_hook(job: Job, state: JobState) -> None:
         return
     try:
         hook(job, state)
-    except Exception:
+    except Exception as error:
+        if is_disk_full(error):  # one plain line: the user's fix is space, not a traceback
+            log.warning("bookkeeping after %s job %s (%s) could not be written: %s", job.kind, job.id,
+                        state.value, disk_full_message(get_settings().workspace.resolve()))  # fmt: skip
+            return
         log.exception("bookkeeping after %s job %s (%s) failed", job.kind, job.id, state.value)

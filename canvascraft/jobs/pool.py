@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from canvascraft.config import get_settings
 from canvascraft.errors import UnknownNameError
@@ -40,6 +41,8 @@ CLAIM_LOCK_ID = 0x6A6F6273  # PostgreSQL advisory lock serializing claims; the s
 HANDLE_WRITE_TRIES = 12
 """Tries of writing a started process's handle: without it the job would be taken for one whose pool
 died mid-start, so this write waits out a locked database far longer than a command's own writes."""
+MAX_KEY = 128
+"""Longest idempotency key (the column's width)."""
 
 
 @lru_cache(maxsize=1)
@@ -137,11 +140,15 @@ class JobPool:
         resume_from: int | None = None,
         lane: str | None = None,
         lane_limit: int | None = None,
+        idempotency_key: str | None = None,
     ) -> int:
         """Queue a job; it starts on a later ``tick()`` when a slot is free.
 
         A job in a ``lane`` waits for a free slot among that lane's ``lane_limit`` instead of the
-        pool's own: a study running trials two at a time gets two slots whatever the pool's limit."""
+        pool's own: a study running trials two at a time gets two slots whatever the pool's limit.
+        An ``idempotency_key`` (one per launch request: a form submission) makes a repeat of the same
+        request, a double click or two processes at once, return the job it already made; the database's
+        unique constraint decides between simultaneous ones."""
         if lane is not None and (lane_limit is None or lane_limit < 1):
             raise JobError(f"Lane {lane!r} needs a limit of at least 1, got {lane_limit}.")
         if not KIND_PATTERN.match(kind):
@@ -152,16 +159,29 @@ class JobPool:
             get_kind(kind)
         except UnknownNameError as error:
             raise JobError(f"{error}; a kind is declared with canvascraft.jobs.kinds.register_kind") from None
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY:
+            raise JobError(f"An idempotency key is 1 to {MAX_KEY} characters, got {len(idempotency_key)}.")
         if (trace := trace_for_job()) is not None:  # queued in a chain: its process continues it
             spec = {**spec, TRACE_KEY: trace}
         row = {"kind": kind, "spec": spec, "state": JobState.QUEUED.value, "created_at": utcnow(),
-               "resume_from": resume_from, "lane": lane, "lane_limit": lane_limit}  # fmt: skip
+               "resume_from": resume_from, "lane": lane, "lane_limit": lane_limit,
+               "idempotency_key": idempotency_key}  # fmt: skip
+
+        def keyed(connection: Connection) -> Any:
+            return connection.execute(select(Job.id).where(Job.idempotency_key == idempotency_key)).scalar()
 
         def insert_job(connection: Connection) -> Any:
+            if idempotency_key is not None and (existing := keyed(connection)) is not None:
+                return existing
             result = connection.execute(insert(Job).values(**row))
             return result.inserted_primary_key[0] if result.inserted_primary_key else None
 
-        job_id = write(self.url, insert_job)
+        try:
+            job_id = write(self.url, insert_job)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            job_id = write(self.url, keyed)  # another process inserted it between our look and insert
         if job_id is None:
             raise JobError("The database did not return the new job's id; check the database connection.")
         log.info("job %s (%s) queued", job_id, kind, extra={"job_id": int(job_id)})

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import signal
 
+from canvascraft.config import get_settings
 from canvascraft.jobs.runtime import CANCELLED_EXIT_CODE
 from canvascraft.jobs.states import JobState
 from canvascraft.store.models import Job
+from canvascraft.store.session import DISK_FULL_HINTS, disk_full_message
 
 #: The last ``SomeError: message`` line of a Python traceback (module paths allowed).
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit|Interrupt)):\s*(.+)$")
@@ -18,6 +20,10 @@ RESUME_HINT = "Its checkpoints are kept: Resume continues from the last finished
 def explain_ending(job: Job) -> str | None:
     """One or two sentences on why ``job`` ended; ``None`` while it is queued, running or succeeded."""
     state = JobState(job.state)
+    tail = job.error_tail or ""
+    full = any(hint in tail for hint in (*DISK_FULL_HINTS, "StoreFullError"))
+    if full and state in (JobState.FAILED, JobState.LOST):  # the log ends saying the disk is full
+        return disk_full_message(get_settings().workspace.resolve())
     if state == JobState.CANCELLED:
         return "Cancelled on request. " + RESUME_HINT
     if state == JobState.LOST:
@@ -27,7 +33,6 @@ def explain_ending(job: Job) -> str | None:
         )
     if state != JobState.FAILED:
         return None
-    tail = job.error_tail or ""
     if job.signal is not None:
         return _signal_sentence(job.signal, tail)
     if any(hint in tail for hint in MEMORY_HINTS):

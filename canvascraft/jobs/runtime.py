@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
@@ -30,7 +31,7 @@ from canvascraft.errors import Cancelled, JobError
 from canvascraft.jobs.processes import ExitInfo, read_exit_record, write_exit_record
 from canvascraft.observability.logs import configure_logging, process_context
 from canvascraft.store.models import Job, utcnow
-from canvascraft.store.session import engine_for, refusal, write
+from canvascraft.store.session import disk_full_message, engine_for, is_disk_full, refusal, write
 
 log = logging.getLogger(__name__)
 CANCELLED_EXIT_CODE = 128 + signal.SIGTERM
@@ -101,7 +102,7 @@ def set_run_id(job_id: int, run_id: str, url: str | None = None, tries: int = 60
             _write(job_id, {"mlflow_run_id": run_id}, url)
             return
         except OperationalError as error:
-            if attempt == tries:
+            if attempt == tries or is_disk_full(error):  # waiting does not free disk space
                 raise
             print(f"job {job_id}: the studio database is busy ({refusal(error)}); trying again",
                   flush=True)  # fmt: skip
@@ -119,6 +120,17 @@ def read_exit_info(log_path: str | Path) -> ExitInfo | None:
     return read_exit_record(exit_file(log_path))
 
 
+def limit_memory() -> None:
+    """Apply ``CANVASCRAFT_JOB_MEMORY_LIMIT_MB`` to this job process (fresh or forked warm), so a job
+    that needs more gets a ``MemoryError`` it can report instead of the system's OOM killer."""
+    limit_mb = get_settings().job_memory_limit_mb
+    if limit_mb is not None:
+        # Above what is mapped already: a warm-forked job maps gigabytes of torch it never touches.
+        mapped = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
+        limit = mapped + limit_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
 def run_job(main: Callable[[int], int]) -> NoReturn:
     """The body of every ``python -m jobs.<kind> JOB_ID``: run ``main``, record its exit code, exit.
 
@@ -129,19 +141,30 @@ def run_job(main: Callable[[int], int]) -> NoReturn:
     with process_context(job_id, step=f"job {job_id}"):
         log.info("job %s process %s started", job_id, os.getpid())
         try:
+            limit_memory()
             code = main(job_id)
         except Cancelled:
             print(f"job {job_id}: cancelled", flush=True)
             code = CANCELLED_EXIT_CODE
-        except Exception:
+        except MemoryError:  # the traceback's last line is all MemoryError has to say
             traceback.print_exc()
+            print(f"job {job_id}: stopped: MemoryError: it ran out of memory", flush=True)
+            code = 1
+        except Exception as error:
+            traceback.print_exc()
+            if is_disk_full(error):  # the plain reason last, where the pool and the pages read it
+                where = get_settings().workspace.resolve()
+                print(f"job {job_id}: stopped: {disk_full_message(where)}", flush=True)
             code = 1
         log.info("job %s process ended with exit code %s", job_id, code)
     sys.stdout.flush()
     with engine_for(get_settings().db_url).connect() as connection:
         log_path = connection.execute(select(Job.log_path).where(Job.id == job_id)).scalar_one_or_none()
     if log_path:
-        write_exit_record(exit_file(log_path), ExitInfo(exit_code=code))
+        try:
+            write_exit_record(exit_file(log_path), ExitInfo(exit_code=code))
+        except OSError as error:  # a full disk: the pool that started this process still reaps it
+            print(f"job {job_id}: could not record the exit code ({error})", flush=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # Everything is written and closed by now; tearing down torch's and MLflow's modules would take

@@ -47,19 +47,41 @@ def check_columns(names: list[str]) -> None:
         raise CorruptItemError(f"column name {', '.join(map(repr, twice))} appears more than once")
 
 
+OTHER_DELIMITERS = (";", "\t", "|")
+"""Separators other exports use: a header that is one column holding one of them is a wrong-delimiter file."""
+
+
 def _check_csv_shape(text: str) -> None:
-    """pandas pads short rows with NaN silently; a ragged row is a broken export, so say where."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header:
-        raise CorruptItemError("CSV has no header row")
-    check_columns(header)
-    expected = len(header)
-    for row in reader:
-        if row and len(row) != expected:
+    """pandas pads short rows with NaN silently, reads a ';'-separated file as one column, and lets a
+    stray quote swallow the lines after it; each is a broken export, so say what and where."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    start = 1  # the line the record being read starts on (a quoted field may span lines)
+    try:
+        header = next(reader, None)
+        if not header:
+            raise CorruptItemError("CSV has no header row")
+        other = [d for d in OTHER_DELIMITERS if len(header) == 1 and d in header[0]]
+        if other:
+            shown = "tab" if other[0] == "\t" else repr(other[0])
             raise CorruptItemError(
-                f"ragged CSV: line {reader.line_num} has {len(row)} fields, the header has {expected}"
+                f"CSV line 1 is one column {header[0][:60]!r}: it looks separated by {shown}, not ','; "
+                "re-save it as comma-separated"
             )
+        check_columns(header)
+        expected = len(header)
+        start = reader.line_num + 1
+        for row in reader:
+            if row and len(row) != expected:
+                raise CorruptItemError(
+                    f"ragged CSV: line {reader.line_num} has {len(row)} fields, the header has {expected}"
+                )
+            start = reader.line_num + 1
+    except csv.Error as error:
+        why = "a quote opened there is never closed" if "end of data" in str(error) else str(error)
+        raise CorruptItemError(
+            f'stray quote in CSV line {start}: {why}; quote whole fields ("a, b") and double a quote '
+            'inside one ("")'
+        ) from None
 
 
 def describe_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -81,6 +81,11 @@ class Recipe(BaseModel):
 
 
 _RECIPE_FIELDS = ", ".join(Recipe.model_fields)
+SCHEMA_KEY = "schema_version"
+"""An optional top-level key naming the recipe format a file was written for; never stored."""
+SCHEMA_VERSIONS: tuple[int, ...] = (1,)
+"""The recipe formats this studio reads: one so far, so an older or newer file is refused by name
+instead of half read (a future format adds its number here with a migration to the current one)."""
 _STEP_FIELDS = ", ".join(BrushStep.model_fields)
 _ARTICLE = {"image": "an image", "audio": "an audio", "table": "a table"}
 
@@ -93,6 +98,14 @@ def validate_recipe(data: Mapping[str, Any] | Recipe) -> Recipe:
     if isinstance(data, Recipe):
         data = data.model_dump()
     errors: list[tuple[int, str]] = []  # (step index or -1, message), sorted by place at the end
+    if isinstance(data, Mapping) and SCHEMA_KEY in data:
+        version = data[SCHEMA_KEY]
+        data = {key: value for key, value in data.items() if key != SCHEMA_KEY}
+        if isinstance(version, bool) or version not in SCHEMA_VERSIONS:
+            supported = ", ".join(map(str, SCHEMA_VERSIONS))
+            errors.append((-1, f"{SCHEMA_KEY}: recipe schema version {_shown(version)} is not one this "
+                               f"studio reads; supported: {supported} (the fields {_RECIPE_FIELDS}). "
+                               "Rewrite the recipe in that form, or remove the key"))  # fmt: skip
     recipe: Recipe | None = None
     try:
         recipe = Recipe.model_validate(data)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from canvascraft.brushes.base import Param
 from canvascraft.errors import TrainingError
-from canvascraft.jobs import JobError, JobPool, JobState
+from canvascraft.jobs import TERMINAL, JobError, JobPool, JobState
 from canvascraft.jobs.pool import log_tail
 from canvascraft.jobs.reasons import explain_ending
 from canvascraft.store.models import Job
@@ -48,6 +48,7 @@ __all__ = [
     "fork_job",
     "get_job",
     "job_group",
+    "job_is_active",
     "job_log",
     "job_rows",
     "launch_training",
@@ -307,6 +308,14 @@ def list_jobs(limit: int | None = None) -> list[Job]:
 
 def get_job(job_id: int) -> Job:
     return pool().get_job(job_id)
+
+
+def job_is_active(job_id: int) -> bool:
+    """Whether the job is still queued or running (a job that no longer exists is not)."""
+    try:
+        return JobState(pool().get_job(job_id).state) not in TERMINAL
+    except JobError:
+        return False
 
 
 def job_log(job_id: int, tail: int | None = None) -> str:

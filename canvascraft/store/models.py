@@ -183,6 +183,10 @@ class Job(Base):
     #: Jobs in a lane (a study's trials) count against ``lane_limit`` instead of the pool's own limit.
     lane: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)
     lane_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The launch request's own key (a form submission): a second submit with it gets this job back.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_jobs_idempotency_key"),)
 
 
 class DriftMonitor(Base):

@@ -11,6 +11,7 @@ is half written.
 
 from __future__ import annotations
 
+import errno
 import shutil
 import sqlite3
 import time
@@ -94,6 +95,43 @@ def _is_full(error: OperationalError, folder: Path | None) -> bool:
     return False
 
 
+DISK_FULL_HINTS = (
+    "database or disk is full",
+    "No space left on device",
+    "os error 28",
+    "Disk quota exceeded",
+)
+"""How a full disk reads in the errors of SQLite, the OS, safetensors (Rust) and MLflow's wrappers."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or one it came from) is the disk running out of space, whatever raised it:
+    ``OSError(ENOSPC)``, SQLite's "database or disk is full", or a library wrapping either."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(hint in str(current) for hint in DISK_FULL_HINTS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def disk_full_message(folder: Path | str, why: str = "no space left on device") -> str:
+    """The one wording of a full disk: what filled, that nothing was half written, what to do."""
+    return (
+        f"the disk holding {folder} is full ({why}); nothing was half written, and a job keeps its row, "
+        "log and last good checkpoint. Free some space there, then run the command again (a job that "
+        "stopped: `canvascraft jobs list`, then `canvascraft jobs resume ID`, or Resume on the Train page)"
+    )
+
+
+def disk_full_error(folder: Path | str, why: str = "no space left on device") -> StoreFullError:
+    return StoreFullError(disk_full_message(folder, why))
+
+
 def refused(error: OperationalError, url: str | None = None) -> bool:
     """Whether this is the database refusing a write (locked, disk full) rather than a bug."""
     return is_locked(error) or _is_full(error, _database_folder(url or get_settings().db_url))
@@ -105,12 +143,7 @@ def store_error(error: OperationalError, url: str | None = None) -> StoreError:
     url = url or get_settings().db_url
     folder = _database_folder(url)
     if _is_full(error, folder):
-        where = f"the disk holding {folder}" if folder else "the database server's disk"
-        return StoreFullError(
-            f"{where} is full ({refusal(error)}); the studio database was not changed by this step. "
-            "Free some space there, then run the command again (a job that was running keeps its row, "
-            "log and checkpoints: `canvascraft jobs list`, then `canvascraft jobs resume ID`)"
-        )
+        return disk_full_error(folder or "the studio database", refusal(error))
     return StoreBusyError(
         f"the studio database could not be written ({refusal(error)}); another program may hold it "
         f"locked (a backup, a long import) longer than the busy timeout ({busy_timeout_s():g} s, "

@@ -34,6 +34,7 @@ def launch_training(
     retrain_id: int | None = None,
     register_as: str | None = None,
     version: int | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
     """Validate the names and settings, then queue a ``train`` job; returns its id.
 
@@ -43,7 +44,8 @@ def launch_training(
     (``canvascraft.retrain.flow``), finished when the job ends; ``register_as``: register the run's
     model under this name with the alias ``champion`` when the job succeeds (the sample runs do, so a new
     workspace has models to try and watch); ``version``: the dataset version to train on (the latest
-    by default)."""
+    by default); ``idempotency_key``: one per launch request (the Train page sends one per form
+    submission), so the same request sent twice makes one job and returns its id."""
     from canvascraft.data.reads import open_version
 
     view = open_version(dataset, version)
@@ -55,7 +57,7 @@ def launch_training(
         spec["retrain_id"] = retrain_id
     if register_as is not None:
         spec["register_as"] = register_as
-    return JobPool().submit("train", spec)
+    return JobPool().submit("train", spec, idempotency_key=idempotency_key)
 
 
 def fork_job(

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from canvascraft.brushes.base import check_settings
 from canvascraft.errors import TrainingError
 from canvascraft.recipe.compose import item_seed
+from canvascraft.store.session import disk_full_error, is_disk_full
 from canvascraft.training.epochs import EpochResult
 from canvascraft.training.objectives import CLASSIFICATION, Objective
 from canvascraft.training.trainers import LOOP_HYPERPARAMS
@@ -123,10 +124,20 @@ def resolve_device(device: str | None) -> torch.device:
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    # A run killed mid-save must leave the previous checkpoint intact, not half a file.
+    """Write to a temporary file, flush it to the disk, then rename it over ``path``: a run killed
+    mid-save, or a disk that fills up, leaves the previous checkpoint intact, never half a file. A full
+    disk is a ``StoreFullError`` naming the folder; the partial file is removed to give the space back."""
     partial = path.with_name(path.name + ".partial")
-    write(partial)
-    os.replace(partial, path)
+    try:
+        write(partial)
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except Exception as error:
+        partial.unlink(missing_ok=True)
+        if is_disk_full(error):
+            raise disk_full_error(path.parent) from error
+        raise
 
 
 def save_checkpoint(model: nn.Module, path: Path, info: Mapping[str, Any]) -> None:

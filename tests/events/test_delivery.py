@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from canvascraft.config import get_settings
 from canvascraft.events import DriftDetected, TrainingCompleted, TrainingFailed, outbox, publish
+from canvascraft.events.observers.webhook import TIMEOUT_S as WEBHOOK_TIMEOUT_S
 from canvascraft.services.alerts import list_alerts, retry_now, save_alert_settings
 from canvascraft.store.models import Alert, utcnow
 from canvascraft.store.session import open_session
@@ -112,6 +113,35 @@ def test_an_endpoint_failing_twice_is_retried_with_backoff_then_delivered(db: st
     assert outbox.deliver_due(now=utcnow() + 2 * LATER) == 0, "a delivered alert is never sent again"
 
 
+def test_a_rate_limited_endpoint_is_retried_after_its_retry_after_then_delivered(db: str) -> None:
+    with webhook_receiver(fail_first=1, fail_status=429, retry_after="30") as receiver:
+        save_alert_settings("paints", webhook_url=receiver.url)
+        publish(drift())
+        (state,) = states()
+        assert state.startswith("retrying (1 try, next in 30 s): HTTP 429 from "), state
+        assert "(asked to wait 30 s): slow down" in state
+
+        assert outbox.deliver_due(now=utcnow() + timedelta(seconds=5)) == 0, "it asked for 30 s, not 2"
+        assert outbox.deliver_due(now=utcnow() + timedelta(seconds=31)) == 1
+        assert len(receiver.wait_for(1)) == 1
+
+    assert states() == ["delivered after 2 tries"]
+
+
+def test_an_endpoint_that_times_out_is_retried_then_delivered(db: str) -> None:
+    with webhook_receiver(slow_first=1, delay_s=WEBHOOK_TIMEOUT_S + 0.5) as receiver:
+        save_alert_settings("paints", webhook_url=receiver.url)
+        publish(drift())
+        (state,) = states()
+        assert state.startswith("retrying (1 try, ") and "): no answer from " in state, state
+        assert f"within {WEBHOOK_TIMEOUT_S:g} s" in state
+
+        assert outbox.deliver_due(now=utcnow() + LATER) == 1
+        assert len(receiver.wait_for(1)) == 1
+
+    assert states() == ["delivered after 2 tries"]
+
+
 def test_an_alert_raised_while_the_endpoint_is_down_arrives_when_it_comes_back(db: str) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
@@ -197,6 +227,26 @@ def test_email_is_sent_over_smtp_with_the_title_as_subject(
     text = message.get_payload(decode=True).decode()
     assert "hue moved up" in text and event.link in text and event.correlation_id in text
     assert states() == ["delivered", "delivered"]
+
+
+def test_one_refused_recipient_leaves_the_others_delivered_and_is_shown_on_its_own(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with smtp_server(refuse=("ghost@example.com",)) as (port, mailbox):
+        monkeypatch.setenv("CANVASCRAFT_SMTP_PORT", str(port))
+        get_settings.cache_clear()
+        save_alert_settings("paints", emails=["ana@example.com, ghost@example.com, ops@example.com"])
+        publish(drift())
+        envelopes = mailbox.wait_for(2)
+
+    assert sorted(e.rcpt_tos[0] for e in envelopes) == ["ana@example.com", "ops@example.com"]
+    (alert,) = list_alerts("paints")
+    by_target = {d.target: d.describe() for d in alert.deliveries}
+    assert by_target["ana@example.com"] == by_target["ops@example.com"] == "delivered"
+    assert by_target["ghost@example.com"] == (
+        f"retrying (1 try, next in 2 s): the mail server at 127.0.0.1:{port} refused ghost@example.com: "
+        "550 5.1.1 no such mailbox here"
+    )
 
 
 def test_an_unreachable_mail_server_leaves_the_email_retrying(

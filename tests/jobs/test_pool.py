@@ -70,6 +70,41 @@ def test_max_concurrent_keeps_the_second_job_queued(url: str) -> None:
     assert pool.get_job(first).finished_at <= pool.get_job(second).started_at  # type: ignore[operator]
 
 
+SUBMIT_ONCE = """
+import sys, time
+from pathlib import Path
+from canvascraft.jobs import JobPool
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.005)
+print(JobPool(sys.argv[1]).submit("sleep", {"seconds": 0}, idempotency_key="form-submission-1"))
+"""
+
+
+def test_one_job_per_idempotency_key_for_a_double_click_and_for_two_processes(
+    url: str, tmp_path: Path
+) -> None:
+    pool = JobPool(url, max_concurrent=1)
+    first = pool.submit("sleep", {"seconds": 0}, idempotency_key="double-click")
+    assert pool.submit("sleep", {"seconds": 0}, idempotency_key="double-click") == first
+    assert pool.submit("sleep", {"seconds": 0}) != first  # no key: every launch is a job
+    assert pool.submit("sleep", {"seconds": 0}, idempotency_key="another") != first
+
+    go = tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    racers = [subprocess.Popen([sys.executable, "-c", SUBMIT_ONCE, url, str(go)], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]  # fmt: skip
+    time.sleep(1.0)  # both imported and waiting, so they submit at the same moment
+    go.touch()
+    answers = [racer.communicate(timeout=60) for racer in racers]
+    assert all(racer.returncode == 0 for racer in racers), [err for _, err in answers]
+    ids = {int(out.strip()) for out, _ in answers}
+    assert len(ids) == 1, ids
+    keyed = [job for job in pool.list_jobs() if job.idempotency_key == "form-submission-1"]
+    assert [job.id for job in keyed] == list(ids)
+    assert len(pool.list_jobs()) == 4
+
+
 def test_nonzero_exit_and_crash_are_failed_with_the_log_tail(url: str) -> None:
     pool = JobPool(url, max_concurrent=2)
     exits = pool.submit("sleep", {"seconds": 0.1, "exit_code": 3})
@@ -83,6 +118,24 @@ def test_nonzero_exit_and_crash_are_failed_with_the_log_tail(url: str) -> None:
     assert (job.state, job.exit_code) == (JobState.FAILED, 1)
     assert job.error_tail and "RuntimeError: job" in job.error_tail
     assert len(job.error_tail.splitlines()) <= 20
+
+
+def test_a_job_over_its_memory_limit_fails_saying_it_ran_out_of_memory(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANVASCRAFT_JOB_MEMORY_LIMIT_MB", "256")
+    pool = JobPool(url, max_concurrent=2)
+    greedy = pool.submit("sleep", {"seconds": 0, "allocate_mb": 4096})
+    modest = pool.submit("sleep", {"seconds": 0, "allocate_mb": 32})
+
+    job = wait_for(pool, greedy, finished, timeout=60)
+    assert (job.state, job.exit_code, job.signal) == (JobState.FAILED, 1, None), job.error_tail
+    assert explain_ending(job) == (
+        "It ran out of memory. Try a smaller batch size or fewer items. Its checkpoints are kept: Resume "
+        "continues from the last finished epoch."
+    )
+    assert f"job {greedy}: stopped: MemoryError: it ran out of memory" in (job.error_tail or "")
+    assert wait_for(pool, modest, finished, timeout=60).state == JobState.SUCCEEDED
 
 
 def test_a_killed_process_is_failed_with_its_signal(url: str) -> None:

@@ -79,10 +79,14 @@ class EmailChannel(AlertChannel):
             with self.smtp_factory(host, port, timeout=self.timeout_s) as smtp:
                 smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as error:
-            raise DeliveryError(
-                f"the mail server at {host}:{port} refused {target}: {error.recipients}"
-            ) from None
+            answers = "; ".join(f"{code} {_text(reply)}" for code, reply in error.recipients.values())
+            raise DeliveryError(f"the mail server at {host}:{port} refused {target}: {answers}") from None
         except (smtplib.SMTPException, OSError) as error:
             raise DeliveryError(
                 f"could not send email through {host}:{port}: {error or type(error).__name__}"
             ) from None
+
+
+def _text(reply: bytes | str) -> str:
+    """The server's words for a refusal (``5.1.1 no such mailbox``), as text."""
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

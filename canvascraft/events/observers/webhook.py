@@ -1,13 +1,16 @@
 """The webhook channel: the alert as a JSON POST, or Slack's ``{"text", "blocks"}`` body.
 
 Any 2xx answer counts as delivered; anything else (an error status, a refused connection, a timeout)
-raises ``DeliveryError`` and the outbox retries with backoff. The HTTP client comes from outside
+raises ``DeliveryError`` and the outbox retries with backoff (or later, when a 429 or 503 answer's
+``Retry-After`` asks for longer). The HTTP client comes from outside
 (an ``httpx.Client`` or one made here), so tests and other transports can be swapped in. A target is
 an http:// or https:// URL, checked when the settings are saved (``WebhookChannel.check_target``).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -110,6 +113,25 @@ class WebhookChannel(AlertChannel):
             raise DeliveryError(f"could not reach {target}: {error or type(error).__name__}") from None
         if not response.is_success:
             detail = response.text.strip()[:ERROR_BODY_CHARS]
+            wait = retry_after_s(response) if response.status_code in (429, 503) else None
+            asked = f" (asked to wait {wait:g} s)" if wait is not None else ""
             raise DeliveryError(
-                f"HTTP {response.status_code} from {target}" + (f": {detail}" if detail else "")
+                f"HTTP {response.status_code} from {target}{asked}" + (f": {detail}" if detail else ""),
+                retry_after_s=wait,
             )
+
+
+def retry_after_s(response: httpx.Response) -> float | None:
+    """The wait a 429 or 503 answer asks for: ``Retry-After`` in seconds or as an HTTP date."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # a header we cannot read: the usual backoff applies
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
