@@ -92,6 +92,7 @@ def export_problem(name: str, version: int | str) -> str | None:
 
 def _records(frame: Any) -> list[dict[str, Any]]:
     """A predictions frame as JSON-ready rows: NaN (no probability for an unreadable file) as None."""
+
     def cell(value: Any) -> Any:
         return None if isinstance(value, float) and math.isnan(value) else value
 
