@@ -33,6 +33,7 @@ raises on purpose is defined here::
     │   └── UnknownAlertError       no alert has that id (NotFound)
     ├── RetrainError                a retrain cannot start or be decided
     ├── DeliveryError               one alert delivery failed (kept as its last error; retried later)
+    ├── UploadTooLarge              an HTTP upload over the studio's size limit
     ├── TokenError                  an API token cannot be created or revoked as asked
     │   └── UnknownTokenError       no token has that id (NotFound)
     └── AccessError                 an API request is not let in: TokenRefused (401), ScopeTooLow (403)
@@ -73,6 +74,10 @@ class TokenRefused(AccessError):
 
 class ScopeTooLow(AccessError):
     """A valid token whose scope does not cover the action (HTTP 403)."""
+
+
+class UploadTooLarge(CanvasCraftError):
+    """An HTTP upload over the studio's size limit (``CANVASCRAFT_MAX_UPLOAD_MB``; HTTP 413)."""
 
 
 class TokenError(CanvasCraftError):

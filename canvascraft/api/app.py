@@ -1,4 +1,4 @@
-"""The FastAPI application: the door check (bearer tokens by scope) and errors as JSON.
+"""The FastAPI application and its errors as JSON (who gets in is ``access.py``).
 
 Every error answers ``{"error": "<the message the CLI prints>"}`` with a status that says what kind
 of problem it is: 400 bad input, 401 no usable token, 403 scope too low, 404 an unknown id or name
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from canvascraft.api.routes import router
 from canvascraft.errors import (
     CanvasCraftError,
     Conflict,
@@ -26,20 +26,14 @@ from canvascraft.errors import (
     ScopeTooLow,
     StoreError,
     TokenRefused,
+    UploadTooLarge,
 )
-from canvascraft.services.tokens import TokenInfo, authenticate
 
 API_PREFIX = "/api"
 """Where the server mounts this app; its own paths start at ``/v1`` and its docs at ``/docs``."""
 VERSION = "v1"
 UNION_TAGS = frozenset({"train", "study"})
 """The tags of bodies that are one of several shapes (a launch); left out of error locations."""
-
-_bearer = HTTPBearer(auto_error=False, description="A token from `canvascraft tokens create --scope …`.")
-
-
-class TooLarge(CanvasCraftError):
-    """An upload over the studio's size limit (HTTP 413)."""
 
 
 def status_of(error: CanvasCraftError) -> int:
@@ -51,7 +45,7 @@ def status_of(error: CanvasCraftError) -> int:
         return 404
     if isinstance(error, Conflict):
         return 409
-    if isinstance(error, TooLarge):
+    if isinstance(error, UploadTooLarge):
         return 413
     if isinstance(error, StoreError):  # the database was busy or full: nothing was written, try again
         return 503
@@ -95,24 +89,8 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=error.status_code, headers=error.headers)
 
 
-def require(scope: str) -> Any:
-    """A dependency that lets a request in when its bearer token is active and covers ``scope``."""
-
-    def check(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> TokenInfo:  # noqa: B008
-        return authenticate(credentials.credentials if credentials else None, scope)
-
-    return Depends(check)
-
-
-READ = require("read")
-TRAIN = require("train")
-ADMIN = require("admin")
-
-
 def create_api() -> FastAPI:
     """The API as an ASGI app, to mount at :data:`API_PREFIX` (the studio server does)."""
-    from canvascraft.api.routes import router
-
     api = FastAPI(
         title="CanvasCraft ML Studio API",
         version=VERSION,

@@ -16,8 +16,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from canvascraft.api.app import ADMIN, READ, TRAIN, TooLarge
-from canvascraft.errors import RecipeError
+from canvascraft.api.access import ADMIN, READ, TRAIN
+from canvascraft.errors import RecipeError, UploadTooLarge
 from canvascraft.services import alerts as alert_service
 from canvascraft.services import datasets as dataset_service
 from canvascraft.services import drift as drift_service
@@ -68,7 +68,7 @@ def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
         data = upload.file.read(limit - total + 1)
         total += len(data)
         if total > limit:
-            raise TooLarge(
+            raise UploadTooLarge(
                 f"the upload is over the studio's limit of {upload_limit_mb()} MB; send fewer files"
             )
         read.append((upload.filename or "upload", data))
