@@ -427,7 +427,30 @@ def save_alert_settings(model: str, settings: AlertSettingsBody) -> dict[str, An
 # -------------------------------------------------------------------------------------------- tokens
 
 
+class NewTokenBody(Body):
+    scope: str = "read"
+    expires: str | None = Field(default=None, description="30d, 12h, 90m; none: until revoked.")
+    name: str = ""
+
+
+def _token(info: Any) -> dict[str, Any]:
+    return {**plain(info), "state": info.state}
+
+
 @router.get("/tokens", tags=["tokens"], dependencies=[ADMIN])
 def list_tokens() -> list[dict[str, Any]]:
     """Every token's id, name, scope and state (never a secret: only hashes are kept)."""
-    return [{**plain(t), "state": t.state} for t in token_service.list_tokens()]
+    return [_token(t) for t in token_service.list_tokens()]
+
+
+@router.post("/tokens", tags=["tokens"], status_code=201, dependencies=[ADMIN])
+def create_token(body: NewTokenBody) -> dict[str, Any]:
+    """Make a token; its ``secret`` is in this answer only."""
+    made = token_service.create_token(body.scope, body.expires, body.name)
+    return {**_token(made.info), "secret": made.secret}
+
+
+@router.delete("/tokens/{token_id}", tags=["tokens"], dependencies=[ADMIN])
+def revoke_token(token_id: int) -> dict[str, Any]:
+    """Cut a token off for good."""
+    return _token(token_service.revoke_token(token_id))

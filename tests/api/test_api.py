@@ -77,6 +77,11 @@ def test_a_scope_too_low_is_403_and_names_the_scope_to_create(http: TestClient) 
     assert refused.status_code == 403
     assert "create a token with `canvascraft tokens create --scope train`" in refused.json()["error"]
     assert http.get("/api/v1/tokens", headers=train).status_code == 403
+    admin = bearer("admin")
+    made = http.post("/api/v1/tokens", json={"scope": "train", "name": "ci"}, headers=admin)
+    assert made.status_code == 201 and made.json()["secret"].startswith("cc_")
+    assert http.delete(f"/api/v1/tokens/{made.json()['id']}", headers=admin).json()["state"] == "revoked"
+    assert http.post("/api/v1/tokens", json={"scope": "root"}, headers=admin).status_code == 400
     assert http.post("/api/v1/models", json={"run_id": "x", "name": "y"}, headers=train).status_code == 403
     assert http.get("/api/v1/jobs", headers=read).json() == []  # nothing was queued
 
