@@ -120,6 +120,31 @@ def test_errors_are_json_with_the_clis_messages_and_statuses(http: TestClient) -
     assert http.post(f"/api/v1/jobs/{job_id}/cancel", headers=train).status_code == 409
 
 
+def test_a_study_launch_drift_and_alerts(http: TestClient) -> None:
+    read, train, admin = bearer("read"), bearer("train"), bearer("admin")
+    study = {**LAUNCH, "kind": "study", "trials": 1, "parallel": 1}
+    accepted = http.post("/api/v1/jobs", json=study, headers=train)
+    assert accepted.status_code == 202, accepted.text
+    job = http.get(f"/api/v1/jobs/{accepted.json()['job_id']}", headers=read).json()
+    assert (job["kind"], job["group"], job["state"]) == ("tune", "study", "queued")
+    assert http.post(f"/api/v1/jobs/{job['id']}/cancel", headers=train).json()["state"] == "cancelled"
+
+    assert http.get("/api/v1/drift/monitors", headers=read).json() == []
+    assert http.get("/api/v1/drift/checks", headers=read).json() == []
+    unwatched = http.post("/api/v1/drift/monitors/paints/checks", headers=train)
+    assert unwatched.status_code == 404 and "model 'paints' is not watched" in unwatched.json()["error"]
+    assert http.get("/api/v1/drift/checks/7", headers=read).status_code == 404
+
+    assert http.get("/api/v1/alerts", headers=read).json() == []
+    settings = {"emails": ["artist@example.org"], "cooldown_s": 60}
+    assert http.put("/api/v1/alerts/settings/paints", json=settings, headers=train).status_code == 403
+    saved = http.put("/api/v1/alerts/settings/paints", json=settings, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert http.get("/api/v1/alerts/settings/paints", headers=read).json()["emails"] == ["artist@example.org"]
+    bad = http.put("/api/v1/alerts/settings/paints", json={"emails": ["nobody"]}, headers=admin)
+    assert bad.status_code == 400 and "'nobody' is not an email address" in bad.json()["error"]
+
+
 def test_an_upload_is_imported_as_a_new_version(http: TestClient) -> None:
     train = bearer("train")
     table = get_settings().sample_dir / "sample-table" / "paint-mixtures.csv"
@@ -162,6 +187,16 @@ def test_register_alias_and_predict_files_on_the_trained_workspace(
         readable = [p for p in predictions if not p["error"]]
         assert readable and {p["predicted"] for p in readable} <= styles
         assert [p["file"] for p in predictions if p["error"]] == ["notes.txt"]
+
+        runs = {r["run_id"]: r for r in http.get("/api/v1/runs", headers=bearer("read")).json()}
+        assert run_id in runs and runs[run_id]["dataset"] == "sample-table"
+        detail = http.get(f"/api/v1/runs/{run_id}", headers=bearer("read")).json()
+        assert detail["card"]["run_id"] == run_id and detail["classes"]
+        other = trained_runs_workspace.run_ids["median"]
+        compared = http.get("/api/v1/runs/compare", params={"ids": [run_id, other]}, headers=bearer("read"))
+        assert compared.status_code == 200, compared.text
+        assert [r["run_id"] for r in compared.json()["runs"]] == [run_id, other]
+        assert compared.json()["recipe_diff"]
 
         missing = http.post("/api/v1/predict/paints@nope/rows", json={"rows": [{}]}, headers=train)
         assert missing.status_code == 404 and "has no alias 'nope'" in missing.json()["error"]
