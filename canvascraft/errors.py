@@ -9,25 +9,41 @@ raises on purpose is defined here::
     ├── StoreError                  the studio database could not be written (nothing half written)
     │   ├── StoreBusyError          another program held it locked past the busy timeout and retries
     │   └── StoreFullError          the disk holding it (or the workspace's checkpoints) is full
-    ├── UnknownNameError (KeyError) a registry has nothing by that name; says the closest names
+    ├── UnknownNameError (KeyError) a registry has nothing by that name; says the closest names (NotFound)
     ├── RecipeError                 a recipe or brush setting is invalid (every problem, with its place)
+    │   └── UnknownRecipeError      no recipe has that name (NotFound)
     ├── TrainingError               a run cannot go ahead (settings, nothing to resume, unusable data)
     ├── JobError                    a job action cannot go ahead
-    │   └── IllegalTransitionError  a state change the job state machine does not allow
+    │   ├── UnknownJobError         no job has that id (NotFound)
+    │   ├── JobBusyError            the job is still queued or running (Conflict)
+    │   └── IllegalTransitionError  a state change the job state machine does not allow (Conflict)
     ├── DatasetError                a dataset action cannot go ahead
+    │   ├── UnknownDatasetError     no dataset has that name (NotFound)
     │   ├── CorruptItemError        one file cannot be imported (the import skips and lists it)
     │   │   └── RefusedItemError    a file refused on safety grounds (escapes, too large, a link)
     │   └── NothingImportedError    an import found no usable file (carries every reason)
     ├── GalleryError                a gallery query cannot run as given
-    │   └── RunNotFoundError        the run id names no run of the studio
+    │   └── RunNotFoundError        the run id names no run of the studio (NotFound)
     ├── ModelError                  a registry action or a model load cannot go ahead
+    │   └── UnknownModelError       no such model, version or alias (NotFound)
     ├── UnreadableFileError         a file given to a model cannot be read or prepared
     ├── DriftError                  a drift check cannot be computed as asked
+    │   └── UnknownDriftError       no such check, or the model is not watched (NotFound)
     ├── AlertError                  alert settings or an alert action cannot be used as given
+    │   └── UnknownAlertError       no alert has that id (NotFound)
     ├── RetrainError                a retrain cannot start or be decided
-    └── DeliveryError               one alert delivery failed (kept as its last error; retried later)
+    ├── DeliveryError               one alert delivery failed (kept as its last error; retried later)
+    ├── UploadTooLarge              an HTTP upload over the studio's size limit
+    ├── TokenError                  an API token cannot be created or revoked as asked
+    │   └── UnknownTokenError       no token has that id (NotFound)
+    └── AccessError                 an API request is not let in: TokenRefused (401), ScopeTooLow (403)
 
     Cancelled (BaseException)       SIGTERM reached a job process: not an error, a stop request
+
+Two marks cut across the tree, so the API answers with the right status without reading messages:
+``NotFound`` (an id or name that names nothing: 404) and ``Conflict`` (the thing exists but its state
+refuses the action: 409). ``AccessError`` (``TokenRefused`` 401, ``ScopeTooLow`` 403) is the API's own:
+a bearer token that is missing, unknown, revoked or expired, or one whose scope is too low.
 """
 
 from __future__ import annotations
@@ -37,6 +53,39 @@ from dataclasses import dataclass
 
 class CanvasCraftError(Exception):
     """Base of every error the studio raises on purpose; anything else is a bug."""
+
+
+class NotFound(CanvasCraftError):
+    """Mark: the id or name given names nothing (a job, dataset, recipe, run, model, check, alert)."""
+
+
+class Conflict(CanvasCraftError):
+    """Mark: what was named exists, but its state refuses the action (a job still running, a finished
+    job asked to change state)."""
+
+
+class AccessError(CanvasCraftError):
+    """An API request cannot be let in; the message says which token to create or send."""
+
+
+class TokenRefused(AccessError):
+    """No bearer token, or one that is unknown, revoked or expired (HTTP 401)."""
+
+
+class ScopeTooLow(AccessError):
+    """A valid token whose scope does not cover the action (HTTP 403)."""
+
+
+class UploadTooLarge(CanvasCraftError):
+    """An HTTP upload over the studio's size limit (``CANVASCRAFT_MAX_UPLOAD_MB``; HTTP 413)."""
+
+
+class TokenError(CanvasCraftError):
+    """An API token cannot be created or revoked as asked (a bad scope, name or expiry)."""
+
+
+class UnknownTokenError(TokenError, NotFound):
+    """No API token has that id."""
 
 
 class ConfigError(CanvasCraftError):
@@ -56,7 +105,7 @@ class StoreFullError(StoreError):
     folder to free and says to resume the job after (nothing was half written)."""
 
 
-class UnknownNameError(CanvasCraftError, KeyError):
+class UnknownNameError(NotFound, KeyError):
     """A registry (brushes, trainers, job kinds, channels…) has nothing called that; the message names
     the closest known names. Also a ``KeyError``, so a lookup behaves like a mapping's."""
 
@@ -73,6 +122,10 @@ class RecipeError(CanvasCraftError):
         self.errors = errors
 
 
+class UnknownRecipeError(RecipeError, NotFound):
+    """No recipe has that name."""
+
+
 class TrainingError(CanvasCraftError):
     """A training run cannot go ahead (bad hyperparameters, nothing to resume, unusable data)."""
 
@@ -81,7 +134,15 @@ class JobError(CanvasCraftError):
     """A job operation cannot go ahead (unknown job, bad kind, or a state change that is not allowed)."""
 
 
-class IllegalTransitionError(JobError):
+class UnknownJobError(JobError, NotFound):
+    """No job has that id."""
+
+
+class JobBusyError(JobError, Conflict):
+    """The job is still queued or running, so it cannot be resumed yet."""
+
+
+class IllegalTransitionError(JobError, Conflict):
     """A state change outside the job state machine; refusing it keeps a finished job's record final."""
 
     def __init__(self, job_id: int | None, current: str, target: str, allowed: str) -> None:
@@ -96,6 +157,10 @@ class IllegalTransitionError(JobError):
 
 class DatasetError(CanvasCraftError):
     """A dataset operation cannot go ahead (unknown name, nothing importable, wrong modality)."""
+
+
+class UnknownDatasetError(DatasetError, NotFound):
+    """No dataset has that name."""
 
 
 class CorruptItemError(DatasetError):
@@ -126,7 +191,7 @@ class GalleryError(CanvasCraftError):
     """A gallery query cannot run as given (a bad filter value, page token or run id)."""
 
 
-class RunNotFoundError(GalleryError):
+class RunNotFoundError(GalleryError, NotFound):
     """The run id names no run of the studio's experiment."""
 
 
@@ -140,6 +205,10 @@ class ExportError(ModelError):
     or an output folder that is not empty; the message names the step or folder and what to do."""
 
 
+class UnknownModelError(ModelError, NotFound):
+    """No registered model has that name, or it has no such version or alias."""
+
+
 class UnreadableFileError(CanvasCraftError):
     """A file given to a model cannot be read or prepared; the message says why and what to do."""
 
@@ -149,9 +218,17 @@ class DriftError(CanvasCraftError):
     unknown metric or a threshold out of range); the message names the column or setting to fix."""
 
 
+class UnknownDriftError(DriftError, NotFound):
+    """No drift check has that id, or the model is not watched."""
+
+
 class AlertError(CanvasCraftError):
     """Alert settings or an alert action cannot be used as given (a bad webhook URL or email address, an
     unknown event name, an unknown alert); the message names the field and what to change."""
+
+
+class UnknownAlertError(AlertError, NotFound):
+    """No alert has that id."""
 
 
 class RetrainError(CanvasCraftError):

@@ -1,30 +1,49 @@
-"""Start the studio's Streamlit server: ``python -m components.launcher run app.py [options]``.
+"""Start the studio's server: ``python -m components.launcher run app.py [Streamlit options]``.
 
-Streamlit treats a ``pages/`` folder beside the entrypoint as a legacy multipage app until some run
-calls ``st.navigation``. On a freshly started server, a share link such as ``/data?dataset=x`` opened
-first would run ``pages/data.py`` on its own, without the app frame (set-up, navigation, layout).
-Switching the legacy mode off before the server starts closes that gap; everything else is
-Streamlit's own command line. The studio's background scheduler starts here too, with the server, so
-the job queue moves on before (and without) any browser session.
+The server is one ASGI app (``canvascraft.server.build_app``: the pages, ``/api`` and extra routes)
+under uvicorn, started the way ``streamlit run`` starts an ``st.App``: the same options (parsed by
+Streamlit's own ``run`` command), the same config files (the entrypoint's ``.streamlit/``), the same
+runner. Three things are the studio's own:
+
+- Streamlit treats a ``pages/`` folder beside the entrypoint as a legacy multipage app until some run
+  calls ``st.navigation``. On a freshly started server, a share link such as ``/data?dataset=x``
+  opened first would run ``pages/data.py`` on its own, without the app frame (set-up, navigation,
+  layout). Switching the legacy mode off before the server starts closes that gap.
+- The served address is recorded before anything starts (``serve_from_args``), so the scheduler's
+  job processes inherit the address alert links point at.
+- The background scheduler starts in the server's lifespan (``canvascraft.server.lifespan``), once.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
+from streamlit import config as streamlit_config
+from streamlit.runtime.credentials import check_credentials
 from streamlit.runtime.pages_manager import PagesManager
-from streamlit.web.cli import main
+from streamlit.web import bootstrap
+from streamlit.web.cli import main_run
 
 
-def run() -> None:
-    from canvascraft.services.workspace import serve_from_args, start_background
+def run(argv: list[str] | None = None) -> None:
+    from canvascraft.server import build_app
+    from canvascraft.services.workspace import serve_from_args
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["run"]:
+        args = args[1:]
+    # Streamlit's own `run` command reads the options; it is not invoked, so it starts nothing.
+    context = main_run.make_context("run", args)
+    params = dict(context.params)
+    script = os.path.abspath(params.pop("target"))
+    script_args = list(params.pop("args") or ())
     PagesManager.uses_pages_directory = False
-    # Before the scheduler and its job processes start, so they inherit the address alerts link to.
-    serve_from_args(sys.argv[1:])
-    start_background()
-    sys.argv[0] = "streamlit"
-    sys.exit(main())
+    serve_from_args(args)
+    streamlit_config._main_script_path = script
+    bootstrap.load_config_options(flag_options=params)
+    check_credentials()
+    bootstrap.run_asgi_app(script, build_app(script), script_args, params)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

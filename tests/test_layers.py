@@ -56,7 +56,8 @@ def test_every_core_package_is_under_the_core_contracts() -> None:
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
     core = next(c for c in contracts if c["name"].startswith("The core never imports"))
     ui = next(c for c in contracts if c["name"].startswith("Pages and components"))
-    doors = {"canvascraft.services", "canvascraft.cli"}
+    api = next(c for c in contracts if c["name"].startswith("The API reaches"))
+    doors = {"canvascraft.services", "canvascraft.cli", "canvascraft.api", "canvascraft.server"}
     packages = {
         f"canvascraft.{path.stem if path.suffix else path.name}"
         for path in (ROOT / "canvascraft").iterdir()
@@ -65,3 +66,6 @@ def test_every_core_package_is_under_the_core_contracts() -> None:
     assert packages - doors - set(core["source_modules"]) == set()
     allowed = {"canvascraft.errors", "canvascraft.share"}
     assert packages - doors - allowed - set(ui["forbidden_modules"]) == set()
+    # The API is a door like the pages: the services, errors and share links, nothing below them.
+    assert packages - doors - allowed - set(api["forbidden_modules"]) == set()
+    assert {"canvascraft.server", "streamlit"} <= set(api["forbidden_modules"])

@@ -21,6 +21,7 @@ GROUPS = (
     "drift",
     "alerts",
     "retrain",
+    "tokens",
 )
 """Importing a group's module registers its commands; in this order, ``--help`` lists them as always."""
 

@@ -36,3 +36,5 @@ drift_app = typer.Typer(help="Check a model's current data against its training 
 app.add_typer(drift_app, name="drift")
 alerts_app = typer.Typer(help="Alerts: settings per model, the alert log, deliveries.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+tokens_app = typer.Typer(help="Bearer tokens for the studio's HTTP API (/api/v1).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")

@@ -49,7 +49,8 @@ def studio(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
 ) -> None:
-    """Start the studio (Streamlit) at http://localhost:PORT."""
+    """Start the studio at http://localhost:PORT: the pages, the HTTP API (/api/v1, docs at /api/docs)
+    and the background scheduler, one server on one port."""
     from canvascraft.services.workspace import prepare
 
     prepare()

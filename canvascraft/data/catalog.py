@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from canvascraft.errors import DatasetError, Skipped
+from canvascraft.errors import DatasetError, Skipped, UnknownDatasetError
 from canvascraft.store.models import Dataset, DatasetVersion, Item, SkippedItem
 
 
@@ -137,7 +137,7 @@ def get_dataset(session: Session, name: str) -> Dataset:
     dataset = session.scalars(select(Dataset).where(Dataset.name == name)).one_or_none()
     if dataset is None:
         known = ", ".join(session.scalars(select(Dataset.name).order_by(Dataset.name))) or "none yet"
-        raise DatasetError(f"no dataset named '{name}' (datasets: {known}); import one first")
+        raise UnknownDatasetError(f"no dataset named '{name}' (datasets: {known}); import one first")
     return dataset
 
 

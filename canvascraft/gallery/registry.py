@@ -26,7 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import ALREADY_EXISTS, RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 
-from canvascraft.errors import ModelError
+from canvascraft.errors import ModelError, UnknownModelError
 from canvascraft.tracking.runs import tracking_client
 from canvascraft.training.objectives import Objective
 from canvascraft.training.trainers import objective_of
@@ -206,7 +206,7 @@ def resolve(ref: str) -> ModelVersionInfo:
     model = _model(client, name)
     if alias is not None:
         if alias not in model.aliases:
-            raise ModelError(f"model {name!r} has no alias {alias!r}; it has {_listed(model.aliases)}")
+            raise UnknownModelError(f"model {name!r} has no alias {alias!r}; it has {_listed(model.aliases)}")
         found = client.get_model_version_by_alias(name, alias)
     else:
         found = _known_version(client, name, str(version))
@@ -338,7 +338,7 @@ def _model(client: MlflowClient, name: str) -> Any:
                 if known
                 else "register one with `canvascraft models register`"
             )
-            raise ModelError(f"no model is called {name!r}; {hint}") from None
+            raise UnknownModelError(f"no model is called {name!r}; {hint}") from None
         raise _fail(error, f"cannot read model {name!r}") from None
 
 
@@ -348,7 +348,7 @@ def _known_version(client: MlflowClient, name: str, version: str) -> ModelVersio
         return client.get_model_version(name, version)
     except MlflowException as error:
         if _is_missing(error):
-            raise ModelError(
+            raise UnknownModelError(
                 f"model {name!r} has no version {version}; `canvascraft models list` shows them"
             ) from None
         raise _fail(error, f"cannot read {name}/{version}") from None

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from canvascraft.config import get_settings
-from canvascraft.errors import UnknownNameError
+from canvascraft.errors import JobBusyError, UnknownJobError, UnknownNameError
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
 from canvascraft.jobs.kinds import get_kind, run_end_hook
 from canvascraft.jobs.runtime import read_exit_info
@@ -118,7 +118,7 @@ class JobPool:
         with open_session(self.url) as session:
             job = session.get(Job, job_id) if in_range else None
         if job is None:
-            raise JobError(f"Job {job_id} does not exist; list jobs to see their ids.")
+            raise UnknownJobError(f"Job {job_id} does not exist; list jobs to see their ids.")
         return _detached(job)
 
     def list_jobs(self, states: set[str] | None = None, limit: int | None = None) -> list[Job]:
@@ -191,7 +191,9 @@ class JobPool:
         """A new queued job with the old one's spec plus ``resume_from``; the old record stays final."""
         old = self.get_job(job_id)
         if JobState(old.state) not in TERMINAL:
-            raise JobError(f"Job {job_id} is still {old.state}; cancel it or wait for it before resuming.")
+            raise JobBusyError(
+                f"Job {job_id} is still {old.state}; cancel it or wait for it before resuming."
+            )
         return self.submit(
             old.kind, {**old.spec, "resume_from": job_id}, resume_from=job_id, lane=old.lane,
             lane_limit=old.lane_limit,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from canvascraft.errors import RecipeError
+from canvascraft.errors import RecipeError, UnknownRecipeError
 from canvascraft.recipe.io import from_yaml, to_yaml
 from canvascraft.recipe.spec import Recipe, validate_recipe
 from canvascraft.recipe.starters import STARTER_RECIPES
@@ -218,16 +218,18 @@ def _row(session: Session, name: str, version: int | None) -> RecipeVersion:
     return row
 
 
-def _unknown(session: Session, name: str) -> RecipeError:
+def _unknown(session: Session, name: str) -> UnknownRecipeError:
     known = sorted(set(session.scalars(select(RecipeVersion.name))), key=str.lower)
     if not known:
-        return RecipeError([f"no recipe named {name!r}: there are no recipes yet; import or create one"])
+        return UnknownRecipeError(
+            [f"no recipe named {name!r}: there are no recipes yet; import or create one"]
+        )
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     shown = ", ".join(known[:KNOWN_SHOWN]) + (
         f" and {len(known) - KNOWN_SHOWN} more" if len(known) > KNOWN_SHOWN else ""
     )
-    return RecipeError([f"no recipe named {name!r}{hint} (known recipes: {shown})"])
+    return UnknownRecipeError([f"no recipe named {name!r}{hint} (known recipes: {shown})"])
 
 
 def _summary(row: RecipeVersion, version_count: int, new_version: bool = False) -> RecipeSummary:

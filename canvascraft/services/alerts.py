@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from canvascraft.errors import AlertError
+from canvascraft.errors import UnknownAlertError
 from canvascraft.events import outbox
 from canvascraft.events.channels import all_channels
 from canvascraft.events.settings import (
@@ -217,7 +217,9 @@ def get_alert(alert_id: int) -> AlertView:
     with open_session() as session:
         row = session.get(Alert, alert_id, options=[selectinload(Alert.deliveries)])
         if row is None:
-            raise AlertError(f"alert {alert_id}: no such alert; `canvascraft alerts list` shows their ids")
+            raise UnknownAlertError(
+                f"alert {alert_id}: no such alert; `canvascraft alerts list` shows their ids"
+            )
         return _alert(row)
 
 

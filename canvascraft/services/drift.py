@@ -50,7 +50,7 @@ from canvascraft.drift.views import (
     sent_root,
     watch_root,
 )
-from canvascraft.errors import CanvasCraftError, DriftError
+from canvascraft.errors import CanvasCraftError, DriftError, UnknownDriftError
 from canvascraft.modalities import modality_for_file
 from canvascraft.store.models import DriftCheck, DriftMetric, DriftMonitor, DriftSeenFile, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
@@ -158,7 +158,7 @@ def list_monitors() -> list[MonitorView]:
 def _monitor_row(session: Any, model_name: str) -> DriftMonitor:
     row = session.scalar(select(DriftMonitor).where(DriftMonitor.model_name == model_name))
     if row is None:
-        raise DriftError(
+        raise UnknownDriftError(
             f"model {model_name!r} is not watched; watch it on the Drift page or with "
             f"`canvascraft drift schedule {model_name}@champion --every 1h`"
         )
@@ -475,7 +475,7 @@ def get_check(check_id: int, *, finished_only: bool = True) -> CheckDetail:
     with open_session() as session:
         check = session.get(DriftCheck, check_id)
         if check is None:
-            raise DriftError(f"there is no drift check {check_id}; it may have been removed")
+            raise UnknownDriftError(f"there is no drift check {check_id}; it may have been removed")
         if finished_only and check.state not in FINISHED:
             raise DriftError(
                 f"drift check {check_id} is still {check.state}; its results follow when it ends"

@@ -5,6 +5,9 @@ Everything here is the core's ``canvascraft.gallery`` (read-only MLflow queries,
 prediction) and the checkpoints of training jobs, gathered so a page never reaches past this module.
 """
 
+import math
+from typing import Any
+
 from canvascraft.gallery.card import (
     CARD_FILE,
     ModelCard,
@@ -54,6 +57,7 @@ from canvascraft.gallery.runs import (
     search_runs,
 )
 from canvascraft.jobs.checkpoints import CheckpointInfo, list_checkpoints
+from canvascraft.modalities import get_modality
 from canvascraft.training.quality import NOTE as QUALITY_NOTE
 from canvascraft.training.quality import Figure, quality_figures, quality_sentence
 
@@ -84,6 +88,41 @@ def export_problem(name: str, version: int | str) -> str | None:
     from canvascraft.gallery.export import export_problem as problem
 
     return problem(f"{name}/{version}")
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """A predictions frame as JSON-ready rows: NaN (no probability for an unreadable file) as None."""
+
+    def cell(value: Any) -> Any:
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    return [{key: cell(value) for key, value in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def predict_files(ref: str, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    """Predict uploaded files (CSV/Parquet rows for a table model) with ``NAME@ALIAS`` or ``NAME/VERSION``:
+    one row per file or table row with ``file``, ``predicted``, ``probability`` and ``error``. The files
+    are kept for the model's drift checks, as the Try page and ``canvascraft predict`` keep them."""
+    from canvascraft.services.drift import capture_try
+
+    table = Predictor.from_ref(ref).predict_many(files)
+    capture_try(ref, files)
+    return _records(table)
+
+
+def predict_table_rows(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Predict table rows given as column → value mappings: each row back with ``predicted``,
+    ``probability`` and one ``p(<class>)`` per class."""
+    import pandas as pd
+
+    from canvascraft.errors import UnreadableFileError
+
+    predictor = Predictor.from_ref(ref)
+    if not get_modality(predictor.modality).rows:
+        raise UnreadableFileError(f"{ref} reads {get_modality(predictor.modality).reads}, not table rows")
+    if not rows:
+        raise UnreadableFileError("no rows to predict: send at least one row of column values")
+    return _records(predictor.predict_rows(pd.DataFrame(rows)))
 
 
 __all__ = [
@@ -124,6 +163,8 @@ __all__ = [
     "model_card",
     "model_versions",
     "pictures_zip",
+    "predict_files",
+    "predict_table_rows",
     "predictions_csv",
     "quality_curves_figure",
     "quality_figures",

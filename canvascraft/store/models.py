@@ -410,3 +410,25 @@ class Retrain(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ApiToken(Base):
+    """A bearer token for the studio's HTTP API (``canvascraft tokens``). Only the SHA-256 of the secret
+    is kept, so the database never holds a usable token; the secret is shown once, when it is made.
+
+    ``scope`` is ``read`` (GET), ``train`` (plus launching, cancelling, resuming, importing, predicting)
+    or ``admin`` (plus the registry, alert settings and tokens). A revoked or expired row stays, so the
+    list shows what was cut off and when.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    scope: Mapped[str] = mapped_column(String(16))
+    #: Hex SHA-256 of the secret; looked up by value, then compared in constant time.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
