@@ -18,9 +18,11 @@ from typing import Any
 
 import streamlit as st
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
 from canvascraft.api import API_PREFIX, create_api
+from canvascraft.observability.logs import configure_logging
+from canvascraft.observability.metrics import RequestMetrics, metrics_app
 
 APP_FILE = Path(__file__).resolve().parents[1] / "app.py"
 """The Streamlit entrypoint (router and frame of every page)."""
@@ -28,21 +30,25 @@ APP_FILE = Path(__file__).resolve().parents[1] / "app.py"
 
 def extra_routes() -> list[BaseRoute]:
     """Every ASGI route served beside the pages: the one place to mount another (``/metrics``…).
-    Streamlit refuses a route under its own prefixes (``/_stcore/``, ``/media/``, ``/static/``…)."""
-    return [Mount(API_PREFIX, app=create_api())]
+    Streamlit refuses a route under its own prefixes (``/_stcore/``, ``/media/``, ``/static/``…).
+    ``/metrics`` is a ``Route``, not a ``Mount``, which would answer only ``/metrics/``."""
+    return [Mount(API_PREFIX, app=create_api()), Route("/metrics", metrics_app())]
 
 
 def extra_middleware() -> list[Middleware]:
-    """Middleware that wraps every request, pages and API alike (it runs before Streamlit's own)."""
-    return []
+    """Middleware that wraps every request, pages and API alike (it runs before Streamlit's own):
+    Prometheus's request counts by route template and status."""
+    return [Middleware(RequestMetrics)]
 
 
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """Start the studio's background scheduler with the server (so queued jobs start and scheduled
-    drift checks run before, and without, any browser session), and stop it with the server."""
+    drift checks run before, and without, any browser session), and stop it with the server. The
+    server's log lines go out as JSON with their correlation ids from here on."""
     from canvascraft.services.workspace import start_background
 
+    configure_logging("server")
     scheduler = start_background()
     try:
         yield None

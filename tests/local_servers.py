@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -118,3 +119,40 @@ def started(
         yield process
     finally:
         stop(process)
+
+
+PROMETHEUS = shutil.which("prometheus")
+"""Debian's Prometheus server (``scripts/test-deps.sh`` installs it as root); None where it is absent."""
+
+
+def scraped_by_prometheus(target: str, folder: Path, queries: dict[str, str], timeout: float = 30) -> dict:
+    """Run a real Prometheus that scrapes ``target`` (``http://host:port``, path ``/metrics``) every
+    second, and return each PromQL query's result once every one of them has a series."""
+    assert PROMETHEUS is not None
+    config = folder / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
+        f"  - job_name: canvascraft\n    static_configs:\n      - targets: ['{target.removeprefix('http://')}']\n"
+    )
+    port = free_port()
+    command = [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={folder / 'tsdb'}",
+               f"--web.listen-address={HOST}:{port}"]  # fmt: skip
+    log = folder / "prometheus.log"
+    with started(command, folder, log) as process:
+        prometheus = f"http://{HOST}:{port}"
+        deadline = time.monotonic() + timeout  # its first scrape comes a few seconds after it starts
+        while True:
+            assert process.poll() is None, log_tail(log)
+            if time.monotonic() > deadline:
+                targets = get_json(prometheus, "/api/v1/targets")["data"]["activeTargets"]
+                seen = [(t["health"], t["lastError"]) for t in targets]
+                raise AssertionError(f"prometheus never got our metrics (targets {seen}):\n{log_tail(log)}")
+            time.sleep(0.5)
+            try:
+                answers = {name: get_json(prometheus, "/api/v1/query", query=promql)
+                           for name, promql in queries.items()}  # fmt: skip
+            except OSError:  # not listening yet
+                continue
+            results = {name: list(answer["data"]["result"]) for name, answer in answers.items()}
+            if all(results.values()):
+                return results

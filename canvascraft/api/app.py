@@ -9,11 +9,15 @@ database (nothing was written).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canvascraft.api.routes import router
@@ -32,6 +36,9 @@ from canvascraft.errors import (
 API_PREFIX = "/api"
 """Where the server mounts this app; its own paths start at ``/v1`` and its docs at ``/docs``."""
 VERSION = "v1"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+"""Swagger UI's script, style and icon, served by the studio itself: the docs page sends no request to
+any other address (FastAPI's default page loads them from a CDN)."""
 UNION_TAGS = frozenset({"train", "study"})
 """The tags of bodies that are one of several shapes (a launch); left out of error locations."""
 
@@ -101,10 +108,22 @@ def create_api() -> FastAPI:
             "launching, cancelling, resuming, importing and predicting; admin: also the model "
             "registry, alert settings and tokens."
         ),
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    api.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @api.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        here = request.scope.get("root_path", "")  # where the server mounted the API
+        return get_swagger_ui_html(
+            openapi_url=f"{here}/openapi.json", title=f"{api.title} · docs",
+            swagger_js_url=f"{here}/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{here}/docs-assets/swagger-ui.css",
+            swagger_favicon_url=f"{here}/docs-assets/favicon.png",
+        )  # fmt: skip
+
     api.add_exception_handler(CanvasCraftError, _studio_error)
     api.add_exception_handler(RequestValidationError, _bad_request)
     api.add_exception_handler(StarletteHTTPException, _http_error)

@@ -415,6 +415,16 @@ def route_template(scope: Scope, root_path: str = "") -> str:
     prefix = mounted[len(root_path) :] if mounted.startswith(root_path) else mounted
     if hasattr(route, "routes") and template.endswith("/{path}"):  # served by a Mount's own app
         return prefix + "/{path}"  # (static files, a sub-app): its prefix is in root_path already
+    # A router included under a prefix (``/v1``) may leave the prefix out of its routes' templates:
+    # what the path holds before the route's own part is that prefix.
+    path = str(scope.get("path", ""))
+    params = {name: str(value) for name, value in (scope.get("path_params") or {}).items()}
+    try:
+        own = template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        own = None
+    if own and path.endswith(own) and path.startswith(mounted):
+        return path[len(root_path) : len(path) - len(own)] + template
     return prefix + template
 
 
@@ -460,7 +470,9 @@ class MetricsApp:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self._app = make_asgi_app(registry)
+        # Uncompressed: the studio server gzips responses itself, and a second gzip over the first
+        # reached Prometheus as garbage ('"INVALID" "\x1f" is not a valid start token').
+        self._app = make_asgi_app(registry, disable_compression=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)

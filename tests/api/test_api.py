@@ -4,6 +4,7 @@ importing an upload, and the registry and predictions on the pre-trained workspa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -200,3 +201,14 @@ def test_register_alias_and_predict_files_on_the_trained_workspace(
 
         missing = http.post("/api/v1/predict/paints@nope/rows", json={"rows": [{}]}, headers=train)
         assert missing.status_code == 404 and "has no alias 'nope'" in missing.json()["error"]
+
+
+def test_the_docs_page_loads_swagger_ui_from_the_studio_itself(http: TestClient) -> None:
+    """Nothing on the docs page reaches past the studio: its script and style come from /api too."""
+    page = http.get("/api/docs")
+    assert page.status_code == 200 and "/api/openapi.json" in page.text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(source.startswith("/api/docs-assets/") for source in sources), sources
+    for source in sources:
+        assert http.get(source).status_code == 200, source
+    assert http.get("/api/openapi.json").json()["info"]["title"] == "CanvasCraft ML Studio API"

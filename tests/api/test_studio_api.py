@@ -1,6 +1,7 @@
 """The real ``canvascraft studio`` serves the pages, the API docs and ``/api/v1`` from one port, and
 the API runs a whole flow: launch a training job with a train token, follow it to its end, register
-and alias its model with an admin token, predict table rows with ``NAME@ALIAS``."""
+and alias its model with an admin token, predict table rows with ``NAME@ALIAS``; a real Prometheus
+scrapes ``/metrics`` from the same port."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from canvascraft.cli import app as cli
 from canvascraft.config import get_settings
-from tests.local_servers import free_port, started, wait_answering
+from tests.local_servers import PROMETHEUS, free_port, scraped_by_prometheus, started, wait_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,6 +88,17 @@ def test_one_port_serves_pages_docs_and_a_whole_api_flow(sample_workspace: Path,
             assert len(answers) == 2
             assert {a["predicted"] for a in answers} <= set(table["style"])
             assert all(0 <= a["probability"] <= 1 for a in answers)
+
+            metrics = http.get("/metrics")  # the same port, no token: Prometheus scrapes it
+            assert metrics.status_code == 200
+            assert 'canvascraft_jobs{kind="train",state="succeeded"} 1.0' in metrics.text
+            assert 'route="/api/v1/jobs/{job_id}"' in metrics.text
+        if PROMETHEUS is not None:
+            found = scraped_by_prometheus(url, tmp_path, {
+                "jobs": 'canvascraft_jobs{kind="train",state="succeeded"}',
+                "requests": 'canvascraft_api_requests_total{route="/api/v1/jobs",method="POST",status="202"}',
+            })  # fmt: skip
+            assert found["jobs"][0]["value"][1] == "1" and found["requests"][0]["value"][1] == "1"
 
 
 def bearer(token: str) -> dict[str, str]:

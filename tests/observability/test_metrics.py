@@ -31,9 +31,7 @@ from canvascraft.observability.metrics import RequestMetrics, StudioCollector, m
 from canvascraft.store.migrate import upgrade
 from canvascraft.store.models import Alert, AlertDelivery, DriftCheck, DriftMetric, Job, utcnow
 from canvascraft.store.session import engine_for
-from tests.local_servers import HOST, free_port, get_json, log_tail, started
-
-PROMETHEUS = shutil.which("prometheus")
+from tests.local_servers import HOST, PROMETHEUS, free_port, get_json, scraped_by_prometheus
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -187,12 +185,6 @@ def served(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
-def query(prometheus: str, promql: str) -> list[dict[str, Any]]:
-    answer = get_json(prometheus, "/api/v1/query", query=promql)
-    assert answer["status"] == "success", answer
-    return list(answer["data"]["result"])
-
-
 @pytest.mark.skipif(
     PROMETHEUS is None,
     reason="Debian's prometheus is not installed (scripts/test-deps.sh installs it as root)",
@@ -204,35 +196,14 @@ def test_a_real_prometheus_scrapes_job_counts_and_api_requests(workspace: Path, 
     app = Starlette(routes=[Route("/metrics", metrics_app()), Mount("/", app=api)])
     with served(RequestMetrics(app)) as studio:
         assert get_json(studio, f"/api/v1/jobs/{job_id}") == {"id": job_id}
-        config = tmp_path / "prometheus.yml"
-        config.write_text(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
-            f"  - job_name: canvascraft\n    static_configs:\n      - targets: ['{studio.removeprefix('http://')}']\n"
-        )
-        port = free_port()
-        command = [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                   f"--web.listen-address={HOST}:{port}"]  # fmt: skip
-        log = tmp_path / "prometheus.log"
-        with started(command, tmp_path, log) as process:
-            prometheus = f"http://{HOST}:{port}"
-            deadline = time.monotonic() + 30  # its first scrape comes ~5 s after it starts
-            jobs: list[dict[str, Any]] = []
-            requests: list[dict[str, Any]] = []
-            while not (jobs and requests):
-                assert process.poll() is None, log_tail(log)
-                assert time.monotonic() < deadline, f"prometheus never got our metrics:\n{log_tail(log)}"
-                time.sleep(0.5)
-                try:
-                    jobs = query(prometheus, 'canvascraft_jobs{kind="sleep",state="queued"}')
-                    requests = query(
-                        prometheus, 'canvascraft_api_requests_total{route="/api/v1/jobs/{job_id}"}'
-                    )
-                except OSError:  # not listening yet
-                    continue
+        found = scraped_by_prometheus(studio, tmp_path, {
+            "jobs": 'canvascraft_jobs{kind="sleep",state="queued"}',
+            "requests": 'canvascraft_api_requests_total{route="/api/v1/jobs/{job_id}"}',
+        })  # fmt: skip
 
-    assert jobs[0]["value"][1] == "1"
-    assert jobs[0]["metric"]["job"] == "canvascraft"
-    assert requests[0]["metric"]["status"] == "200" and requests[0]["value"][1] == "1"
+    (jobs,), (requests,) = found["jobs"], found["requests"]
+    assert jobs["value"][1] == "1" and jobs["metric"]["job"] == "canvascraft"
+    assert requests["metric"]["status"] == "200" and requests["value"][1] == "1"
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -313,3 +284,19 @@ def test_requests_are_counted_by_route_template_so_stray_paths_add_no_series() -
         (("method", "GET"), ("route", "/api/v1/jobs/{job_id}")),
     )
     assert found[key] == 2
+
+
+def test_the_studio_api_is_counted_under_its_full_templates(workspace: Path) -> None:
+    """The API's router sits under ``/v1`` inside the ``/api`` mount; both prefixes are in the label."""
+    from starlette.middleware import Middleware
+    from starlette.testclient import TestClient
+
+    from canvascraft.server import extra_routes
+
+    registry = CollectorRegistry(auto_describe=False)
+    app = Starlette(routes=extra_routes(), middleware=[Middleware(RequestMetrics, registry=registry)])
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.get("/api/v1/jobs/5").status_code == 401  # no token: the route still matched
+        assert client.get("/metrics").status_code == 200
+    labels = (("method", "GET"), ("route", "/api/v1/jobs/{job_id}"), ("status", "401"))
+    assert samples(registry)[("canvascraft_api_requests_total", labels)] == 1
