@@ -255,6 +255,11 @@ def log_file() -> Path:
     return settings.log_file or settings.workspace / "logs" / "studio.jsonl"
 
 
+CHATTY_LOGGERS = ("apscheduler", "httpx", "httpcore", "urllib3", "alembic.runtime.migration")
+"""Libraries that log each routine step at INFO (APScheduler two lines per pool tick, every second):
+kept to warnings, so the studio log holds the studio's story and does not grow by megabytes a day."""
+
+
 def configure_logging(component: Component, *, level: int = logging.INFO) -> list[logging.Handler]:
     """Route this process's log records to the studio log file (JSON) and to stderr, once per process
     (a second call replaces the first's handlers). ``job``: stderr is the job's own log, so it keeps
@@ -286,6 +291,8 @@ def configure_logging(component: Component, *, level: int = logging.INFO) -> lis
             _handlers.append(handler)
         if root.level > level or root.level == logging.NOTSET:
             root.setLevel(level)
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
     return [file_handler, stderr]
 
 

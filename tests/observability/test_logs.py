@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,23 @@ def test_text_format_on_stderr_still_names_the_chain_and_the_file_stays_json(
     (line,) = [line for line in lines(workspace / "elsewhere.jsonl") if line["logger"] == "tests.text"]
     assert line["correlation_id"] == "chain-2" and line["level"] == "error"
     assert "ValueError: bad value" in line["exception"]
+
+
+def test_the_schedulers_routine_ticks_stay_out_of_the_studio_log(server_logging: Path) -> None:
+    """The pool ticks every second; APScheduler's two INFO lines per run would bury the studio's own."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    ran = []
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(lambda: ran.append(1), "interval", seconds=0.05, id="tick")
+    scheduler.start()
+    try:
+        wait_until = 100
+        while len(ran) < 3 and wait_until:
+            wait_until -= 1
+            threading.Event().wait(0.05)
+    finally:
+        scheduler.shutdown()
+    logging.getLogger("canvascraft.jobs.pool").info("job 1 (sleep) queued")
+    written = lines(server_logging)
+    assert len(ran) >= 3 and [line["message"] for line in written] == ["job 1 (sleep) queued"]
