@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from canvascraft.services.workspace import prepare, start_background, workspace_path
 
-st.set_page_config(page_title="CanvasCraft ML Studio", page_icon=":material/palette:", layout="wide")
+# A file of our own: a ``:material/…:`` page icon makes the browser fetch its picture from Google's font
+# servers, and the studio sends no traffic beyond the machine it is served from.
+ICON = Path(__file__).parent / "components" / "assets" / "studio-icon.png"
+st.set_page_config(page_title="CanvasCraft ML Studio", page_icon=str(ICON), layout="wide")
 
 
 @st.cache_resource(show_spinner="Preparing the workspace (first start imports the sample data)…")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,9 +78,19 @@ def chromium_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(30_000)
+            outside: list[str] = []
+            page.on("request", lambda request: outside.append(request.url) if leaves(request.url) else None)
             yield page
+            assert not outside, f"the page sent requests beyond the studio's machine: {sorted(set(outside))}"
         finally:
             browser.close()
+
+
+def leaves(url: str) -> bool:
+    """A request to anywhere but this machine (the studio sends none: icons, fonts and scripts are its
+    own)."""
+    host = urllib.parse.urlsplit(url).hostname
+    return url.startswith(("http:", "https:", "ws:", "wss:")) and host not in ("127.0.0.1", "localhost")
 
 
 def screenshot(page: object, name: str) -> Path:
