@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from canvascraft.config import get_settings
 from canvascraft.errors import Cancelled, JobError
 from canvascraft.jobs.processes import ExitInfo, read_exit_record, write_exit_record
-from canvascraft.observability.logs import configure_logging, process_context
+from canvascraft.observability.logs import configure_logging, flush_traces, process_context
 from canvascraft.store.models import Job, utcnow
 from canvascraft.store.session import disk_full_message, engine_for, is_disk_full, refusal, write
 
@@ -165,6 +165,7 @@ def run_job(main: Callable[[int], int]) -> NoReturn:
             write_exit_record(exit_file(log_path), ExitInfo(exit_code=code))
         except OSError as error:  # a full disk: the pool that started this process still reaps it
             print(f"job {job_id}: could not record the exit code ({error})", flush=True)
+    flush_traces()
     sys.stdout.flush()
     sys.stderr.flush()
     # Everything is written and closed by now; tearing down torch's and MLflow's modules would take

@@ -196,6 +196,15 @@ def configure_tracing(component: str | None = None) -> None:
         _tracing_ready = True
 
 
+def flush_traces(timeout_ms: int = 5000) -> None:
+    """Send the spans still queued for export: a job process ends with ``os._exit``, which skips the
+    exit hook the SDK would flush them in."""
+    provider = trace.get_tracer_provider()
+    force_flush = getattr(provider, "force_flush", None)
+    if force_flush is not None:
+        force_flush(timeout_ms)
+
+
 # --- log lines ---------------------------------------------------------------------------------------------
 
 
