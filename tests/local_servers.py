@@ -87,7 +87,9 @@ def stop(process: subprocess.Popen[bytes], first: signal.Signals = signal.SIGTER
         own_group = os.getpgid(process.pid) == process.pid
     except ProcessLookupError:  # already reaped; workers it left may still hold its group
         own_group = True
-    for signum, grace in ((first, 15), (signal.SIGKILL, 15)):
+    # A hang guard, not a speed check: a command may give its own server 10 s to close after Ctrl+C
+    # (``tuning.dashboard.STOP_GRACE_S``), and a loaded machine stretches that.
+    for signum, grace in ((first, 30), (signal.SIGKILL, 15)):
         try:
             if own_group:
                 os.killpg(process.pid, signum)
