@@ -49,8 +49,9 @@ def studio(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
 ) -> None:
-    """Start the studio at http://localhost:PORT: the pages, the HTTP API (/api/v1, docs at /api/docs)
-    and the background scheduler, one server on one port."""
+    """Start the studio at http://localhost:PORT: the pages, the HTTP API (/api/v1, docs at /api/docs),
+    Prometheus metrics (/metrics) and the background scheduler, one server on one port."""
+    from canvascraft.observability.logs import log_file
     from canvascraft.services.workspace import prepare
 
     prepare()
@@ -61,6 +62,10 @@ def studio(
         f"--server.maxUploadSize={settings.max_upload_mb}",
     ]  # fmt: skip
     env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(settings.workspace)}
+    typer.echo(
+        f"serving the studio on port {port}: pages at /, API docs at /api/docs, metrics at /metrics; "
+        f"JSON logs in {log_file()}"
+    )
     raise typer.Exit(subprocess.call(command, cwd=APP_FILE.parent, env=env))
 
 

@@ -41,6 +41,7 @@ def test_one_port_serves_pages_docs_and_a_whole_api_flow(sample_workspace: Path,
     log = tmp_path / "studio.log"
     with started(command, ROOT, log, env) as process:
         wait_answering(url, process, log, "/_stcore/health", timeout=120)
+        assert f"port {port}: pages at /, API docs at /api/docs, metrics at /metrics" in log.read_text()
         with httpx.Client(base_url=url, timeout=30) as http:
             page = http.get("/train")  # a page route: Streamlit's app shell
             assert page.status_code == 200 and "<html" in page.text.lower()
