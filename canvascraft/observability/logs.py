@@ -29,7 +29,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,36 +133,32 @@ def job_environment(spec: Mapping[str, Any]) -> dict[str, str]:
 
 
 @contextmanager
-def job_context(spec: Mapping[str, Any], job_id: int, step: str) -> Iterator[str | None]:
-    """Reopen the chain a job was queued in (its spec's ``TRACE_KEY``), for the pool's own work on it
-    (launch, end-of-job hook); a job queued outside any chain runs its hook outside any too."""
-    environment = job_environment(spec)
-    if not environment[CORRELATION_ENV]:
+def _in_chain(
+    chain: str | None, traceparent: str | None, job_id: int | None, step: str
+) -> Iterator[str | None]:
+    """A job's work inside its chain when it has one; a job outside any chain joins none (it must not
+    inherit the chain of whatever process runs it) but its log lines still name the job."""
+    if not chain:
         job_token = _job.set(job_id)
         try:
             yield None
         finally:
             _job.reset(job_token)
         return
-    with correlation(
-        environment[CORRELATION_ENV], step=step, job_id=job_id, traceparent=environment[TRACEPARENT_ENV]
-    ) as chain:
-        yield chain
-
-
-@contextmanager
-def process_context(job_id: int | None = None, step: str = "job") -> Iterator[str | None]:
-    """In a job process: the chain its pool passed in the environment (``job_environment``)."""
-    chain = os.environ.get(CORRELATION_ENV) or None
-    if chain is None:
-        job_token = _job.set(job_id)
-        try:
-            yield None
-        finally:
-            _job.reset(job_token)
-        return
-    with correlation(chain, step=step, job_id=job_id, traceparent=os.environ.get(TRACEPARENT_ENV)) as found:
+    with correlation(chain, step=step, job_id=job_id, traceparent=traceparent or None) as found:
         yield found
+
+
+def job_context(spec: Mapping[str, Any], job_id: int, step: str) -> AbstractContextManager[str | None]:
+    """Reopen the chain a job was queued in (its spec's ``TRACE_KEY``), for the pool's own work on it
+    (launch, end-of-job hook)."""
+    environment = job_environment(spec)
+    return _in_chain(environment[CORRELATION_ENV], environment[TRACEPARENT_ENV], job_id, step)
+
+
+def process_context(job_id: int | None = None, step: str = "job") -> AbstractContextManager[str | None]:
+    """In a job process: the chain its pool passed in the environment (``job_environment``)."""
+    return _in_chain(os.environ.get(CORRELATION_ENV), os.environ.get(TRACEPARENT_ENV), job_id, step)
 
 
 # --- tracing ----------------------------------------------------------------------------------------------

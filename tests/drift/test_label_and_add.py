@@ -25,6 +25,7 @@ from canvascraft.services.jobs import cancel_job
 from canvascraft.store.session import engine_for
 from canvascraft.training.data import item_split
 from tests.conftest import TrainedTemplate, copy_trained, use_workspace
+from tests.drift.test_drift_page import run_again
 
 MODEL = "dark-photos"
 DATASET = "sample-images"
@@ -190,12 +191,6 @@ def open_drift() -> AppTest:
     app.query_params["model"] = MODEL
     app.switch_page("pages/drift.py")
     return run_again(app)
-
-
-def run_again(app: AppTest) -> AppTest:
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
 
 
 def click(app: AppTest, label: str) -> AppTest:
