@@ -2,9 +2,10 @@
 sent when the endpoint comes back, across restarts, and never lost.
 
 A delivery moves ``pending`` → ``delivered``, or → ``retrying`` (next try after an exponential backoff:
-2 s, 4 s, 8 s … capped at 10 min) → … → ``dead`` after ``MAX_ATTEMPTS`` failed tries (about two
-hours of trying). The alert log tries a new alert's deliveries at once; the studio's scheduler calls
-``deliver_due`` every ``alert_retry_s`` for the rest; the page's Retry now calls ``retry_now``.
+2 s, 4 s, 8 s … capped at 10 min, each spread by ±25% jitter) → … → ``dead`` after ``MAX_ATTEMPTS``
+failed tries (about two hours of trying). The alert log tries a new alert's deliveries at once; the
+studio's scheduler calls ``deliver_due`` every ``alert_retry_s`` for the rest; the page's Retry now
+calls ``retry_now``.
 
 Several processes may deliver at once (the studio, the CLI, a drift job): a sender claims a due row
 with a conditional UPDATE that bumps ``attempts`` and moves ``next_attempt_at`` ahead by a lease
@@ -19,6 +20,7 @@ module that is gone) is that delivery's error, retried like any other, and never
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,9 +47,16 @@ BATCH = 200
 ERROR_CHARS = 500
 
 
-def backoff_s(attempts: int) -> float:
-    """Seconds to wait after the ``attempts``-th failed try: 2, 4, 8 … capped at ``MAX_DELAY_S``."""
-    return min(BASE_DELAY_S * 2 ** max(attempts - 1, 0), MAX_DELAY_S)
+JITTER = 0.5
+"""The share of each backoff drawn at random (±25%): alerts that failed together against one endpoint
+spread out instead of all trying it again in the same second."""
+
+
+def backoff_s(attempts: int, draw: float | None = None) -> float:
+    """Seconds to wait after the ``attempts``-th failed try: about 2, 4, 8 … capped at ``MAX_DELAY_S``,
+    each times 0.75–1.25 (``draw`` in [0, 1), random unless given; 0.5 gives the plain doubling)."""
+    spread = 1 - JITTER / 2 + JITTER * (random.random() if draw is None else draw)
+    return min(BASE_DELAY_S * 2 ** max(attempts - 1, 0) * spread, MAX_DELAY_S)
 
 
 class _Channels:

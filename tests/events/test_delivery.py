@@ -174,7 +174,7 @@ def test_a_delivery_is_dead_lettered_after_the_last_try_and_retry_now_revives_it
     (delivery,) = alert.deliveries
     assert (delivery.state, delivery.attempts) == ("dead", outbox.MAX_ATTEMPTS)
     assert delivery.describe().startswith(f"dead-lettered after {outbox.MAX_ATTEMPTS} tries: could not reach")
-    assert outbox.backoff_s(1) == 2 and outbox.backoff_s(4) == 16 and outbox.backoff_s(30) == 600
+    assert outbox.backoff_s(1, 0.5) == 2 and outbox.backoff_s(4, 0.5) == 16 and outbox.backoff_s(30) == 600
 
     with webhook_receiver(port=port) as receiver:
         view = retry_now(alert.id)
@@ -279,3 +279,9 @@ def test_the_scheduled_outbox_round_delivers_and_never_raises(
     get_settings.cache_clear()  # a database without the tables: the round fails and says so
     deliver_alerts()
     assert "alert outbox round failed" in caplog.text
+
+
+def test_backoffs_are_spread_so_alerts_that_failed_together_do_not_retry_together() -> None:
+    waits = {round(outbox.backoff_s(3), 3) for _ in range(50)}
+    assert len(waits) > 40 and min(waits) >= 6 and max(waits) <= 10  # 8 s ± 25%
+    assert outbox.backoff_s(3, 0.0) == 6 and outbox.backoff_s(3, 0.999999) < 10
