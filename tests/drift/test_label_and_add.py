@@ -251,3 +251,30 @@ def test_clips_are_ranked_too_with_a_player_and_a_waveform(
     for item in ranked.items:
         assert item.audio in dict(files).values() and item.picture and item.picture.startswith(b"\x89PNG")
         assert item.guess in ranked.classes
+
+
+def test_auto_retrain_waits_for_the_new_files_to_be_labelled(
+    labelled: tuple[int, dict], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Drift from new files nobody labelled: an automatic retrain would relearn the same version, so
+    it waits, saying what to do; once the files are added, drift retrains on the new version."""
+    from canvascraft.events.observers.retrain import on_event
+    from canvascraft.events.types import DriftDetected
+
+    check_id, truth = labelled
+    save_alert_settings(MODEL, auto_retrain=True, cooldown_s=0)
+    found = DriftDetected(
+        model_name=MODEL, model_ref=f"{MODEL}@champion", model_version=1, check_id=check_id,
+        drifted_features=("brightness",), sentences=("New photos are darker",), link="",
+    )  # fmt: skip
+    with caplog.at_level("WARNING", logger="canvascraft.events.observers.retrain"):
+        assert on_event(found) is None
+    assert retrains.list_retrains(MODEL) == []
+    assert f"label and add check {check_id}'s" in caplog.text and "would learn nothing new" in caplog.text
+
+    version = retrains.apply_labels(check_id, truth).version
+    retrain_id = on_event(found)
+    assert retrain_id is not None
+    started = retrains.get_retrain(retrain_id)
+    assert started.dataset_version == version, "the retrain trains on the version with the new files"
+    cancel_job(started.job_id)  # type: ignore[arg-type]
