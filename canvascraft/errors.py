@@ -37,6 +37,7 @@ raises on purpose is defined here::
     ├── TokenError                  an API token cannot be created or revoked as asked
     │   └── UnknownTokenError       no token has that id (NotFound)
     └── AccessError                 an API request is not let in: TokenRefused (401), ScopeTooLow (403)
+        └── RoleTooLow              the person's role does not cover the action (HTTP 403)
 
     Cancelled (BaseException)       SIGTERM reached a job process: not an error, a stop request
 
@@ -74,6 +75,10 @@ class TokenRefused(AccessError):
 
 class ScopeTooLow(AccessError):
     """A valid token whose scope does not cover the action (HTTP 403)."""
+
+
+class RoleTooLow(AccessError):
+    """The acting person's role (viewer < artist < admin) does not cover the action (HTTP 403)."""
 
 
 class UploadTooLarge(CanvasCraftError):

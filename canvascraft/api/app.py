@@ -27,6 +27,7 @@ from canvascraft.errors import (
     NotFound,
     NothingImportedError,
     RecipeError,
+    RoleTooLow,
     ScopeTooLow,
     StoreError,
     TokenRefused,
@@ -46,7 +47,7 @@ UNION_TAGS = frozenset({"train", "study"})
 def status_of(error: CanvasCraftError) -> int:
     if isinstance(error, TokenRefused):
         return 401
-    if isinstance(error, ScopeTooLow):
+    if isinstance(error, ScopeTooLow | RoleTooLow):
         return 403
     if isinstance(error, NotFound):
         return 404
