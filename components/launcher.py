@@ -1,6 +1,6 @@
 """Start the studio's server: ``python -m components.launcher run app.py [Streamlit options]``.
 
-The server is one ASGI app (``canvascraft.server.build_app``: the pages, ``/api`` and extra routes)
+The server is one ASGI app (``components.server.build_app``: the pages, ``/api`` and extra routes)
 under uvicorn, started the way ``streamlit run`` starts an ``st.App``: the same options (parsed by
 Streamlit's own ``run`` command), the same config files (the entrypoint's ``.streamlit/``), the same
 runner. Three things are the studio's own:
@@ -11,7 +11,7 @@ runner. Three things are the studio's own:
   layout). Switching the legacy mode off before the server starts closes that gap.
 - The served address is recorded before anything starts (``serve_from_args``), so the scheduler's
   job processes inherit the address alert links point at.
-- The background scheduler starts in the server's lifespan (``canvascraft.server.lifespan``), once.
+- The background scheduler starts in the server's lifespan (``components.server.lifespan``), once.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from streamlit.web.cli import main_run
 
 
 def run(argv: list[str] | None = None) -> None:
-    from canvascraft.server import build_app
     from canvascraft.services.workspace import serve_from_args
+    from components.server import build_app
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["run"]:

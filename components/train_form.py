@@ -6,8 +6,6 @@ dataset chosen, so the form must react as the user picks.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from canvascraft.services.jobs import (
     data_amount,
     estimate_time,
     job_is_active,
+    launch_key,
     launch_training,
     trainer_catalog,
     validation_items,
@@ -208,14 +207,12 @@ def launch_form() -> int | None:
 def _launch_key(settings: dict[str, Any]) -> str:
     """One key per submission of these settings in this session: a double click on Launch (two reruns
     with the button pressed) sends the same key, so the second gets the first job back. The session's
-    part is renewed once the job it launched has ended, so the same settings can be launched again."""
+    nonce is renewed once the job it launched has ended, so the same settings can be launched again."""
     nonce_key, launched = f"{PREFIX}launch_nonce", st.session_state.get(f"{PREFIX}launched")
     if launched is not None and not job_is_active(launched):
         st.session_state[nonce_key] = uuid.uuid4().hex
         st.session_state[f"{PREFIX}launched"] = None
-    nonce = st.session_state.setdefault(nonce_key, uuid.uuid4().hex)
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
-    return f"train-form:{nonce}:{digest[:32]}"
+    return launch_key("train-form", st.session_state.setdefault(nonce_key, uuid.uuid4().hex), settings)
 
 
 def _too_little_data(setup: Setup, val_fraction: float, seed: int, limit: int | None) -> None:

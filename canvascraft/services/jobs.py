@@ -7,7 +7,9 @@ only by the actions that need them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import hashlib
+import json
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -308,6 +310,14 @@ def list_jobs(limit: int | None = None) -> list[Job]:
 
 def get_job(job_id: int) -> Job:
     return pool().get_job(job_id)
+
+
+def launch_key(origin: str, nonce: str, settings: Mapping[str, Any]) -> str:
+    """The idempotency key of one submission: the same ``nonce`` and settings give the same key, so
+    a launch sent twice (a double click, a retried request) gets the first job back. The caller
+    renews ``nonce`` once the job it launched has ended, so the same settings can run again."""
+    digest = hashlib.sha256(json.dumps(dict(settings), sort_keys=True, default=str).encode()).hexdigest()
+    return f"{origin}:{nonce}:{digest[:32]}"
 
 
 def job_is_active(job_id: int) -> bool:

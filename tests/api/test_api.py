@@ -1,4 +1,4 @@
-"""``/api/v1`` in process, over the routes the studio server mounts (``canvascraft.server.extra_routes``),
+"""``/api/v1`` in process, over the routes the studio server mounts (``components.server.extra_routes``),
 with httpx (Starlette's TestClient): who gets in, the status and plain message of each kind of error,
 importing an upload, and the registry and predictions on the pre-trained workspace."""
 
@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from canvascraft.cli import app as cli
 from canvascraft.config import get_settings
-from canvascraft.server import extra_routes
 from canvascraft.services.tokens import create_token
 from canvascraft.store.models import ApiToken, utcnow
 from canvascraft.store.session import open_session
+from components.server import extra_routes
 from tests.conftest import TrainedTemplate
 
 LAUNCH = {"dataset": "sample-table", "recipe": "table-starter", "trainer": "table-mlp", "epochs": 1}

@@ -291,7 +291,7 @@ def test_the_studio_api_is_counted_under_its_full_templates(workspace: Path) -> 
     from starlette.middleware import Middleware
     from starlette.testclient import TestClient
 
-    from canvascraft.server import extra_routes
+    from components.server import extra_routes
 
     registry = CollectorRegistry(auto_describe=False)
     app = Starlette(routes=extra_routes(), middleware=[Middleware(RequestMetrics, registry=registry)])

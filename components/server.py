@@ -5,8 +5,10 @@
 runner, so Streamlit's config (``.streamlit/config.toml``, ``--server.*`` flags) applies as before.
 The background scheduler starts in the server's lifespan: once per server, before the first request.
 
-This module imports Streamlit, so it is no part of the core; the API it mounts reaches the studio only
-through ``canvascraft.services`` (import-linter checks both).
+It lives beside the launcher, with the UI: it imports Streamlit. It is the one module of the UI that
+may mount ``canvascraft.api`` and the request metrics of ``canvascraft.observability`` (an
+``ignore_imports`` line of the UI contract names it); the API it mounts reaches the studio only through
+``canvascraft.services`` (import-linter checks both).
 """
 
 from __future__ import annotations
