@@ -141,6 +141,12 @@ class Settings(BaseSettings):
         description="Where every studio process appends its JSON log lines (default: "
         "workspace/logs/studio.jsonl).",
     )
+    encryption_keys: str | None = Field(
+        default=None,
+        repr=False,
+        description="Fernet keys (comma separated, newest first) that seal stored files and checkpoints "
+        "at rest; off when unset. Make one with `canvascraft encryption new-key`.",
+    )
     sqlite_busy_timeout_s: float = Field(
         default=30.0,
         gt=0,
@@ -169,6 +175,11 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> Path:
         return (self.mlflow_artifact_root or self.workspace / "mlartifacts").resolve()
+
+    @property
+    def encryption_key_list(self) -> list[str]:
+        """The keys of ``encryption_keys``, newest first; empty when encryption is off."""
+        return [key.strip() for key in (self.encryption_keys or "").split(",") if key.strip()]
 
     @property
     def blob_dir(self) -> Path:

@@ -38,3 +38,8 @@ alerts_app = typer.Typer(help="Alerts: settings per model, the alert log, delive
 app.add_typer(alerts_app, name="alerts")
 tokens_app = typer.Typer(help="Bearer tokens for the studio's HTTP API (/api/v1).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+encryption_app = typer.Typer(
+    help="Encryption at rest of stored files and checkpoints: make a key, seal what is stored.",
+    no_args_is_help=True,
+)
+app.add_typer(encryption_app, name="encryption")

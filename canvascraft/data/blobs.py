@@ -1,7 +1,8 @@
 """Content-addressed file storage: every imported file lives once, under its sha256.
 
 Names the user gave (uploads, archive members) are never used as paths here; only the hash is,
-so no upload can write anywhere but the store.
+so no upload can write anywhere but the store. The hash is of the file's own bytes; what lies on disk
+is sealed when the workspace has an encryption key (``canvascraft.store.sealing``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
+
+from canvascraft.store.sealing import seal, unseal
 
 
 class BlobStore:
@@ -33,7 +36,7 @@ class BlobStore:
         # Write then link into place, so a reader never sees half a file; the link fails when another
         # writer (thread or process) stored the same bytes first, so only one of them reports it new.
         temporary = path.with_name(f"{sha256}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(data)
+        temporary.write_bytes(seal(data))
         try:
             os.link(temporary, path)
         except FileExistsError:
@@ -45,4 +48,4 @@ class BlobStore:
         return sha256, True
 
     def read(self, sha256: str) -> bytes:
-        return self.path_for(sha256).read_bytes()
+        return unseal(self.path_for(sha256).read_bytes(), f"stored file {sha256[:12]}")

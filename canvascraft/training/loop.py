@@ -8,7 +8,7 @@ eases off by the last planned one; it is a function of the step alone, so a resu
 Each epoch reseeds torch from ``(seed, epoch)`` (shuffling, dropout), and the optimiser's state is
 checkpointed with the weights, so a resumed run on the same device continues exactly as an
 uninterrupted one would. Checkpoints are safetensors state dicts plus a JSON sidecar: loading one
-runs no code (never pickle).
+runs no code (never pickle). Both are sealed with the workspace's key when one is set (``store.sealing``).
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from canvascraft.brushes.base import check_settings
 from canvascraft.errors import TrainingError
 from canvascraft.recipe.compose import item_seed
+from canvascraft.store.sealing import read_file, seal
 from canvascraft.store.session import disk_full_error, is_disk_full
 from canvascraft.training.epochs import EpochResult
 from canvascraft.training.objectives import CLASSIFICATION, Objective
@@ -143,7 +144,7 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 def save_checkpoint(model: nn.Module, path: Path, info: Mapping[str, Any]) -> None:
     """The model's state dict as safetensors, and ``info`` as ``<name>.json`` beside it."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _write_atomic(path, lambda p: save_file(state, str(p)))
+    _write_atomic(path, lambda p: p.write_bytes(seal(save(state))))
     text = json.dumps({"format": CHECKPOINT_FORMAT, **info}, indent=2)
     _write_atomic(path.with_suffix(".json"), lambda p: p.write_text(text))
 
@@ -184,7 +185,7 @@ def read_tensors(path: Path, label: str | None = None) -> dict[str, torch.Tensor
     if not path.is_file():
         raise TrainingError(f"{label} is missing ({path}); start from a checkpoint the job saved")
     try:
-        return load_file(str(path))
+        return load(read_file(path))
     except (SafetensorError, OSError, ValueError) as error:
         raise TrainingError(
             f"{label} is not a valid checkpoint: {_not_safetensors(path, error)}; start from a "
@@ -264,7 +265,7 @@ def _save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> dict[str, A
                 tensors[f"{param_id}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars[f"{param_id}.{key}"] = value
-    _write_atomic(path, lambda p: save_file(tensors, str(p)))
+    _write_atomic(path, lambda p: p.write_bytes(seal(save(tensors))))
     return scalars
 
 
