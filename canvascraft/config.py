@@ -141,12 +141,43 @@ class Settings(BaseSettings):
         description="Where every studio process appends its JSON log lines (default: "
         "workspace/logs/studio.jsonl).",
     )
+    role_claim: str = Field(
+        default="groups",
+        description="The identity provider's claim that carries a signed-in person's groups or roles "
+        "(a list or a space- or comma-separated string), mapped to studio roles by CANVASCRAFT_ROLE_MAP.",
+    )
+    role_map: str = Field(
+        default="",
+        description="Which value of the role claim gives which role: `studio-admins=admin,artists=artist` "
+        "(the highest role a person's values map to wins; roles: viewer, artist, admin).",
+    )
+    default_role: Literal["viewer", "artist", "admin"] = Field(
+        default="viewer",
+        description="The role of a signed-in person whose claim maps to no role (and no admin set one).",
+    )
+    signin_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Sign-in attempts (starts and failures) one address may make per "
+        "CANVASCRAFT_SIGNIN_WINDOW_S before the studio answers 429 for the rest of the window.",
+    )
+    signin_window_s: float = Field(
+        default=300.0, gt=0, description="The window of CANVASCRAFT_SIGNIN_ATTEMPTS, in seconds."
+    )
     sqlite_busy_timeout_s: float = Field(
         default=30.0,
         gt=0,
         le=3600,
         description="Seconds a write waits for a SQLite database another process holds locked.",
     )
+
+    @field_validator("role_map", mode="after")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        from canvascraft.auth.login import parse_role_map
+
+        parse_role_map(value)  # a ValueError names the entry and the roles
+        return value
 
     @field_validator("workspace", mode="after")
     @classmethod
@@ -221,6 +252,29 @@ def get_settings() -> Settings:
         from canvascraft.errors import ConfigError
 
         raise ConfigError(settings_problems(error)) from None
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+"""The addresses that reach this machine only."""
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only."""
+    return (host or "").strip().lower() in LOOPBACK
+
+
+def check_loopback(host: str, server: str, harm: str) -> None:
+    """Refuse to bind ``server`` (which has no login of its own) anywhere but this machine: a
+    ``ConfigError`` saying what anyone who reached it could do (``harm``) and the way from outside."""
+    if not is_loopback(host):
+        from canvascraft.errors import ConfigError
+
+        raise ConfigError(
+            f"{server} serves on 127.0.0.1 only (got --host {host}): it has no login of its own, so "
+            f"anyone who reached it could {harm}. Open it on this machine; from other machines, "
+            "predictions and everything else go through the studio's HTTP API (/api/v1, with a token "
+            "from `canvascraft tokens create`), served beside the studio's pages behind its login"
+        )
 
 
 def studio_url_for(port: int, address: str | None = None) -> str:

@@ -22,6 +22,7 @@ GROUPS = (
     "alerts",
     "retrain",
     "tokens",
+    "people",
 )
 """Importing a group's module registers its commands; in this order, ``--help`` lists them as always."""
 

@@ -38,3 +38,7 @@ alerts_app = typer.Typer(help="Alerts: settings per model, the alert log, delive
 app.add_typer(alerts_app, name="alerts")
 tokens_app = typer.Typer(help="Bearer tokens for the studio's HTTP API (/api/v1).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+people_app = typer.Typer(
+    help="People who signed in to the studio and their roles (viewer, artist, admin).", no_args_is_help=True
+)
+app.add_typer(people_app, name="people")
