@@ -106,11 +106,13 @@ class SignInGuard:
         await self.app(scope, receive, guarded)
 
     def _callback_ended(self, scope: Scope, address: str, headers: list[tuple[bytes, bytes]]) -> None:
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if "code" not in query and "error" not in query:
+            return  # the provider sending the browser back after signing out, not a sign-in
         cookies = [value for name, value in headers if name.lower() == b"set-cookie"]
         if any(c.startswith(USER_COOKIE) and not c.startswith(USER_COOKIE + b'""') for c in cookies):
             log.info("sign-in completed from %s", address)
             return
-        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         reason = query.get("error", ["no identity came back (a stale, replayed or forged callback, or a code "
                                      "the provider would not exchange)"])[0]  # fmt: skip
         log.warning("sign-in failed from %s: %s", address, reason.replace("\n", " ")[:200])
