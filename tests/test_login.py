@@ -148,3 +148,11 @@ def test_the_studio_refuses_an_auth_section_that_cannot_work(workspace: Path, tm
     assert "client_id is missing" in started.stderr
     assert "must end with /oauth2callback" in started.stderr
     assert "cookie_secret has 5 characters" in started.stderr
+
+
+def test_xsrf_protection_stays_on() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["address"] == "localhost"  # the embedded default: this machine, no login
