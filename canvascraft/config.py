@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STUDIO_URL = "http://localhost:8501"
 SERVED_URL_ENV = "CANVASCRAFT_SERVED_URL"
+ROLE_NAMES = ("viewer", "artist", "admin")
+"""The roles a setting may name, lowest first (``canvascraft.auth.identity.ROLES`` is this tuple)."""
 STUDIO_URL_FILE = "studio-url"
 """Where a started studio records its address in the workspace, for processes it did not start."""
 
@@ -174,8 +176,6 @@ class Settings(BaseSettings):
     @field_validator("role_map", mode="after")
     @classmethod
     def _known_roles(cls, value: str) -> str:
-        from canvascraft.auth.login import parse_role_map
-
         parse_role_map(value)  # a ValueError names the entry and the roles
         return value
 
@@ -252,6 +252,25 @@ def get_settings() -> Settings:
         from canvascraft.errors import ConfigError
 
         raise ConfigError(settings_problems(error)) from None
+
+
+def parse_role_map(text: str) -> dict[str, str]:
+    """``"studio-admins=admin, artists=artist"`` → ``{"studio-admins": "admin", "artists": "artist"}``;
+    a ``ValueError`` naming the entry that is not ``VALUE=ROLE`` or names no role."""
+    mapping: dict[str, str] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        value, sep, role = entry.rpartition("=")
+        value, role = value.strip(), role.strip()
+        if not sep or not value:
+            raise ValueError(f"role map entry {entry!r} is not VALUE=ROLE (e.g. studio-admins=admin)")
+        if role not in ROLE_NAMES:
+            known = ", ".join(ROLE_NAMES)
+            raise ValueError(f"role map entry {entry!r}: unknown role {role!r}, choose one of {known}")
+        mapping[value] = role
+    return mapping
 
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})

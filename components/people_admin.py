@@ -23,7 +23,8 @@ def people_section() -> None:
         return
     rows = [
         {"Name": p.name, "Email": p.email or "", "Role": p.role, "From groups": p.claim_role,
-         "Set by an admin": p.set_role or "", "Last seen": p.last_seen, "Subject": p.subject}
+         "Set by an admin": p.set_role or "", "Last seen (UTC)": f"{p.last_seen:%Y-%m-%d %H:%M}",
+         "Subject": p.subject}
         for p in everyone
     ]  # fmt: skip
     st.dataframe(

@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from canvascraft.config import ROLE_NAMES
 from canvascraft.errors import RoleTooLow
 
-ROLES = ("viewer", "artist", "admin")
+ROLES = ROLE_NAMES
 """Lowest first: a role allows what its own level allows and everything below it.
 
 - viewer: browse, open shared views;

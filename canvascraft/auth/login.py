@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from canvascraft.auth.identity import ROLES, role_rank
-from canvascraft.config import Settings, get_settings, is_loopback
+from canvascraft.auth.identity import role_rank
+from canvascraft.config import Settings, get_settings, is_loopback, parse_role_map
 from canvascraft.errors import ConfigError
 
 AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
@@ -114,25 +114,6 @@ def check_binding(address: str | None, section: Mapping[str, Any] | None) -> lis
             "https (a reverse proxy) and set redirect_uri to https://…/oauth2callback"
         )
     return warnings
-
-
-def parse_role_map(text: str) -> dict[str, str]:
-    """``"studio-admins=admin, artists=artist"`` → ``{"studio-admins": "admin", "artists": "artist"}``;
-    a ``ValueError`` naming the entry that is not ``VALUE=ROLE`` or names no role."""
-    mapping: dict[str, str] = {}
-    for entry in text.split(","):
-        if not entry.strip():
-            continue
-        value, sep, role = entry.rpartition("=")
-        value, role = value.strip(), role.strip()
-        if not sep or not value:
-            raise ValueError(f"role map entry {entry.strip()!r} is not VALUE=ROLE (e.g. studio-admins=admin)")
-        if role not in ROLES:
-            raise ValueError(
-                f"role map entry {entry.strip()!r}: unknown role {role!r}, choose one of {', '.join(ROLES)}"
-            )
-        mapping[value] = role
-    return mapping
 
 
 def claim_values(claims: Mapping[str, Any], claim: str) -> list[str]:
