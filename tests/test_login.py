@@ -93,9 +93,12 @@ def test_people_sign_in_see_their_name_and_role_and_log_out(signed_studio: tuple
 
         sign_in_as(page, url, "grace")
         page.locator('[data-testid="stSidebar"]').get_by_text("Grace Hopper").wait_for()
-        page.locator('[data-testid="stSidebarNav"]').get_by_text("Admin").click()
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Admin").click()
         page.get_by_role("heading", name="People").wait_for()
         wait_for_app(page)
+        page.locator('[data-testid="stDataFrame"]').wait_for()
+        page.get_by_text("from their groups").wait_for()  # the role choices
+        page.wait_for_timeout(1000)  # the table draws on a canvas after it is attached
         screenshot(page, "admin-people")
 
     # Both are remembered with the roles their groups gave.

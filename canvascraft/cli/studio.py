@@ -66,6 +66,8 @@ def studio(
     from canvascraft.observability.logs import log_file
     from canvascraft.services.workspace import prepare
 
+    if secrets is not None and not secrets.is_file():
+        raise ConfigError(f"--secrets {secrets}: no such file; give the path of a secrets.toml")
     prepare()
     settings = get_settings()
     command = [
@@ -76,8 +78,6 @@ def studio(
     if address is not None:
         command.append(f"--server.address={address}")
     if secrets is not None:
-        if not secrets.is_file():
-            raise ConfigError(f"--secrets {secrets}: no such file; give the path of a secrets.toml")
         command.append(f"--secrets.files={secrets.resolve()}")
     env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(settings.workspace)}
     typer.echo(

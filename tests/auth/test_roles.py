@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from canvascraft.auth.login import check_binding, claimed_role, parse_role_map
+from canvascraft.auth.login import check_binding, claimed_role
 from canvascraft.auth.throttle import SignInLimiter
 from canvascraft.cli import app
-from canvascraft.config import get_settings
+from canvascraft.config import get_settings, parse_role_map
 from canvascraft.errors import ConfigError, PeopleError, RoleTooLow, UnknownPersonError
 from canvascraft.services import people
 from canvascraft.services.workspace import prepare
@@ -140,3 +140,9 @@ def test_sign_in_attempts_past_the_limit_wait_for_the_window() -> None:
     assert limiter.attempt("10.0.0.2") is None  # another address has its own count
     now[0] = 61
     assert limiter.attempt("10.0.0.1") is None
+
+
+def test_the_studio_command_names_a_secrets_file_that_is_not_there(workspace: Path) -> None:
+    refused = CliRunner().invoke(app, ["studio", "--address", "0.0.0.0", "--secrets", "nowhere.toml"])
+    assert refused.exit_code == 1
+    assert "--secrets nowhere.toml: no such file" in refused.output
