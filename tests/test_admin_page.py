@@ -82,3 +82,31 @@ def test_the_admin_page_refuses_anyone_but_an_admin(login: Path) -> None:
     page = AppTest.from_function(admin_page_as_viewer, args=(ADMIN_PAGE,), default_timeout=60).run()
     assert [e.value for e in page.error] == ["This page is for the studio's admins."]
     assert not page.subheader
+
+
+def test_a_callback_outside_the_frame_acts_for_the_sessions_person(login: Path) -> None:
+    """Callbacks and fragment reruns run without the frame's ``acting_as``: they find the session's
+    person through the lookup the frame registers, never the local admin."""
+
+    def viewer_clicks() -> None:
+        import streamlit as st
+
+        from canvascraft.errors import RoleTooLow
+        from canvascraft.services import people
+        from components.signin import PERSON_KEY, session_person
+
+        people.set_person_lookup(session_person)
+        st.session_state[PERSON_KEY] = people.Person(subject="vic", name="Vic", role="viewer")
+
+        def promote() -> None:
+            try:
+                people.set_role("vic", "admin")
+            except RoleTooLow as refused:
+                st.session_state["said"] = str(refused)
+
+        st.button("Promote", on_click=promote)
+        st.write(st.session_state.get("said", ""))
+
+    app = AppTest.from_function(viewer_clicks, default_timeout=60).run()
+    app.button[0].click().run()
+    assert "Vic is a viewer and cannot set people's roles" in app.markdown[0].value
