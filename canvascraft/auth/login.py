@@ -96,7 +96,8 @@ def check_binding(address: str | None, section: Mapping[str, Any] | None) -> lis
     ``ConfigError`` saying how to configure a login when it is bound beyond this machine without one;
     else the warnings to print at start (an http redirect URI outside localhost)."""
     setup = login_setup(section)
-    host = (address or "localhost").strip()
+    # No address at all: Streamlit then listens on every interface.
+    host = (address or "").strip() or "every interface"
     if not setup.configured:
         if is_loopback(host):
             return []

@@ -117,8 +117,10 @@ def test_the_cli_lists_people_and_sets_a_role(ready: Path) -> None:
 
 
 def test_localhost_needs_no_login_and_any_other_address_does() -> None:
-    for address in (None, "localhost", "127.0.0.1", "::1"):
+    for address in ("localhost", "127.0.0.1", "::1"):
         assert check_binding(address, None) == []
+    with pytest.raises(ConfigError, match="bound to every interface"):  # Streamlit's default: all
+        check_binding(None, None)
     with pytest.raises(ConfigError, match=r"bound to 0\.0\.0\.0, beyond this machine") as refused:
         check_binding("0.0.0.0", {})
     assert "[auth]" in str(refused.value) and "server_metadata_url" in str(refused.value)
