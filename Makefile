@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+# Empty: localhost, no login. Any other address (make run ADDRESS=0.0.0.0) needs a login configured.
+ADDRESS ?=
 # Tests run in parallel processes: while one waits on a job process or a server, another runs.
 TEST_WORKERS ?= auto
 
@@ -21,7 +23,7 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/canvascraft init
-	$(VENV)/bin/canvascraft studio --port $(PORT)
+	$(VENV)/bin/canvascraft studio --port $(PORT) $(if $(ADDRESS),--address $(ADDRESS))
 
 test: $(STAMP)
 	bash scripts/test-deps.sh

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from canvascraft.services.people import acting_as
 from canvascraft.services.workspace import prepare, start_background, workspace_path
+from components.signin import person_box, signed_in_person
 
 # A file of our own: a ``:material/…:`` page icon makes the browser fetch its picture from Google's font
 # servers, and the studio sends no traffic beyond the machine it is served from.
@@ -30,8 +32,11 @@ def background(workspace: str) -> object:
 prepared_workspace(workspace_path())
 background(workspace_path())
 
-navigation = st.navigation(
-    [
+# With a login configured, a visitor who has not signed in sees the sign-in screen and nothing else.
+person = signed_in_person()
+with acting_as(person):
+    person_box(person)
+    pages = [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
         st.Page("pages/data.py", title="Data", icon=":material/photo_library:", url_path="data"),
         st.Page("pages/brushes.py", title="Brushes", icon=":material/brush:", url_path="brushes"),
@@ -39,5 +44,8 @@ navigation = st.navigation(
         st.Page("pages/gallery.py", title="Gallery", icon=":material/collections:", url_path="gallery"),
         st.Page("pages/drift.py", title="Drift", icon=":material/monitoring:", url_path="drift"),
     ]
-)
-navigation.run()
+    if person.allows("admin"):
+        pages.append(
+            st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin")
+        )
+    st.navigation(pages).run()

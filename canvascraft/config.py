@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STUDIO_URL = "http://localhost:8501"
 SERVED_URL_ENV = "CANVASCRAFT_SERVED_URL"
+ROLE_NAMES = ("viewer", "artist", "admin")
+"""The roles a setting may name, lowest first (``canvascraft.auth.identity.ROLES`` is this tuple)."""
 STUDIO_URL_FILE = "studio-url"
 """Where a started studio records its address in the workspace, for processes it did not start."""
 
@@ -147,12 +149,41 @@ class Settings(BaseSettings):
         description="Fernet keys (comma separated, newest first) that seal stored files and checkpoints "
         "at rest; off when unset. Make one with `canvascraft encryption new-key`.",
     )
+    role_claim: str = Field(
+        default="groups",
+        description="The identity provider's claim that carries a signed-in person's groups or roles "
+        "(a list or a space- or comma-separated string), mapped to studio roles by CANVASCRAFT_ROLE_MAP.",
+    )
+    role_map: str = Field(
+        default="",
+        description="Which value of the role claim gives which role: `studio-admins=admin,artists=artist` "
+        "(the highest role a person's values map to wins; roles: viewer, artist, admin).",
+    )
+    default_role: Literal["viewer", "artist", "admin"] = Field(
+        default="viewer",
+        description="The role of a signed-in person whose claim maps to no role (and no admin set one).",
+    )
+    signin_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Sign-in attempts (starts and failures) one address may make per "
+        "CANVASCRAFT_SIGNIN_WINDOW_S before the studio answers 429 for the rest of the window.",
+    )
+    signin_window_s: float = Field(
+        default=300.0, gt=0, description="The window of CANVASCRAFT_SIGNIN_ATTEMPTS, in seconds."
+    )
     sqlite_busy_timeout_s: float = Field(
         default=30.0,
         gt=0,
         le=3600,
         description="Seconds a write waits for a SQLite database another process holds locked.",
     )
+
+    @field_validator("role_map", mode="after")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        parse_role_map(value)  # a ValueError names the entry and the roles
+        return value
 
     @field_validator("workspace", mode="after")
     @classmethod
@@ -232,6 +263,48 @@ def get_settings() -> Settings:
         from canvascraft.errors import ConfigError
 
         raise ConfigError(settings_problems(error)) from None
+
+
+def parse_role_map(text: str) -> dict[str, str]:
+    """``"studio-admins=admin, artists=artist"`` → ``{"studio-admins": "admin", "artists": "artist"}``;
+    a ``ValueError`` naming the entry that is not ``VALUE=ROLE`` or names no role."""
+    mapping: dict[str, str] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        value, sep, role = entry.rpartition("=")
+        value, role = value.strip(), role.strip()
+        if not sep or not value:
+            raise ValueError(f"role map entry {entry!r} is not VALUE=ROLE (e.g. studio-admins=admin)")
+        if role not in ROLE_NAMES:
+            known = ", ".join(ROLE_NAMES)
+            raise ValueError(f"role map entry {entry!r}: unknown role {role!r}, choose one of {known}")
+        mapping[value] = role
+    return mapping
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+"""The addresses that reach this machine only."""
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only."""
+    return (host or "").strip().lower() in LOOPBACK
+
+
+def check_loopback(host: str, server: str, harm: str) -> None:
+    """Refuse to bind ``server`` (which has no login of its own) anywhere but this machine: a
+    ``ConfigError`` saying what anyone who reached it could do (``harm``) and the way from outside."""
+    if not is_loopback(host):
+        from canvascraft.errors import ConfigError
+
+        raise ConfigError(
+            f"{server} serves on 127.0.0.1 only (got --host {host}): it has no login of its own, so "
+            f"anyone who reached it could {harm}. Open it on this machine; from other machines, "
+            "predictions and everything else go through the studio's HTTP API (/api/v1, with a token "
+            "from `canvascraft tokens create`), served beside the studio's pages behind its login"
+        )
 
 
 def studio_url_for(port: int, address: str | None = None) -> str:

@@ -36,6 +36,8 @@ raises on purpose is defined here::
     ├── UploadTooLarge              an HTTP upload over the studio's size limit
     ├── TokenError                  an API token cannot be created or revoked as asked
     │   └── UnknownTokenError       no token has that id (NotFound)
+    ├── PeopleError                 a sign-in or a role change cannot go ahead (a bad role, no subject)
+    │   └── UnknownPersonError      nobody with that subject has signed in (NotFound)
     └── AccessError                 an API request is not let in: TokenRefused (401), ScopeTooLow (403)
         └── RoleTooLow              the person's role does not cover the action (HTTP 403)
 
@@ -91,6 +93,14 @@ class TokenError(CanvasCraftError):
 
 class UnknownTokenError(TokenError, NotFound):
     """No API token has that id."""
+
+
+class PeopleError(CanvasCraftError):
+    """A sign-in cannot be recorded, or a role cannot be set as asked (an unknown role, no subject)."""
+
+
+class UnknownPersonError(PeopleError, NotFound):
+    """Nobody with that subject has signed in to this studio."""
 
 
 class ConfigError(CanvasCraftError):

@@ -12,6 +12,9 @@ runner. Three things are the studio's own:
 - The served address is recorded before anything starts (``serve_from_args``), so the scheduler's
   job processes inherit the address alert links point at.
 - The background scheduler starts in the server's lifespan (``components.server.lifespan``), once.
+- Bound beyond this machine (``--server.address``, ``STREAMLIT_SERVER_ADDRESS``, config.toml), the
+  studio starts only with a login configured (the ``[auth]`` section of Streamlit's secrets), and says
+  how to configure one otherwise (``services.people.check_binding``).
 """
 
 from __future__ import annotations
@@ -22,14 +25,12 @@ import sys
 from streamlit import config as streamlit_config
 from streamlit.runtime.credentials import check_credentials
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.secrets import secrets_singleton
 from streamlit.web import bootstrap
 from streamlit.web.cli import main_run
 
 
 def run(argv: list[str] | None = None) -> None:
-    from canvascraft.services.workspace import serve_from_args
-    from components.server import build_app
-
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["run"]:
         args = args[1:]
@@ -39,11 +40,31 @@ def run(argv: list[str] | None = None) -> None:
     script = os.path.abspath(params.pop("target"))
     script_args = list(params.pop("args") or ())
     PagesManager.uses_pages_directory = False
-    serve_from_args(args)
     streamlit_config._main_script_path = script
     bootstrap.load_config_options(flag_options=params)
+    check_login()
+    # The studio's own imports are heavy (torch, MLflow): after the quick refusal above.
+    from canvascraft.services.workspace import serve_from_args
+    from components.server import build_app
+
+    serve_from_args(args)
     check_credentials()
     bootstrap.run_asgi_app(script, build_app(script), script_args, params)  # type: ignore[arg-type]
+
+
+def check_login() -> None:
+    """Exit with the way to configure a login when the studio would be bound beyond this machine
+    without one (or with an ``[auth]`` section that cannot work); print the warnings otherwise."""
+    from canvascraft.errors import CanvasCraftError
+    from canvascraft.services.people import check_binding
+
+    section = secrets_singleton.get("auth") if secrets_singleton.load_if_toml_exists() else None
+    try:
+        warnings = check_binding(streamlit_config.get_option("server.address"), section)
+    except CanvasCraftError as error:
+        sys.exit(f"canvascraft studio: {error}")
+    for warning in warnings:
+        print(f"canvascraft studio: warning: {warning}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

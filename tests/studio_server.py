@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,11 +24,19 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
 ARTIFACTS = ROOT / "test-artifacts"
+STARTUP_S = 180.0
+"""How long a studio may take to answer: importing torch and MLflow on a busy machine is slow."""
 
 
 @contextmanager
-def serve_studio(workspace: Path, log_path: Path) -> Iterator[str]:
-    """Start ``streamlit run app.py`` on a free port; yields its base URL, stops it afterwards."""
+def serve_studio(
+    workspace: Path,
+    log_path: Path,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Start ``streamlit run app.py`` on a free port, with more Streamlit options (``args``) and
+    environment (``env``); yields its base URL, stops it afterwards."""
     port = free_port()
     # The served studio runs its own scheduler, as `canvascraft studio` does (tests turn it off in-process).
     env = {
@@ -36,16 +44,17 @@ def serve_studio(workspace: Path, log_path: Path) -> Iterator[str]:
         "CANVASCRAFT_WORKSPACE": str(workspace),
         "CANVASCRAFT_POOL_TICK_S": "1",
         "CANVASCRAFT_DRIFT_SCHEDULES": "1",
+        **(env or {}),
     }
     command = [
         sys.executable, "-m", "components.launcher", "run", str(ROOT / "app.py"), f"--server.port={port}",
-        "--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false",
+        "--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false", *args,
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + STARTUP_S
             while time.monotonic() < deadline:
                 if process.poll() is not None:
                     raise RuntimeError(f"studio exited early:\n{log_path.read_text()}")
@@ -56,7 +65,7 @@ def serve_studio(workspace: Path, log_path: Path) -> Iterator[str]:
                 except OSError:
                     time.sleep(0.3)
             else:
-                raise RuntimeError(f"studio did not answer within 60 s:\n{log_path.read_text()}")
+                raise RuntimeError(f"studio did not answer within {STARTUP_S:g} s:\n{log_path.read_text()}")
             yield url
         finally:
             process.terminate()

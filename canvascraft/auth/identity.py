@@ -5,19 +5,22 @@ The page frame (after login) and the API (after its token check) set the person 
 ``who`` argument, so a service called from the CLI, a page or the API checks and audits the same way.
 Nobody set means the embedded default: one person on localhost, no login, allowed everything
 (``LOCAL``). A job process and the scheduler act as ``LOCAL`` too: they run what someone already
-allowed.
+allowed. Where a block of work runs outside the ``acting_as`` that started it (a Streamlit fragment's
+rerun runs the fragment alone, without the frame), :func:`set_person_lookup` names where to find the
+person: the page frame registers the signed-in session's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from canvascraft.config import ROLE_NAMES
 from canvascraft.errors import RoleTooLow
 
-ROLES = ("viewer", "artist", "admin")
+ROLES = ROLE_NAMES
 """Lowest first: a role allows what its own level allows and everything below it.
 
 - viewer: browse, open shared views;
@@ -45,7 +48,11 @@ class Person:
 LOCAL = Person(subject="local", name="local user", role="admin")
 """The embedded default's one person: the studio is bound to localhost and has no login."""
 
+SIGNED_OUT = Person(subject="signed-out", name="signed-out visitor", role="viewer")
+"""Who a session of a studio with a login acts as before anyone signed in (it sees the sign-in screen)."""
+
 _person: ContextVar[Person | None] = ContextVar("canvascraft_person", default=None)
+_lookup: Callable[[], Person | None] | None = None
 
 
 def role_rank(role: str) -> int:
@@ -56,8 +63,19 @@ def role_rank(role: str) -> int:
 
 
 def current_person() -> Person:
-    """Who the work in this context is for; :data:`LOCAL` when nobody was set."""
-    return _person.get() or LOCAL
+    """Who the work in this context is for: the ``acting_as`` in force, else what the registered
+    lookup finds, else :data:`LOCAL`."""
+    person = _person.get()
+    if person is None and _lookup is not None:
+        person = _lookup()
+    return person or LOCAL
+
+
+def set_person_lookup(lookup: Callable[[], Person | None] | None) -> None:
+    """Where :func:`current_person` looks when no ``acting_as`` is in force (``None``: nowhere). The
+    lookup answers ``None`` outside the work it knows (a scheduler thread), which then acts as LOCAL."""
+    global _lookup
+    _lookup = lookup
 
 
 @contextmanager

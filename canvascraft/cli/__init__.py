@@ -23,6 +23,7 @@ GROUPS = (
     "retrain",
     "tokens",
     "encryption",
+    "people",
 )
 """Importing a group's module registers its commands; in this order, ``--help`` lists them as always."""
 

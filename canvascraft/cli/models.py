@@ -172,15 +172,20 @@ def predict_command(
 def serve(
     model: Annotated[str, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION.")],
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 5001,
-    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 opens it to the LAN.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to bind: loopback only (no login; from outside, the studio's API).")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve a model as an HTTP endpoint: POST /invocations scores inputs (MLflow's model server), or
     makes pictures when the model is a generator (GET /labels lists what it can draw)."""
+    from canvascraft.config import check_loopback
     from canvascraft.gallery.generate import is_generator
     from canvascraft.gallery.generator_server import serve_generator
     from canvascraft.gallery.serve import serve_command, serve_env
     from canvascraft.tracking.ui import ui_url
 
+    # Before the model is looked up: the address is refused whichever kind of model it is.
+    check_loopback(host, "the model server", "run the model as often as they liked")
     if is_generator(model):
         typer.echo(f"serving generator {model} at {ui_url(host, port)}/invocations  (Ctrl+C stops it)")
         serve_generator(model, host, port)

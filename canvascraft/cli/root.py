@@ -43,3 +43,7 @@ encryption_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(encryption_app, name="encryption")
+people_app = typer.Typer(
+    help="People who signed in to the studio and their roles (viewer, artist, admin).", no_args_is_help=True
+)
+app.add_typer(people_app, name="people")

@@ -15,6 +15,7 @@ from canvascraft.cli.output import (
 )
 from canvascraft.cli.root import app
 from canvascraft.config import get_settings
+from canvascraft.errors import ConfigError
 
 if TYPE_CHECKING:
     pass
@@ -48,12 +49,25 @@ def init(
 def studio(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface to bind (default: localhost, no login). Any other address, such as 0.0.0.0, "
+            "needs a login configured: see README, Logins and roles."
+        ),
+    ] = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(help="A secrets.toml holding the [auth] section (default: .streamlit/secrets.toml)."),
+    ] = None,
 ) -> None:
     """Start the studio at http://localhost:PORT: the pages, the HTTP API (/api/v1, docs at /api/docs),
     Prometheus metrics (/metrics) and the background scheduler, one server on one port."""
     from canvascraft.observability.logs import log_file
     from canvascraft.services.workspace import prepare
 
+    if secrets is not None and not secrets.is_file():
+        raise ConfigError(f"--secrets {secrets}: no such file; give the path of a secrets.toml")
     prepare()
     settings = get_settings()
     command = [
@@ -61,6 +75,10 @@ def studio(
         f"--server.port={port}", f"--server.headless={str(headless).lower()}",
         f"--server.maxUploadSize={settings.max_upload_mb}",
     ]  # fmt: skip
+    if address is not None:
+        command.append(f"--server.address={address}")
+    if secrets is not None:
+        command.append(f"--secrets.files={secrets.resolve()}")
     env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(settings.workspace)}
     typer.echo(
         f"serving the studio on port {port}: pages at /, API docs at /api/docs, metrics at /metrics; "

@@ -192,7 +192,7 @@ def studies_best(
 def studies_dashboard(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
     host: Annotated[
-        str, typer.Option(help="Interface to bind; 0.0.0.0 opens it, and its delete buttons, to the LAN.")
+        str, typer.Option(help="Interface to bind: loopback only (it has no login).")
     ] = "127.0.0.1",
 ) -> None:
     """Open the studies in optuna-dashboard (the same storage, live); Ctrl+C stops it."""

@@ -2,7 +2,7 @@
 
 MLflow's model server serves MLflow flavours; a generator is a folder of safetensors weights and a JSON
 config (nothing in it runs), so it gets this small FastAPI app instead, run by uvicorn on 127.0.0.1 by
-default. The version an alias names is resolved once, when the server starts.
+only. The version an alias names is resolved once, when the server starts.
 
     GET  /ping          200 "ok"
     GET  /labels        {"model": "shapes/2", "labels": ["circle", ...]}
@@ -22,6 +22,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from canvascraft.config import check_loopback
 from canvascraft.errors import CanvasCraftError
 from canvascraft.gallery.generate import SAMPLE_STEPS, generate, load_generator
 from canvascraft.gallery.registry import resolve
@@ -70,7 +71,9 @@ def generator_app(ref: str) -> FastAPI:
 
 
 def serve_generator(ref: str, host: str, port: int) -> None:
-    """Serve ``ref`` until interrupted."""
+    """Serve ``ref`` on loopback until interrupted (it has no login: another host is refused)."""
     import uvicorn
+
+    check_loopback(host, "the generator server", "make pictures with the model as often as they liked")
 
     uvicorn.run(generator_app(ref), host=host, port=port, log_level="warning")

@@ -3,8 +3,10 @@
 The command is ``mlflow models serve`` with this interpreter's MLflow, ``--env-manager local`` (the
 studio's environment already has the model's requirements) and the workspace's store in
 ``MLFLOW_TRACKING_URI``/``MLFLOW_REGISTRY_URI``, so ``models:/NAME@ALIAS`` resolves in the workspace's
-registry; the alias is read once, when the server starts. The version's folder is checked first and
-MLflow's pickle deserialisation is off in the server, so no file in the folder can run code.
+registry; the alias is read once, when the server starts. MLflow's server has no login, so it binds to
+127.0.0.1 only; from other machines, predictions go through the studio's API (``/api/v1``, with a
+token). The version's folder is checked first and MLflow's pickle deserialisation is off in the server,
+so no file in the folder can run code.
 
 Request format: the model's input signature, a batch of preprocessed tensors (what the run's recipe makes
 of a file, float32, shaped like ``input_example.json`` in the model folder), posted as JSON to
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from canvascraft.config import check_loopback
 from canvascraft.gallery.loading import forbid_pickle, load_program
 from canvascraft.gallery.predict import Prediction, Predictor
 from canvascraft.gallery.registry import model_folder, parse_ref, resolve
@@ -51,7 +54,8 @@ def model_uri(ref: str) -> str:
 def serve_command(
     ref: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = DEFAULT_WORKERS
 ) -> list[str]:
-    """``mlflow models serve`` for ``ref``; run it with ``serve_env()``."""
+    """``mlflow models serve`` for ``ref`` on loopback; run it with ``serve_env()``."""
+    check_loopback(host, "the model server", "run the model as often as they liked")
     return [
         sys.executable, "-m", "mlflow", "models", "serve",
         "-m", model_uri(ref),

@@ -432,3 +432,21 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class KnownPerson(Base):
+    """Someone who signed in through the studio's identity provider (``canvascraft people list``).
+
+    ``claim_role`` is what the provider's role claim gave at their last sign-in; ``role`` is what an admin
+    set in the studio (``None``: the claim decides). The admin's role wins.
+    """
+
+    __tablename__ = "people"
+
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    claim_role: Mapped[str] = mapped_column(String(16), default="viewer")
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -20,9 +20,8 @@ import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from canvascraft.errors import ConfigError
+from canvascraft.config import check_loopback
 
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_POSTS = re.compile(
     r"^(/[\w.-]+)*/(ajax-)?api/[23]\.0/mlflow/"
@@ -47,11 +46,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def check_host(host: str) -> None:
     """Refuse any interface but loopback: the server has no authentication of its own."""
-    if host not in LOOPBACK:
-        raise ConfigError(
-            f"the MLflow UI serves on 127.0.0.1 only (got --host {host}): it has no login, so anyone "
-            "who reached it could read every run; open it on this machine, or use the studio itself"
-        )
+    check_loopback(host, "the MLflow UI", "read every run, its files and every registered model")
 
 
 def allows(method: str, path: str) -> bool:

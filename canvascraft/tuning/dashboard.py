@@ -8,8 +8,8 @@ in the CLI so the tests start exactly the server a user gets.
 ``optuna-dashboard`` is a console script only (its package has no ``__main__``), so the script installed
 beside this interpreter is used, never another environment's. The dashboard opens an RDB storage without
 creating its tables, so ``serve_dashboard`` creates them first: a fresh workspace shows an empty list
-instead of a server error. The dashboard can rename and delete studies and tell trials, which is why it
-binds to loopback unless the user asks otherwise.
+instead of a server error. The dashboard has no login and can rename and delete studies and tell trials,
+so it binds to loopback only: another address is refused before anything starts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import subprocess
 import sysconfig
 from pathlib import Path
 
-from canvascraft.config import get_settings
+from canvascraft.config import check_loopback, get_settings
 from canvascraft.errors import ConfigError
 from canvascraft.tracking.ui import ui_url
 
@@ -50,7 +50,8 @@ def dashboard_script() -> str:
 
 
 def dashboard_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
-    """``optuna-dashboard`` on the workspace's study storage, bound to ``host:port``."""
+    """``optuna-dashboard`` on the workspace's study storage, bound to ``host:port`` (loopback only)."""
+    check_loopback(host, "optuna-dashboard", "rename and delete studies and tell their trials")
     return [dashboard_script(), get_settings().optuna_url, "--host", host, "--port", str(port)]
 
 
