@@ -22,6 +22,7 @@ GROUPS = (
     "alerts",
     "retrain",
     "tokens",
+    "audit",
 )
 """Importing a group's module registers its commands; in this order, ``--help`` lists them as always."""
 

@@ -38,3 +38,5 @@ alerts_app = typer.Typer(help="Alerts: settings per model, the alert log, delive
 app.add_typer(alerts_app, name="alerts")
 tokens_app = typer.Typer(help="Bearer tokens for the studio's HTTP API (/api/v1).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+audit_app = typer.Typer(help="The audit log: who changed what and when (admins).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
