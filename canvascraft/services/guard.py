@@ -42,9 +42,9 @@ class Guard:
     audit: str | None
 
 
-GUARDS: dict[str, Guard] = {}
-"""Every guarded service function by ``module.name``: the roles table the README shows, and what the
-tests walk through."""
+GUARDS: dict[str, Callable[..., Any]] = {}
+"""Every guarded service function by ``module.name`` (its ``guard`` attribute says what it needs): the
+roles table the README shows, and what the tests walk through."""
 
 _inside: ContextVar[bool] = ContextVar("canvascraft_inside_action", default=False)
 
@@ -135,7 +135,8 @@ def action(
                 record(person, audit, _target(target, values), _detail(dict(bound.arguments), result, hide))
             return result
 
-        guarded.guard = GUARDS[name] = Guard(name, role, does, audit)  # type: ignore[attr-defined]
+        guarded.guard = Guard(name, role, does, audit)  # type: ignore[attr-defined]
+        GUARDS[name] = guarded
         return guarded
 
     return wrap
