@@ -113,7 +113,8 @@ def create_api() -> FastAPI:
             "Send a token as `Authorization: Bearer TOKEN`; make one with "
             "`canvascraft tokens create --scope read|train|admin`. read: GET requests; train: also "
             "launching, cancelling, resuming, importing and predicting; admin: also the model "
-            "registry, alert settings and tokens."
+            "registry, alert settings and tokens. A request acts as the token's maker, and a token never "
+            "allows more than their role (viewer: read, artist: train, admin: admin)."
         ),
         docs_url=None,
         redoc_url=None,
