@@ -38,8 +38,10 @@ raises on purpose is defined here::
     │   └── UnknownTokenError       no token has that id (NotFound)
     ├── PeopleError                 a sign-in or a role change cannot go ahead (a bad role, no subject)
     │   └── UnknownPersonError      nobody with that subject has signed in (NotFound)
+    ├── AuditError                  the audit log cannot be read as asked (a bad limit)
     └── AccessError                 an API request is not let in: TokenRefused (401), ScopeTooLow (403)
-        └── RoleTooLow              the person's role does not cover the action (HTTP 403)
+        ├── RoleTooLow              the person's role does not cover the action (HTTP 403)
+        └── TooManyFailures         too many refused tokens from one address lately (HTTP 429)
 
     Cancelled (BaseException)       SIGTERM reached a job process: not an error, a stop request
 
@@ -81,6 +83,19 @@ class ScopeTooLow(AccessError):
 
 class RoleTooLow(AccessError):
     """The acting person's role (viewer < artist < admin) does not cover the action (HTTP 403)."""
+
+
+class TooManyFailures(AccessError):
+    """One client address sent too many refused tokens in the last minute (HTTP 429); ``retry_after``
+    is how many seconds until it may try again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuditError(CanvasCraftError):
+    """The audit log cannot be read as asked (a limit out of range)."""
 
 
 class UploadTooLarge(CanvasCraftError):

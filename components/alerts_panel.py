@@ -11,6 +11,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services import alerts
+from components.roles import may, needs
 from components.text import plain
 
 LIST_LIMIT = 50
@@ -23,7 +24,10 @@ def _key(model_name: str, what: str) -> str:
 
 
 def render_alert_settings(model_name: str) -> None:
-    """Who hears about this model's events, how, and whether drift retrains it."""
+    """Who hears about this model's events, how, and whether drift retrains it (admins only: a webhook
+    address is a secret)."""
+    if not needs("admin", "Alert settings"):
+        return
     current = alerts.get_alert_settings(model_name)
     with st.form(_key(model_name, "settings")):
         st.markdown("**Alerts**" + ("" if current.saved else " (not set up yet: nobody is told)"))
@@ -155,14 +159,14 @@ def render_alert_list(model_name: str) -> None:
             ack.button(
                 "Acknowledge",
                 key=_key(model_name, f"ack-{alert.id}"),
-                disabled=alert.acknowledged,
+                disabled=alert.acknowledged or not may("artist"),
                 on_click=_acknowledge,
                 args=(alert.id, notice_key),
             )
             retry.button(
                 "Retry now",
                 key=_key(model_name, f"retry-{alert.id}"),
-                disabled=not alert.undelivered,
+                disabled=not alert.undelivered or not may("artist"),
                 help="Send the undelivered deliveries at once.",
                 on_click=_retry,
                 args=(alert.id, notice_key),

@@ -29,6 +29,7 @@ from canvascraft.services.drift import (
 )
 from canvascraft.share.links import DriftState
 from components.drift_monitors import when
+from components.roles import needs
 from components.text import plain
 from components.view_nav import go
 
@@ -78,7 +79,7 @@ def label_and_add_button(detail: CheckDetail, monitor: MonitorView) -> None:
     summary = detail.summary
     if summary.state != "done" or monitor.source_kind == "dataset" or not summary.n_current:
         return
-    if st.button(
+    if needs("artist", "Labelling and adding items") and st.button(
         "Label and add these items",
         key=f"drift_label_{summary.id}",
         icon=":material/new_label:",

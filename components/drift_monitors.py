@@ -26,6 +26,7 @@ from canvascraft.services.drift import (
     set_paused,
 )
 from canvascraft.share.links import DriftState
+from components.roles import may, needs
 from components.text import plain
 from components.view_nav import flash, go
 
@@ -70,7 +71,8 @@ def _split_every(seconds: int | None) -> tuple[int, str]:
 def watch_form(models: list[str], monitor: MonitorView | None = None, asked: str | None = None) -> None:
     """Create (``monitor`` None) or edit a watched model. A fragment: choosing a source or a schedule
     kind redraws only the form; saving moves the whole page to the model."""
-    st.fragment(_watch_form)(models, monitor, asked)
+    if needs("admin", "Watching a model or changing its watch"):
+        st.fragment(_watch_form)(models, monitor, asked)
 
 
 def _watch_form(models: list[str], monitor: MonitorView | None, asked: str | None) -> None:
@@ -158,7 +160,10 @@ def _folder_upload(monitor: MonitorView) -> None:
         files = st.file_uploader(
             "Files for the next check", accept_multiple_files=True, key=f"drift_upload_{monitor.model_name}"
         )
-        if st.button("Add to the watched folder", disabled=not files, key=f"drift_add_{monitor.model_name}"):
+        if st.button(
+            "Add to the watched folder", disabled=not files or not may("artist"),
+            key=f"drift_add_{monitor.model_name}",
+        ):  # fmt: skip
             try:
                 result = add_to_watched_folder(
                     monitor.model_name, [(f.name, f.getvalue()) for f in files or []]
@@ -201,6 +206,7 @@ def monitor_panel(monitor: MonitorView, models: list[str]) -> None:
             run = st.button(
                 "Run now", type="primary", icon=":material/play_arrow:", width="stretch",
                 help="Queue a check; it runs in the background, so the page never waits.",
+                disabled=not may("artist"),
             )  # fmt: skip
             if run:
                 try:
@@ -210,6 +216,8 @@ def monitor_panel(monitor: MonitorView, models: list[str]) -> None:
                 else:
                     flash(f"Check #{check_id} is queued; it starts within a few seconds.")
                     st.rerun()
+            if not needs("admin", "Changing the watch"):
+                return
             if monitor.scheduled:
                 if monitor.paused:
                     if st.button("Resume schedule", icon=":material/play_circle:", width="stretch"):
@@ -262,6 +270,8 @@ def thresholds_form(monitor: MonitorView) -> None:
         "A feature drifts when any of its metrics crosses its limit. Raise a limit to be warned less "
         "often, lower it to catch smaller changes."
     )
+    if not needs("admin", "Changing the limits"):
+        return
     with st.form(f"drift_limits_{monitor.id}", border=False):
         values: dict[str, float] = {}
         columns = st.columns(2)

@@ -20,6 +20,7 @@ from canvascraft.services.gallery import (
     quality_figures,
     walk,
 )
+from components.roles import needs
 from components.text import plain
 
 EVERY_LABEL = "(each label in turn)"
@@ -73,6 +74,8 @@ def _walked(
 
 def generate_view(ref: str, key: str) -> None:
     """Generate pictures and walks with the generator behind ``ref``; ``key`` keeps widgets apart."""
+    if not needs("artist", "Generating"):
+        return
     try:
         labels = generator_labels(ref)
     except CanvasCraftError as error:

@@ -33,6 +33,7 @@ from canvascraft.services.jobs import list_training_jobs
 from canvascraft.share.links import GalleryState
 from components.gallery_generate import generate_view
 from components.media import cached_thumbnail, cached_waveform
+from components.roles import may, needs
 from components.text import plain
 from components.view_nav import follow, go, name_in_url
 
@@ -99,17 +100,19 @@ def models_view(state: GalleryState) -> None:
     with left.form("gallery_alias", border=False):
         alias = st.text_input("alias", value="champion")
         version = st.selectbox("version", numbers)
-        if st.form_submit_button("Set alias", icon=":material/sell:"):
+        if st.form_submit_button("Set alias", icon=":material/sell:", disabled=not may("admin")):
             try:
                 set_alias(current, alias.strip(), version)
             except CanvasCraftError as error:
                 st.error(plain(error), icon=":material/error:")
             else:
                 st.success(f"{alias} → version {version}", icon=":material/check_circle:")
+    with left:
+        needs("admin", "Moving an alias")
     shown = middle.selectbox("download version", numbers, key="gallery_download_version")
     middle.download_button(
         "Download as zip", data=lambda: download_zip(current, shown), file_name=f"{current}-v{shown}.zip",
-        mime="application/zip", icon=":material/download:",
+        mime="application/zip", icon=":material/download:", disabled=not may("artist"),
     )  # fmt: skip
     right.button(
         "Try this model", type="primary", icon=":material/science:", on_click=follow,
@@ -180,6 +183,7 @@ def _export_row(name: str, version: int) -> None:
     )  # fmt: skip
     right.download_button(
         "Download for use outside the studio", data=lambda: export_zip(name, version, fmt),
+        disabled=not may("artist"),
         file_name=f"{name}-v{version}-{fmt}.zip", mime="application/zip", icon=":material/output:",
         help="The model with what runs it outside the studio (predict.py, or generate.py for a "
         "generator) and a README; see README.md inside.",
@@ -202,9 +206,11 @@ def try_view(state: GalleryState) -> None:
     with sample:
         _sample_item(state, predictor)
     with own:
-        _own_files(predictor)
+        if needs("artist", "Trying your own files"):
+            _own_files(predictor)
     with live:
-        _try_live(predictor)
+        if needs("artist", "Trying live"):
+            _try_live(predictor)
 
 
 def _registered_predictor(state: GalleryState) -> Predictor | None:

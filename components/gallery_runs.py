@@ -35,6 +35,7 @@ from canvascraft.services.jobs import named_version, trial_note
 from canvascraft.share.links import MAX_COMPARED, GalleryState
 from components.gallery_generate import generate_view, quality_table, samples_by_epoch
 from components.media import cached_thumbnail, cached_waveform
+from components.roles import may, needs
 from components.text import plain
 from components.view_nav import follow, go
 
@@ -257,7 +258,7 @@ def run_view(state: GalleryState) -> None:
         st.dataframe(
             pd.DataFrame([{"artifact": a.path, "bytes": a.size} for a in detail.artifacts]), hide_index=True
         )
-    if card.status == "FINISHED" and detail.model_uris:
+    if card.status == "FINISHED" and detail.model_uris and needs("artist", "Registering this model"):
         _register_form(detail)
 
 
@@ -370,7 +371,10 @@ def _register_form(detail: RunDetail) -> None:
         with st.form("gallery_register", border=False):
             left, right = st.columns(2)
             name = left.text_input("model name", value=f"{detail.card.dataset}-{detail.card.trainer}")
-            alias = right.text_input("alias (optional)", placeholder="champion")
+            alias = right.text_input(
+                "alias (optional)", placeholder="champion", disabled=not may("admin"),
+                help=None if may("admin") else "An alias given here moves it: that needs the admin role.",
+            )  # fmt: skip
             submitted = st.form_submit_button("Register", icon=":material/bookmark_add:")
         if submitted:
             try:

@@ -28,6 +28,7 @@ from canvascraft.services.jobs import (
 )
 from canvascraft.services.recipes import list_recipes
 from components.media import cached_thumbnail, cached_waveform
+from components.roles import may
 from components.text import plain
 
 REFRESH_S = 2.0
@@ -41,9 +42,10 @@ STATE_COLOURS = {"queued": "gray", "running": "blue", "succeeded": "green", "fai
 
 def job_panel(job_id: int) -> None:
     view = training_view(job_id)
-    _actions(view)
+    if may("artist"):
+        _actions(view)
     st.fragment(run_every=REFRESH_S if view.active else None)(_live)(job_id, view.active)
-    if view.checkpoints:
+    if view.checkpoints and may("artist"):
         _fork_form(view)
 
 

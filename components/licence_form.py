@@ -7,6 +7,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services.datasets import CONSENTS, LICENCES, dataset_licence, set_dataset_licence
+from components.roles import may, needs
 from components.text import plain
 
 NOT_GIVEN = "not given"
@@ -77,7 +78,10 @@ def licence_section(name: str) -> None:
             "Consent to training", CONSENTS, default=terms.consent, help=CONSENT_HELP,
             key=f"data_licence_{name}_consent",
         )  # fmt: skip
-        submitted = st.form_submit_button("Save licence and consent", icon=":material/gavel:")
+        submitted = st.form_submit_button(
+            "Save licence and consent", icon=":material/gavel:", disabled=not may("artist")
+        )
+    needs("artist", "Changing the terms")
     if submitted:
         try:
             set_dataset_licence(

@@ -21,6 +21,7 @@ import streamlit as st
 
 from canvascraft.errors import CanvasCraftError
 from canvascraft.services import retrain as retrains
+from components.roles import may, needs
 from components.text import plain
 
 LIST_LIMIT = 20
@@ -53,7 +54,7 @@ def _panel(model_name: str, alias: str, was_following: bool) -> None:
     if right.button(
         "Retrain now",
         key=_key(model_name, "now"),
-        disabled=busy is not None,
+        disabled=busy is not None or not may("artist"),
         help="Train the version the alias points at again, on the dataset's latest version, and compare."
         if busy is None
         else f"Retrain {busy.id} is {retrains.STATE_WORDS[busy.state]}.",
@@ -177,10 +178,16 @@ def _render_pending(view: retrains.RetrainView) -> None:
             st.markdown("**Old validation items**")
             _items(compared.items)
         approve, reject = st.columns(2)
-        if approve.button("Approve: move the alias", key=f"retrain-approve-{view.id}", type="primary"):
+        decides = may("admin")
+        if approve.button(
+            "Approve: move the alias", key=f"retrain-approve-{view.id}", type="primary", disabled=not decides
+        ):
             _decide(retrains.approve, view.id)
-        if reject.button("Reject: keep the current version", key=f"retrain-reject-{view.id}"):
+        if reject.button(
+            "Reject: keep the current version", key=f"retrain-reject-{view.id}", disabled=not decides
+        ):
             _decide(retrains.reject, view.id)
+        needs("admin", "Approving or rejecting a retrain")
 
 
 def _figures(view: retrains.RetrainView, title: str, base: float | None, candidate: float | None) -> None:

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from canvascraft.api import API_PREFIX, create_api
 from canvascraft.observability.logs import configure_logging
 from canvascraft.observability.metrics import RequestMetrics, metrics_app
-from canvascraft.services.people import SignInLimiter, login_setup, sign_in_limiter
+from canvascraft.services.people import WindowLimit, login_setup, sign_in_limiter
 
 APP_FILE = Path(__file__).resolve().parents[1] / "app.py"
 """The Streamlit entrypoint (router and frame of every page)."""
@@ -65,7 +65,7 @@ class SignInGuard:
     exchange) is logged with the address and the provider's error; with an https ``redirect_uri`` every
     cookie the studio sets is marked ``Secure`` (Streamlit leaves that flag off)."""
 
-    def __init__(self, app: ASGIApp, limiter: SignInLimiter | None = None) -> None:
+    def __init__(self, app: ASGIApp, limiter: WindowLimit | None = None) -> None:
         self.app = app
         self.limiter = limiter or sign_in_limiter()
         self._secure: bool | None = None

@@ -24,6 +24,7 @@ from canvascraft.services.tuning import (
     train_best,
 )
 from components.job_panel import FLASH, LOG_LINES, REFRESH_S, STATE_COLOURS, SWITCH_TO
+from components.roles import may
 from components.text import plain
 
 ERROR = "train_study_error"
@@ -37,7 +38,7 @@ def study_panel(name: str) -> None:
     st.fragment(run_every=REFRESH_S if view.active else None)(_live)(
         name, view.active, view.summary.best_trial is not None
     )
-    if view.summary.best_params is not None:
+    if view.summary.best_params is not None and may("artist"):
         _train_best_form(view)
     if view.driver is not None:
         st.fragment(run_every=REFRESH_S if view.active else None)(_driver_log)(view.driver.id)
@@ -67,7 +68,7 @@ def _header(view: StudyView) -> None:
     error = st.session_state.pop(ERROR, None)
     if error:
         st.error(error, icon=":material/error:")
-    if view.active:
+    if view.active and may("artist"):
         st.button(
             "Stop study",
             key=f"train_study_stop_{view.name}",

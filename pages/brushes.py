@@ -21,6 +21,7 @@ from canvascraft.services.datasets import item_bytes, list_datasets, open_versio
 from canvascraft.services.recipes import import_recipe_text, load_recipe, recipe_names, save_recipe
 from components.brush_editor import WORKING, load_into_editor, recipe_editor, show_errors, working_recipe
 from components.recipe_preview import audio_preview, image_preview, table_preview
+from components.roles import may, needs
 from components.text import plain
 from components.view_nav import flash, index_from_link, show_notices
 
@@ -169,8 +170,9 @@ with editor, st.container(border=True):
     )
     save_column, export_column = st.columns(2)
     if save_column.button(
-        "Save", type="primary", icon=":material/save:", disabled=recipe is None, width="stretch"
-    ):
+        "Save", type="primary", icon=":material/save:", disabled=recipe is None or not may("artist"),
+        width="stretch",
+    ):  # fmt: skip
         recipe, errors = check_recipe(working_recipe())
         if recipe is None:
             st.error("\n\n".join(errors))
@@ -189,7 +191,12 @@ with editor, st.container(border=True):
             "Export YAML", to_yaml(recipe), file_name=f"{recipe.name}.yaml", mime="application/yaml",
             icon=":material/download:", width="stretch",
         )  # fmt: skip
-    uploaded = st.file_uploader("Import a recipe (.yaml)", type=["yaml", "yml"], key="brushes_import")
+    needs("artist", "Saving or importing a recipe")
+    uploaded = (
+        st.file_uploader("Import a recipe (.yaml)", type=["yaml", "yml"], key="brushes_import")
+        if may("artist")
+        else None
+    )
     if uploaded is not None and st.button("Import and open", icon=":material/upload_file:"):
         try:
             saved = import_recipe_text(uploaded.getvalue().decode("utf-8", errors="replace"))

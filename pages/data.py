@@ -19,6 +19,7 @@ from components.health import health_view, skipped_list
 from components.import_form import import_form, open_imported
 from components.licence_form import licence_section
 from components.media import audio_list, image_grid, table_preview
+from components.roles import needs
 from components.text import plain
 from components.view_nav import index_from_link
 
@@ -30,7 +31,8 @@ if not datasets:
     st.info(
         "No datasets yet: upload images, audio or a table below (a .zip with one folder per label works)."
     )
-    import_form(selected=None)
+    if needs("artist", "Importing files"):
+        import_form(selected=None)
     st.stop()
 
 
@@ -132,15 +134,18 @@ with history:
         ],
         hide_index=True,
     )
-    st.download_button(
-        f"Download v{summary.number} as zip", data=lambda: export_dataset(name, summary.number).data or b"",
-        file_name=f"{name}-v{summary.number}.zip", mime="application/zip", icon=":material/download:",
-        help="Label folders (or one CSV for a table) with manifest.json and LICENCE.md; it imports back "
-        "as the same items and labels.", key="data_export",
-    )  # fmt: skip
+    if needs("artist", "Exporting a version"):
+        st.download_button(
+            f"Download v{summary.number} as zip",
+            data=lambda: export_dataset(name, summary.number).data or b"",
+            file_name=f"{name}-v{summary.number}.zip", mime="application/zip", icon=":material/download:",
+            help="Label folders (or one CSV for a table) with manifest.json and LICENCE.md; it imports back "
+            "as the same items and labels.", key="data_export",
+        )  # fmt: skip
 with terms:
     licence_section(name)
 with upload:
-    import_form(selected=name)
-    if view.modality == "image":
-        diffusion_brush_form(name)
+    if needs("artist", "Importing files"):
+        import_form(selected=name)
+        if view.modality == "image":
+            diffusion_brush_form(name)

@@ -16,6 +16,7 @@ from canvascraft.services.jobs import (
 )
 from canvascraft.services.tuning import SAMPLERS, StudyView, list_studies
 from components.job_panel import FLASH, REFRESH_S, SWITCH_TO, job_panel
+from components.roles import needs
 from components.study_panel import study_panel
 from components.text import plain
 from components.train_form import launch_form
@@ -62,13 +63,13 @@ with form_column, st.container(border=True):
             help="Trains the same model many times with different settings (Optuna suggests each "
             "trial's) and keeps score, so you can train the best.",
         )
-        new_study = tune_form()
+        new_study = tune_form() if needs("artist", "Starting a study") else None
         if new_study is not None:
             st.session_state["study"] = new_study
             st.session_state[FLASH] = f"Study {new_study} is queued; its first trials start in a few seconds."
     else:
         st.subheader("New training job")
-        new_id = launch_form()
+        new_id = launch_form() if needs("artist", "Launching a training job") else None
         if new_id is not None:
             st.session_state["job"] = new_id
             st.session_state["study"] = None

@@ -3,8 +3,8 @@
 Every error answers ``{"error": "<the message the CLI prints>"}`` with a status that says what kind
 of problem it is: 400 bad input, 401 no usable token, 403 scope too low, 404 an unknown id or name
 (:class:`~canvascraft.errors.NotFound`), 409 a state that refuses the action
-(:class:`~canvascraft.errors.Conflict`), 413 an upload over the studio's limit, 503 a busy or full
-database (nothing was written).
+(:class:`~canvascraft.errors.Conflict`), 413 an upload over the studio's limit, 429 too many refused
+tokens from one address (with ``Retry-After``), 503 a busy or full database (nothing was written).
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from canvascraft.errors import (
     ScopeTooLow,
     StoreError,
     TokenRefused,
+    TooManyFailures,
     UploadTooLarge,
 )
+from canvascraft.services.tokens import WindowLimit
 
 API_PREFIX = "/api"
 """Where the server mounts this app; its own paths start at ``/v1`` and its docs at ``/docs``."""
@@ -47,6 +49,8 @@ UNION_TAGS = frozenset({"train", "study"})
 def status_of(error: CanvasCraftError) -> int:
     if isinstance(error, TokenRefused):
         return 401
+    if isinstance(error, TooManyFailures):
+        return 429
     if isinstance(error, ScopeTooLow | RoleTooLow):
         return 403
     if isinstance(error, NotFound):
@@ -72,6 +76,8 @@ def _error_body(error: CanvasCraftError) -> dict[str, Any]:
 async def _studio_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CanvasCraftError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, TokenRefused) else None
+    if isinstance(error, TooManyFailures):
+        headers = {"Retry-After": str(error.retry_after)}
     return JSONResponse(_error_body(error), status_code=status_of(error), headers=headers)
 
 
@@ -107,12 +113,14 @@ def create_api() -> FastAPI:
             "Send a token as `Authorization: Bearer TOKEN`; make one with "
             "`canvascraft tokens create --scope read|train|admin`. read: GET requests; train: also "
             "launching, cancelling, resuming, importing and predicting; admin: also the model "
-            "registry, alert settings and tokens."
+            "registry, alert settings and tokens. A request acts as the token's maker, and a token never "
+            "allows more than their role (viewer: read, artist: train, admin: admin)."
         ),
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    api.state.token_failures = WindowLimit()
     api.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
 
     @api.get("/docs", include_in_schema=False)

@@ -96,6 +96,13 @@ def signed_in(claims: Mapping[str, Any]) -> Person:
     return Person(subject=subject, name=name, role=role, email=email)
 
 
+def current_role(subject: str) -> str | None:
+    """The role ``subject`` has now (the admin's, else the claim's); None for someone never signed in."""
+    with open_session() as session:
+        row = session.get(KnownPerson, subject)
+        return None if row is None else (row.role or row.claim_role)
+
+
 def list_people() -> list[PersonView]:
     """Everyone who signed in, most recently seen first."""
     with open_session() as session:

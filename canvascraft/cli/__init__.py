@@ -24,6 +24,7 @@ GROUPS = (
     "tokens",
     "encryption",
     "people",
+    "audit",
 )
 """Importing a group's module registers its commands; in this order, ``--help`` lists them as always."""
 

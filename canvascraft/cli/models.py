@@ -28,8 +28,7 @@ def models_register(
 ) -> None:
     """Register a run's model as a new version of a named model (warning when its data has no
     licence or no consent to training)."""
-    from canvascraft.gallery.card import training_data_warnings
-    from canvascraft.gallery.registry import register
+    from canvascraft.services.gallery import register, training_data_warnings
 
     open_workspace()
     info = register(run_id, name, alias)
@@ -104,8 +103,9 @@ def models_alias(
     version: Annotated[int, typer.Argument(help="Version the alias points at.")],
 ) -> None:
     """Point ALIAS of model NAME at VERSION (moving it if it pointed elsewhere)."""
-    from canvascraft.gallery.registry import set_alias
+    from canvascraft.services.gallery import set_alias
 
+    open_workspace()  # the move goes into the audit log
     set_alias(name, alias, version)
     typer.echo(f"{name}@{alias} → version {version}")
 

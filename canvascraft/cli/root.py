@@ -47,3 +47,5 @@ people_app = typer.Typer(
     help="People who signed in to the studio and their roles (viewer, artist, admin).", no_args_is_help=True
 )
 app.add_typer(people_app, name="people")
+audit_app = typer.Typer(help="The audit log: who changed what and when (admins).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from canvascraft.auth.identity import current_person
 from canvascraft.config import get_settings
 from canvascraft.errors import JobBusyError, UnknownJobError, UnknownNameError
 from canvascraft.jobs.executor import Executor, ExitInfo, LocalProcessExecutor
@@ -165,7 +166,7 @@ class JobPool:
             spec = {**spec, TRACE_KEY: trace}
         row = {"kind": kind, "spec": spec, "state": JobState.QUEUED.value, "created_at": utcnow(),
                "resume_from": resume_from, "lane": lane, "lane_limit": lane_limit,
-               "idempotency_key": idempotency_key}  # fmt: skip
+               "idempotency_key": idempotency_key, "subject": current_person().subject}  # fmt: skip
 
         def keyed(connection: Connection) -> Any:
             return connection.execute(select(Job.id).where(Job.idempotency_key == idempotency_key)).scalar()

@@ -18,10 +18,16 @@ from canvascraft.events.settings import (
     AlertSettingsView,
     get_alert_settings,
     parse_duration,
-    save_alert_settings,
 )
+from canvascraft.events.settings import save_alert_settings as _save_alert_settings
+from canvascraft.services.guard import action
 from canvascraft.store.models import Alert, AlertDelivery, as_utc, utcnow
 from canvascraft.store.session import open_session
+
+save_alert_settings = action(
+    role="admin", does="change alert settings", audit="alerts.settings", target="{model_name}",
+    hide=("webhook_url", "channel_targets"),
+)(_save_alert_settings)  # fmt: skip
 
 __all__ = [
     "EVENT_NAMES",
@@ -223,6 +229,7 @@ def get_alert(alert_id: int) -> AlertView:
         return _alert(row)
 
 
+@action(role="artist", does="acknowledge an alert", audit="alert.acknowledge", target="alert {alert_id}")
 def acknowledge(alert_id: int) -> AlertView:
     """Mark the alert as seen (acknowledging twice keeps the first time). Deliveries go on regardless."""
     get_alert(alert_id)
@@ -235,6 +242,7 @@ def acknowledge(alert_id: int) -> AlertView:
     return get_alert(alert_id)
 
 
+@action(role="artist", does="retry an alert's deliveries", audit="alert.retry", target="alert {alert_id}")
 def retry_now(alert_id: int) -> AlertView:
     """Try the alert's undelivered deliveries at once (dead-lettered ones get a fresh series of tries)."""
     get_alert(alert_id)

@@ -30,6 +30,7 @@ from canvascraft.data.sources import Entry, path_entries, upload_entries_with_fo
 from canvascraft.gallery import augment
 from canvascraft.gallery.augment import MAX_PER_LABEL, AugmentReport
 from canvascraft.modalities import get_modality, upload_suffixes
+from canvascraft.services.guard import action
 from canvascraft.store.session import open_session
 
 __all__ = [
@@ -83,6 +84,7 @@ def _import(
         return report
 
 
+@action(role="artist", does="import a dataset", audit="dataset.import", target="{name}")
 def import_path(
     path: Path,
     name: str,
@@ -107,6 +109,7 @@ def import_path(
     )
 
 
+@action(role="artist", does="import a dataset", audit="dataset.import", target="{name}")
 def import_uploads(
     files: list[tuple[str, bytes]],
     name: str,
@@ -153,6 +156,7 @@ def dataset_licence(name: str) -> LicenceTerms:
         return get_terms(session, name)
 
 
+@action(role="artist", does="change a dataset's licence", audit="dataset.licence", target="{name}")
 def set_dataset_licence(
     name: str, *, licence: str | None = None, source: str | None = None, consent: str | None = None
 ) -> LicenceTerms:
@@ -162,6 +166,7 @@ def set_dataset_licence(
         return set_terms(session, name, licence=licence, source=source, consent=consent)
 
 
+@action(role="artist", does="export a dataset", audit="dataset.export", target="{name} v{version}")
 def export_dataset(name: str, version: int | None = None) -> ExportedVersion:
     """A version as a zip that leaves the studio, in memory (``data``): label folders (or one CSV for a
     table), the manifest and the LICENCE.md (the latest version when ``version`` is None)."""
@@ -170,6 +175,7 @@ def export_dataset(name: str, version: int | None = None) -> ExportedVersion:
         return export_version(session, settings, name, version)
 
 
+@action(role="artist", does="export a dataset", audit="dataset.export", target="{name} v{version}")
 def export_dataset_to(name: str, version: int | None, out: IO[bytes]) -> ExportedVersion:
     """``export_dataset`` written into ``out`` (a large dataset never sits in memory)."""
     settings = get_settings()
@@ -177,6 +183,8 @@ def export_dataset_to(name: str, version: int | None, out: IO[bytes]) -> Exporte
         return export_version(session, settings, name, version, out)
 
 
+@action(role="artist", does="add generated pictures to a dataset", audit="dataset.add_generated",
+        target="{name} from {generator}")  # fmt: skip
 def add_generated(
     name: str,
     generator: str,

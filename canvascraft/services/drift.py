@@ -52,6 +52,7 @@ from canvascraft.drift.views import (
 )
 from canvascraft.errors import CanvasCraftError, DriftError, UnknownDriftError
 from canvascraft.modalities import modality_for_file
+from canvascraft.services.guard import action
 from canvascraft.store.models import DriftCheck, DriftMetric, DriftMonitor, DriftSeenFile, as_utc, utcnow
 from canvascraft.store.session import engine_for, open_session
 
@@ -173,6 +174,7 @@ def get_monitor(model_name: str) -> MonitorView:
         return _view(row, next_runs().get(row.id))
 
 
+@action(role="admin", does="change a drift watch", audit="drift.watch", target="{model_name}")
 def save_monitor(
     model_name: str,
     *,
@@ -217,6 +219,8 @@ def save_monitor(
     return get_monitor(model_name)
 
 
+@action(role="admin", does="pause or resume a drift watch", audit="drift.pause",
+        target=lambda v: f"{v['model_name']} {'paused' if v['paused'] else 'resumed'}")  # fmt: skip
 def set_paused(model_name: str, paused: bool) -> MonitorView:
     """Pause or resume a model's schedule; its checks and settings stay."""
     from canvascraft.scheduler.drift import put_schedule
@@ -229,6 +233,7 @@ def set_paused(model_name: str, paused: bool) -> MonitorView:
     return get_monitor(model_name)
 
 
+@action(role="admin", does="stop watching a model", audit="drift.unwatch", target="{model_name}")
 def remove_monitor(model_name: str) -> None:
     """Stop watching a model: its schedule goes; its past checks stay in the history."""
     from canvascraft.scheduler.drift import remove_schedule
@@ -250,6 +255,7 @@ def watchable_models() -> list[str]:
 # ------------------------------------------------------------------------------------------- checks
 
 
+@action(role="artist", does="run a drift check", audit="drift.check", target="{model_name}: check {result}")
 def request_check(model_name: str, trigger: str = "manual") -> int:
     """Queue a check now (Run now); returns its id at once. The check runs as a background job."""
     with open_session() as session:
@@ -259,6 +265,7 @@ def request_check(model_name: str, trigger: str = "manual") -> int:
     return check_id
 
 
+@action(role="artist", does="run a drift check", audit="drift.check", target="{model_name}")
 def run_check_now(model_name: str, trigger: str = "cli") -> CheckDetail:
     """Check a watched model in this process and return the stored check (``no_data`` when its folder
     holds nothing new). A check that fails is stored as failed and raises :class:`DriftError`."""
@@ -343,6 +350,7 @@ def execute_check(check_id: int) -> str:
     return state
 
 
+@action(role="artist", does="run a drift check", audit="drift.check", target="{model_ref}")
 def check_once(model_ref: str, current: str) -> CheckDetail:
     """A one-off check of any registered version against a folder or a dataset (the CLI's ``drift check``),
     stored like scheduled ones so it shows in the model's history; the model's own limits apply when it
@@ -606,6 +614,7 @@ class FolderUpload:
         return ", ".join(parts)
 
 
+@action(role="artist", does="add files to a watched folder", audit="drift.add_files", target="{model_name}")
 def add_to_watched_folder(model_name: str, files: list[tuple[str, bytes]]) -> FolderUpload:
     """Put uploaded files into a watched model's folder, for its next check to read.
 
@@ -664,6 +673,7 @@ def _unreadable(modality: Any, filename: str, data: bytes) -> str | None:
     return None
 
 
+@action(role="artist", does="try a model")
 def capture_try(model_ref: str, files: list[tuple[str, bytes]]) -> int:
     """``capture_sent`` for files Try predicted with ``model_ref`` (a checkpoint, not a registered
     version, keeps nothing); returns how many are kept. Sending the same file again keeps one copy."""

@@ -32,22 +32,18 @@ from canvascraft.gallery.export import FORMATS as EXPORT_FORMATS
 from canvascraft.gallery.generate import (
     Picture,
     epoch_samples,
-    generate,
     generator_labels,
     pictures_zip,
     registered_generators,
-    walk,
 )
+from canvascraft.gallery.generate import generate as _generate
+from canvascraft.gallery.generate import walk as _walk
 from canvascraft.gallery.paging import token_for_page
 from canvascraft.gallery.predict import Prediction, Predictor, predictions_csv
+from canvascraft.gallery.registry import ModelVersionInfo, list_models, model_versions, resolve
 from canvascraft.gallery.registry import download_zip as folder_zip
-from canvascraft.gallery.registry import (
-    list_models,
-    model_versions,
-    register,
-    resolve,
-    set_alias,
-)
+from canvascraft.gallery.registry import register as _register
+from canvascraft.gallery.registry import set_alias as _set_alias
 from canvascraft.gallery.runs import (
     DEFAULT_METRIC,
     RunCard,
@@ -58,10 +54,28 @@ from canvascraft.gallery.runs import (
 )
 from canvascraft.jobs.checkpoints import CheckpointInfo, list_checkpoints
 from canvascraft.modalities import get_modality
+from canvascraft.services.guard import action
+from canvascraft.services.people import require_role
 from canvascraft.training.quality import NOTE as QUALITY_NOTE
 from canvascraft.training.quality import Figure, quality_figures, quality_sentence
 
+generate = action(role="artist", does="generate with a model")(_generate)
+walk = action(role="artist", does="generate with a model")(_walk)
+set_alias = action(
+    role="admin", does="move a model's alias", audit="model.alias", target="{name}@{alias} → v{version}"
+)(_set_alias)
 
+
+@action(role="artist", does="register a model", audit="model.register", target="{name} from run {run_id}")
+def register(run_id: str, name: str, alias: str | None = None) -> ModelVersionInfo:
+    """A new version of model ``name`` from the run's model: an artist registers a candidate; giving it
+    an alias at once (``champion``) moves that alias, which needs an admin."""
+    if alias:
+        require_role("admin", f"register a model as {alias!r} (moving an alias)")
+    return _register(run_id, name, alias)
+
+
+@action(role="artist", does="export a model", audit="model.export", target="{name}/{version} as {fmt}")
 def export_zip(name: str, version: int | str, fmt: str = "onnx") -> bytes:
     """A version as a zip bundle for use outside the studio (``canvascraft models export``), its model
     card (with the licence and consent of the data it learned from) inside as ``MODEL_CARD.md``."""
@@ -70,6 +84,7 @@ def export_zip(name: str, version: int | str, fmt: str = "onnx") -> bytes:
     return bundle_zip(f"{name}/{version}", fmt, extra_files={CARD_FILE: card_markdown(name, version)})
 
 
+@action(role="artist", does="download a model", audit="model.download", target="{name}/{version}")
 def download_zip(name: str, version: int | str) -> bytes:
     """A version's MLflow model folder as a zip, its model card inside as ``MODEL_CARD.md``."""
     return folder_zip(name, version, extra_files={CARD_FILE: card_markdown(name, version)})
@@ -99,6 +114,7 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return [{key: cell(value) for key, value in row.items()} for row in frame.to_dict(orient="records")]
 
 
+@action(role="artist", does="try a model")
 def predict_files(ref: str, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
     """Predict uploaded files (CSV/Parquet rows for a table model) with ``NAME@ALIAS`` or ``NAME/VERSION``:
     one row per file or table row with ``file``, ``predicted``, ``probability`` and ``error``. The files
@@ -110,6 +126,7 @@ def predict_files(ref: str, files: list[tuple[str, bytes]]) -> list[dict[str, An
     return _records(table)
 
 
+@action(role="artist", does="try a model")
 def predict_table_rows(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Predict table rows given as column → value mappings: each row back with ``predicted``,
     ``probability`` and one ``p(<class>)`` per class."""

@@ -19,9 +19,13 @@ from canvascraft.errors import TrainingError
 from canvascraft.jobs import TERMINAL, JobError, JobPool, JobState
 from canvascraft.jobs.pool import log_tail
 from canvascraft.jobs.reasons import explain_ending
+from canvascraft.services.guard import action
+from canvascraft.services.people import current_person, require_role
 from canvascraft.store.models import Job
 from canvascraft.training.baseline import Baseline, not_beaten
-from canvascraft.training.launch import DEVICES, fork_job, launch_training, validation_items
+from canvascraft.training.launch import DEVICES, validation_items
+from canvascraft.training.launch import fork_job as _fork_job
+from canvascraft.training.launch import launch_training as _launch_training
 from canvascraft.training.objectives import Objective
 from canvascraft.training.pinned import MAX_PINNED
 from canvascraft.training.progress import TrainingProgress
@@ -30,6 +34,13 @@ if TYPE_CHECKING:
     from canvascraft.jobs.checkpoints import CheckpointInfo
     from canvascraft.training.amount import DataAmount
     from canvascraft.training.estimate import TimeEstimate
+
+launch_training = action(
+    role="artist", does="launch a training run", audit="job.launch", target="job {result}: {dataset}"
+)(_launch_training)
+fork_job = action(
+    role="artist", does="fork a training run", audit="job.fork", target="job {job_id} as job {result}"
+)(_fork_job)
 
 __all__ = [
     "DEFAULT_GROUPS",
@@ -338,13 +349,23 @@ def job_log(job_id: int, tail: int | None = None) -> str:
     return Path(job.log_path).read_text(encoding="utf-8", errors="replace")
 
 
+def _own_or_admin(job_id: int, does: str) -> None:
+    """An artist acts on their own jobs; another person's (or the studio's own) need an admin."""
+    if get_job(job_id).subject != current_person().subject:
+        require_role("admin", f"{does} someone else's job")
+
+
+@action(role="artist", does="cancel a job", audit="job.cancel", target="job {job_id}")
 def cancel_job(job_id: int) -> None:
     """Cancel a queued job at once, or ask a running one to stop; the next tick records it."""
+    _own_or_admin(job_id, "cancel")
     pool().cancel(job_id)
 
 
+@action(role="artist", does="resume a job", audit="job.resume", target="job {job_id} as job {result}")
 def resume_job(job_id: int) -> int:
     """Queue a new job that continues a finished one from its last checkpoint and MLflow run."""
+    _own_or_admin(job_id, "resume")
     return pool().resume(job_id)
 
 

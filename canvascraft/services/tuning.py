@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from canvascraft.errors import JobError, RecipeError, TrainingError
 from canvascraft.jobs import TERMINAL, JobState
+from canvascraft.services.guard import action
 from canvascraft.services.jobs import cancel_job, get_job, pool
 from canvascraft.store.models import Job
 from canvascraft.training.launch import check_item_memory, training_spec
@@ -57,6 +58,12 @@ def search_candidates(recipe: str, trainer: str) -> list[SearchParam]:
     return candidate_space(trainer_class.hyperparams, steps)
 
 
+@action(
+    role="artist",
+    does="start a tuning study",
+    audit="study.start",
+    target=lambda v: f"{v['result'][0]} (job {v['result'][1]})",
+)
 def start_study(
     dataset: str,
     recipe: str,
@@ -211,6 +218,7 @@ def study_figures(name: str) -> dict[str, go.Figure]:
     return figures
 
 
+@action(role="artist", does="stop a tuning study", audit="study.stop", target="{name}")
 def stop_study(name: str) -> None:
     """Stop the driver: it cancels the trials in flight and records them as failed."""
     view = study_view(name)
@@ -219,6 +227,12 @@ def stop_study(name: str) -> None:
     cancel_job(view.driver.id)
 
 
+@action(
+    role="artist",
+    does="train a study's best trial",
+    audit="study.train_best",
+    target="{name} as job {result}",
+)
 def train_best(name: str, epochs: int | None = None) -> int:
     """Queue a normal training job with the best trial's hyperparameters and brush settings."""
     view = study_view(name)

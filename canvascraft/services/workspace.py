@@ -17,6 +17,7 @@ from canvascraft.modalities import get_modality
 from canvascraft.recipe.library import ensure_starter_recipes
 from canvascraft.scheduler import start_background as start_background  # the studio's server starts it
 from canvascraft.services.datasets import import_path
+from canvascraft.services.guard import as_the_studio
 from canvascraft.store.migrate import upgrade
 from canvascraft.store.models import Dataset
 from canvascraft.store.session import open_session
@@ -37,7 +38,12 @@ class WorkspaceOverview:
 
 def prepare(with_samples: bool = True) -> list[ImportReport]:
     """Create the workspace, apply migrations, save any missing starter recipe and, on an empty
-    workspace, import the sample data."""
+    workspace, import the sample data: the studio's own work, whoever opened the page that asked."""
+    with as_the_studio():
+        return _prepare(with_samples)
+
+
+def _prepare(with_samples: bool) -> list[ImportReport]:
     settings = get_settings()
     settings.workspace.mkdir(parents=True, exist_ok=True)
     upgrade()

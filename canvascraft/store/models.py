@@ -185,6 +185,9 @@ class Job(Base):
     lane_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: The launch request's own key (a form submission): a second submit with it gets this job back.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    #: Who queued it (a person's subject; ``local`` for the embedded default, the CLI, the scheduler and
+    #: a job's own follow-ups): an artist may cancel or resume their own jobs, an admin anyone's.
+    subject: Mapped[str] = mapped_column(String(255), default="local", server_default="local")
 
     __table_args__ = (UniqueConstraint("idempotency_key", name="uq_jobs_idempotency_key"),)
 
@@ -432,6 +435,29 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Who made the token (``canvascraft.auth.identity.Person``): requests with it act as that person,
+    #: and its scope never goes beyond their role. Tokens made before people existed were made by the
+    #: CLI's local admin.
+    subject: Mapped[str] = mapped_column(String(255), default="local", server_default="local")
+    maker_name: Mapped[str] = mapped_column(String(255), default="local user", server_default="local user")
+    maker_role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
+
+
+class AuditRecord(Base):
+    """One change someone made (``canvascraft.auth.audit``): who (their subject, name and role at the
+    time), when, the action (``model.alias``, ``retrain.approve``, ``token.create``…), what it named
+    and the rest of its arguments as JSON. Rows are only ever added."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(500), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class KnownPerson(Base):

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from canvascraft.auth.login import check_binding, claimed_role
-from canvascraft.auth.throttle import SignInLimiter
+from canvascraft.auth.throttle import WindowLimit
 from canvascraft.cli import app
 from canvascraft.config import get_settings, parse_role_map
 from canvascraft.errors import ConfigError, PeopleError, RoleTooLow, UnknownPersonError
@@ -135,7 +135,7 @@ def test_an_http_redirect_outside_localhost_is_warned_about() -> None:
 
 def test_sign_in_attempts_past_the_limit_wait_for_the_window() -> None:
     now = [0.0]
-    limiter = SignInLimiter(3, 60, clock=lambda: now[0])
+    limiter = WindowLimit(3, 60, clock=lambda: now[0])
     assert [limiter.attempt("10.0.0.1") for _ in range(2)] == [None, None]
     limiter.failed("10.0.0.1")
     assert limiter.attempt("10.0.0.1") == 60
