@@ -36,6 +36,9 @@ raises on purpose is defined here::
     ├── UploadTooLarge              an HTTP upload over the studio's size limit
     ├── TokenError                  an API token cannot be created or revoked as asked
     │   └── UnknownTokenError       no token has that id (NotFound)
+    ├── ShareLinkError              a share link cannot be made, revoked or keyed as asked
+    │   ├── UnknownShareLinkError   no share link has that id (NotFound)
+    │   └── LinkNotValid            a share link that was tampered with, has expired or was revoked
     └── AccessError                 an API request is not let in: TokenRefused (401), ScopeTooLow (403)
         └── RoleTooLow              the person's role does not cover the action (HTTP 403)
 
@@ -91,6 +94,19 @@ class TokenError(CanvasCraftError):
 
 class UnknownTokenError(TokenError, NotFound):
     """No API token has that id."""
+
+
+class ShareLinkError(CanvasCraftError):
+    """A share link cannot be made, revoked or keyed as asked."""
+
+
+class UnknownShareLinkError(ShareLinkError, NotFound):
+    """No share link has that id."""
+
+
+class LinkNotValid(ShareLinkError):
+    """A share link that does not open: its signature does not check, it expired or it was revoked.
+    Which one is logged, never shown: the page says the same plain words for all three."""
 
 
 class ConfigError(CanvasCraftError):
