@@ -24,6 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
 ARTIFACTS = ROOT / "test-artifacts"
+STARTUP_S = 180
+"""How long a studio may take to answer its health check: minutes on two busy cores, seconds otherwise."""
 
 
 @contextmanager
@@ -45,7 +47,7 @@ def serve_studio(workspace: Path, log_path: Path) -> Iterator[str]:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + STARTUP_S
             while time.monotonic() < deadline:
                 if process.poll() is not None:
                     raise RuntimeError(f"studio exited early:\n{log_path.read_text()}")
@@ -56,7 +58,7 @@ def serve_studio(workspace: Path, log_path: Path) -> Iterator[str]:
                 except OSError:
                     time.sleep(0.3)
             else:
-                raise RuntimeError(f"studio did not answer within 60 s:\n{log_path.read_text()}")
+                raise RuntimeError(f"studio did not answer within {STARTUP_S} s:\n{log_path.read_text()}")
             yield url
         finally:
             process.terminate()

@@ -120,7 +120,7 @@ def test_copy_link_makes_a_signed_link_and_admin_revokes_it(runs: Runs) -> None:
     (expires,) = [t for t in app.text_input if t.label == "Share outside the studio, for"]
     assert expires.value == "30d"
     expires.set_value("7d")
-    [b for b in app.button if b.label == "Make a share link"][0].click()
+    next(b for b in app.button if b.label == "Make a share link").click()
     app.run()
     (url,) = [c.value for c in app.code if "?share=" in c.value]
     assert url.startswith(f"{BASE}/?share=") and runs["table"] not in url
@@ -138,7 +138,7 @@ def test_copy_link_makes_a_signed_link_and_admin_revokes_it(runs: Runs) -> None:
     panel = AppTest.from_function(admin, default_timeout=60)
     panel.run()
     assert f"run {runs['table']}" in everything_said(panel)
-    [b for b in panel.button if b.label == "Revoke"][0].click()
+    next(b for b in panel.button if b.label == "Revoke").click()
     panel.run()
     assert not [b for b in panel.button if b.label == "Revoke"]
     assert links.list_links()[0].state == "revoked"
