@@ -312,7 +312,7 @@ def test_a_share_link_made_with_the_cli_opens_one_run_until_revoked(
 
     def cli(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "canvascraft.cli", "link", *args], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+                              capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
@@ -320,6 +320,7 @@ def test_a_share_link_made_with_the_cli_opens_one_run_until_revoked(
         serve_studio(trained_runs_workspace.path, tmp_path / "studio.log") as url,
         chromium_browser() as browser,
     ):
+        env["CANVASCRAFT_STUDIO_URL"] = url  # as behind a proxy: the address others reach
         shared = cli("run", run_id, "--expires", "7d")
         assert shared.startswith(f"{url}/?share=") and run_id not in shared
         # Someone without an account: a fresh context, no cookies, storage or session.
