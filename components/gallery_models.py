@@ -67,7 +67,7 @@ def models_view(state: GalleryState, shared: bool = False) -> None:
         return
     current = state.model if state.model in names else names[0]
     if shared:
-        st.subheader(f"Model {current}", anchor=False)
+        st.subheader(f"Model {plain(current)}", anchor=False)
     else:
         chosen = st.selectbox("model", names, index=names.index(current))
         if chosen != current:
@@ -353,7 +353,7 @@ def _sample_item(state: GalleryState, predictor: Predictor, shared: bool = False
     trained_on = predictor.context.params.get("dataset")
     view = open_version(trained_on if trained_on in datasets else datasets[0])
     items = {item.sha256: item for item in view.items[:60]}
-    if shared and state.item is not None and state.item not in items:
+    if shared and (not items or (state.item is not None and state.item not in items)):
         st.error("The linked item is not among the sample items any more.", icon=":material/error:")
         return
     picked = (state.item or next(iter(items))) if shared else st.selectbox(
