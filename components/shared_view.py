@@ -9,6 +9,9 @@ tampered, expired or revoked link gets one plain sentence and nothing else.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import streamlit as st
 
 from canvascraft.errors import CanvasCraftError, LinkNotValid
@@ -22,6 +25,7 @@ from components.gallery_models import models_view, try_view
 from components.gallery_runs import run_view
 from components.text import plain
 
+PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TITLES = {"run": "A training run", "compare": "A comparison of runs", "model": "A model",
           "try": "A model's guesses", "drift": "A drift check"}  # fmt: skip
 
@@ -32,7 +36,13 @@ def render(token: str) -> None:
     def shared_view() -> None:
         _show(token)
 
-    st.navigation([st.Page(shared_view, title="Shared view", default=True)], position="hidden").run()
+    pages = [st.Page(shared_view, title="Shared view", default=True)]
+    # Opened on a page's address (``/gallery?share=…``): the same view at that path too, so Streamlit
+    # shows it there instead of a "page not found" notice over it.
+    here = urlsplit(st.context.url or "").path.rstrip("/").rpartition("/")[2]
+    if PATH_SEGMENT.match(here):
+        pages.append(st.Page(shared_view, title="Shared view", url_path=here))
+    st.navigation(pages, position="hidden").run()
 
 
 def _show(token: str) -> None:

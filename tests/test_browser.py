@@ -338,6 +338,12 @@ def test_a_share_link_made_with_the_cli_opens_one_run_until_revoked(
         assert page.get_by_text(other_name).count() == 0
         screenshot(page, "share-link-run")
 
+        # On a page's address too, and with no "page not found" over it.
+        page.goto(shared.replace("/?share=", "/gallery?share="))
+        wait_for_app(page)
+        page.get_by_role("heading", name=name).wait_for()
+        assert page.get_by_text("Page not found").count() == 0
+
         # Editing the address does not reach another run: the signed link's view is what opens.
         page.goto(f"{shared}&view=run&run={other}")
         wait_for_app(page)
