@@ -32,6 +32,14 @@ def background(workspace: str) -> object:
 prepared_workspace(workspace_path())
 background(workspace_path())
 
+# A share link (``/?share=TOKEN``) opens its one view read only, before any sign-in and with no way
+# into the rest of the studio: this branch draws it (or "This link is not valid") and ends the run.
+if "share" in st.query_params:
+    from components.shared_view import render as render_shared_view
+
+    render_shared_view(st.query_params["share"])
+    st.stop()
+
 # With a login configured, a visitor who has not signed in sees the sign-in screen and nothing else.
 person = signed_in_person()
 with acting_as(person):

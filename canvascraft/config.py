@@ -108,6 +108,15 @@ class Settings(BaseSettings):
         description="The studio's address as others reach it; alert links, share links printed by the CLI "
         "and Copy link start with it (default: the address the studio was last started on).",
     )
+    link_keys: str | None = Field(
+        default=None,
+        description="Keys that sign share links, oldest to newest, separated by commas: the newest signs, "
+        "all verify (default: a key file made in the workspace on first use, `link-keys.json`).",
+    )
+    link_expires: str = Field(
+        default="30d",
+        description="How long a share link made without --expires lives: 30d, 12h, 90m or seconds.",
+    )
     served_url: str | None = Field(
         default=None,
         description="Set by the studio's launcher for its own processes: the address it serves on.",
@@ -225,6 +234,11 @@ class Settings(BaseSettings):
     def jobs_dir(self) -> Path:
         """One log file per job lives here, so a finished job's output outlives its process."""
         return self.workspace / "jobs"
+
+    @property
+    def link_keys_file(self) -> Path:
+        """The share-link key ring, made on first use, readable by its owner only."""
+        return self.workspace / "link-keys.json"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -39,6 +39,9 @@ raises on purpose is defined here::
     ├── PeopleError                 a sign-in or a role change cannot go ahead (a bad role, no subject)
     │   └── UnknownPersonError      nobody with that subject has signed in (NotFound)
     ├── AuditError                  the audit log cannot be read as asked (a bad limit)
+    ├── ShareLinkError              a share link cannot be made, revoked or keyed as asked
+    │   ├── UnknownShareLinkError   no share link has that id (NotFound)
+    │   └── LinkNotValid            a share link that was tampered with, has expired or was revoked
     └── AccessError                 an API request is not let in: TokenRefused (401), ScopeTooLow (403)
         ├── RoleTooLow              the person's role does not cover the action (HTTP 403)
         └── TooManyFailures         too many refused tokens from one address lately (HTTP 429)
@@ -116,6 +119,19 @@ class PeopleError(CanvasCraftError):
 
 class UnknownPersonError(PeopleError, NotFound):
     """Nobody with that subject has signed in to this studio."""
+
+
+class ShareLinkError(CanvasCraftError):
+    """A share link cannot be made, revoked or keyed as asked."""
+
+
+class UnknownShareLinkError(ShareLinkError, NotFound):
+    """No share link has that id."""
+
+
+class LinkNotValid(ShareLinkError):
+    """A share link that does not open: its signature does not check, it expired or it was revoked.
+    Which one is logged, never shown: the page says the same plain words for all three."""
 
 
 class ConfigError(CanvasCraftError):

@@ -150,8 +150,9 @@ def _check_label(check: CheckSummary) -> str:
     return f"#{check.id} · {when(check.created_at)} · {check.verdict}"
 
 
-def check_view(detail: CheckDetail, state: DriftState) -> None:
-    """Metrics per feature, a feature's two sides, the farthest items, what was skipped, the report."""
+def check_view(detail: CheckDetail, state: DriftState, shared: bool = False) -> None:
+    """Metrics per feature, a feature's two sides, the farthest items, what was skipped, the report.
+    ``shared`` (a share link's view): picking a feature redraws it here, without a move to another URL."""
     if detail.summary.state != "done":
         _skipped(detail)
         return
@@ -182,8 +183,9 @@ def check_view(detail: CheckDetail, state: DriftState) -> None:
             format_func=lambda f: FEATURE_WORDS.get(f, f) + (" · drifted" if f in drifted else ""),
             help="Compare the training data (grey) with the data checked (colour).",
         )
-        if chosen != current:
+        if chosen != current and not shared:
             go(replace(state, check=detail.summary.id, feature=chosen))
+        current = chosen
         if current == "embedding" and detail.projection is not None:
             st.caption("Points away from the grey cloud are unlike anything the model was trained on.")
             st.plotly_chart(projection_figure(detail.projection), key="drift_projection", width="stretch")

@@ -27,17 +27,22 @@ DIFFERS = "background-color: #fef3c7"
 ROW_PX = 35
 
 
-def compare_view(state: GalleryState) -> None:
-    """The runs a link names side by side; a run that is gone is named and the grid shown instead."""
+def compare_view(state: GalleryState, shared: bool = False) -> None:
+    """The runs a link names side by side; a run that is gone is named and the grid shown instead
+    (``shared``: read only, as a share link opens it, with no way to the other runs)."""
     try:
         comparison = compare_runs(list(state.runs))
     except CanvasCraftError as error:
+        if shared:
+            st.error(f"This comparison cannot be shown: {plain(error)}.", icon=":material/error:")
+            return
         st.error(
             f"This comparison cannot be shown: {plain(error)}. Here are all runs.", icon=":material/error:"
         )
         runs_grid(GalleryState())
         return
-    st.button("← All runs", on_click=follow, args=(GalleryState(),), type="tertiary")
+    if not shared:
+        st.button("← All runs", on_click=follow, args=(GalleryState(),), type="tertiary")
     names = {card.run_id: card.name for card in comparison.runs}
     st.subheader(f"Comparing {len(comparison.runs)} runs")
     st.markdown(

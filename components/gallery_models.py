@@ -47,11 +47,15 @@ def loaded(ref: str, source: str) -> Predictor:
     return Predictor.from_ref(ref)
 
 
-def models_view(state: GalleryState) -> None:
-    """A model's versions with their aliases, metrics and lineage; move an alias, download, try."""
+def models_view(state: GalleryState, shared: bool = False) -> None:
+    """A model's versions with their aliases, metrics and lineage; move an alias, download, try.
+    ``shared``: that one model read only, as a share link opens it (no other models, no actions)."""
     models = list_models()
     names = [m.name for m in models]
     if state.model is not None and state.model not in names:
+        if shared:
+            st.error(f"There is no model {state.model!r} any more.", icon=":material/error:")
+            return
         st.warning(
             f"There is no model {state.model!r} (deleted or renamed?)"
             + ("; showing the others." if names else "."),
@@ -63,10 +67,13 @@ def models_view(state: GalleryState) -> None:
         )
         return
     current = state.model if state.model in names else names[0]
-    chosen = st.selectbox("model", names, index=names.index(current))
-    if chosen != current:
-        go(replace(state, model=chosen, version=None))
-    name_in_url(replace(state, model=current))
+    if shared:
+        st.subheader(f"Model {plain(current)}", anchor=False)
+    else:
+        chosen = st.selectbox("model", names, index=names.index(current))
+        if chosen != current:
+            go(replace(state, model=chosen, version=None))
+        name_in_url(replace(state, model=current))
     versions = model_versions(current)
     # The validation figures of the versions' trainers, each once, in the order their objectives list them.
     scores = {m.key("val"): m for v in versions for m in v.objective.scores}
@@ -96,6 +103,10 @@ def models_view(state: GalleryState) -> None:
         },
     )
     numbers = [v.version for v in versions]
+    asked = int(state.version) if state.version and state.version.isdigit() else None
+    if shared:
+        card_view(current, numbers, asked, shared=True)
+        return
     left, middle, right = st.columns(3, vertical_alignment="bottom")
     with left.form("gallery_alias", border=False):
         alias = st.text_input("alias", value="champion")
@@ -119,13 +130,12 @@ def models_view(state: GalleryState) -> None:
         args=(GalleryState(view="try", model=current, version=str(shown)),),
     )  # fmt: skip
     _export_row(current, shown)
-    asked = int(state.version) if state.version and state.version.isdigit() else None
     card_view(current, numbers, asked)
 
 
-def card_view(name: str, numbers: list[int], asked: int | None = None) -> None:
-    """One version's model card: what it is for (editable), its data's licence and consent with the
-    warning when they are missing, and the whole card, downloadable as card.md."""
+def card_view(name: str, numbers: list[int], asked: int | None = None, shared: bool = False) -> None:
+    """One version's model card: what it is for (editable, unless ``shared``), its data's licence and
+    consent with the warning when they are missing, and the whole card, downloadable as card.md."""
     st.subheader("Card", divider="gray")
     index = numbers.index(asked) if asked in numbers else 0
     version = st.selectbox("card of version", numbers, index=index, key=f"gallery_card_version_{name}")
@@ -141,20 +151,21 @@ def card_view(name: str, numbers: list[int], asked: int | None = None) -> None:
             + "\n\nSet them in Data → Licence and consent.",
             icon=":material/warning:",
         )  # fmt: skip
-    with st.form(f"gallery_describe_{name}_{version}", border=False):
-        text = st.text_input(
-            "What it is for", value=card.description, max_chars=500,
-            placeholder="e.g. sorts my ink sketches by the brush I used",
-            key=f"gallery_describe_{name}_{version}_text",
-        )  # fmt: skip
-        if st.form_submit_button("Save description", icon=":material/edit:"):
-            try:
-                describe(name, version, text)
-            except CanvasCraftError as error:
-                st.error(plain(error), icon=":material/error:")
-            else:
-                card = model_card(name, version)
-                st.success("Saved: the card says what the model is for.", icon=":material/check_circle:")
+    if not shared:
+        with st.form(f"gallery_describe_{name}_{version}", border=False):
+            text = st.text_input(
+                "What it is for", value=card.description, max_chars=500,
+                placeholder="e.g. sorts my ink sketches by the brush I used",
+                key=f"gallery_describe_{name}_{version}_text",
+            )  # fmt: skip
+            if st.form_submit_button("Save description", icon=":material/edit:"):
+                try:
+                    describe(name, version, text)
+                except CanvasCraftError as error:
+                    st.error(plain(error), icon=":material/error:")
+                else:
+                    card = model_card(name, version)
+                    st.success("Saved: the card says what the model is for.", icon=":material/check_circle:")
     markdown = render_markdown(card)
     st.download_button(
         "Download card.md", data=markdown.encode("utf-8"), file_name=f"{name}-v{version}-card.md",
@@ -190,9 +201,12 @@ def _export_row(name: str, version: int) -> None:
     )  # fmt: skip
 
 
-def try_view(state: GalleryState) -> None:
+def try_view(state: GalleryState, shared: bool = False) -> None:
     """Pick a model version, alias or training checkpoint, then a sample item or files of one's own;
-    see the top guesses."""
+    see the top guesses. ``shared``: the one model and item a share link names, read only."""
+    if shared:
+        _shared_try(state)
+        return
     sources = ["Registered model", "Training checkpoint"]
     current = sources[1] if state.checkpoint else sources[0]
     source = st.segmented_control("Try", sources, default=current, key="gallery_try_source")
@@ -211,6 +225,36 @@ def try_view(state: GalleryState) -> None:
     with live:
         if needs("artist", "Trying live"):
             _try_live(predictor)
+
+
+def _shared_try(state: GalleryState) -> None:
+    """A Try result as a share link opens it: the named version or checkpoint on the named item, with
+    no picker (another model or item would be another view)."""
+    try:
+        if state.checkpoint:
+            options = _checkpoints()
+            if state.checkpoint not in options:
+                st.error(f"There is no checkpoint {state.checkpoint} any more.", icon=":material/error:")
+                return
+            label, path = options[state.checkpoint]
+            job, _, which = state.checkpoint.partition(":")
+            predictor = loaded_checkpoint(int(job), which, path.stat().st_mtime)
+        else:
+            tail = state.version or ""
+            version = resolve(f"{state.model}/{tail}" if tail.isdigit() else f"{state.model}@{tail}")
+            if version.objective.task == "generate":
+                st.info(
+                    f"{plain(version.ref)} makes pictures: it has no guesses to show.", icon=":material/info:"
+                )
+                return
+            label = f"{version.name} version {version.version}"
+            predictor = loaded(version.ref, version.source)
+    except CanvasCraftError as error:
+        st.error(plain(error), icon=":material/error:")
+        return
+    st.subheader(f"Try {plain(label)}", anchor=False)
+    st.caption(f"{predictor.modality} model · classes: {', '.join(map(plain, predictor.classes))}")
+    _sample_item(state, predictor, shared=True)
 
 
 def _registered_predictor(state: GalleryState) -> Predictor | None:
@@ -303,19 +347,26 @@ def _checkpoint_predictor(state: GalleryState) -> Predictor | None:
         return None
 
 
-def _sample_item(state: GalleryState, predictor: Predictor) -> None:
+def _sample_item(state: GalleryState, predictor: Predictor, shared: bool = False) -> None:
     datasets = [d.name for d in list_datasets() if d.modality == predictor.modality]
     if not datasets or predictor.modality == "table":
-        st.caption("Upload rows under “Your own files” to try a table model.")
+        st.caption(
+            "A table model has no sample items to show here."
+            if shared
+            else "Upload rows under “Your own files” to try a table model."
+        )
         return
     trained_on = predictor.context.params.get("dataset")
     view = open_version(trained_on if trained_on in datasets else datasets[0])
     items = {item.sha256: item for item in view.items[:60]}
-    picked = st.selectbox(
+    if shared and (not items or (state.item is not None and state.item not in items)):
+        st.error("The linked item is not among the sample items any more.", icon=":material/error:")
+        return
+    picked = (state.item or next(iter(items))) if shared else st.selectbox(
         "item", list(items), index=list(items).index(state.item) if state.item in items else 0,
         format_func=lambda sha: f"{items[sha].name} ({items[sha].label})",
     )  # fmt: skip
-    if picked != state.item:
+    if picked != state.item and not shared:
         gone = state.item is not None and state.item not in items
         notice = (
             f"The linked item is not among {view.dataset}'s sample items; showing another." if gone else None

@@ -198,18 +198,23 @@ def _compare_bar(state: GalleryState, picked: list[str]) -> None:
     )  # fmt: skip
 
 
-def run_view(state: GalleryState) -> None:
+def run_view(state: GalleryState, shared: bool = False) -> None:
     """One run: lineage, parameters, curves, per-class metrics, confusion matrix, embedding map,
-    checkpoints, artifacts, and registering its model."""
+    checkpoints, artifacts, and registering its model. ``shared``: read only, as a share link opens it
+    (no way to the other runs, no registering or generating)."""
     assert state.run is not None
     try:
         detail = run_detail(state.run)
     except CanvasCraftError as error:
+        if shared:
+            st.error(f"This run cannot be shown: {plain(error)}.", icon=":material/error:")
+            return
         st.error(f"This run cannot be shown: {plain(error)}. Here are all runs.", icon=":material/error:")
         runs_grid(GalleryState())
         return
     card = detail.card
-    st.button("← All runs", on_click=follow, args=(GalleryState(),), type="tertiary")
+    if not shared:
+        st.button("← All runs", on_click=follow, args=(GalleryState(),), type="tertiary")
     head, badge = st.columns([6, 1], vertical_alignment="center")
     head.subheader(card.name)
     badge.badge(card.status.lower(), color=STATUS_COLOURS.get(card.status, "gray"))
@@ -229,7 +234,7 @@ def run_view(state: GalleryState) -> None:
             if figure is not None:
                 st.markdown("**Quality while it trained** · measured on fewer, quicker samples")
                 st.plotly_chart(figure, key="gallery_quality_curves")
-        if card.status == "FINISHED" and detail.model_uris:
+        if card.status == "FINISHED" and detail.model_uris and not shared:
             with st.expander("Generate", icon=":material/auto_awesome:", expanded=True):
                 generate_view(card.run_id, key=f"gallery_make_{card.run_id}")
     elif detail.has_validation:
@@ -258,7 +263,12 @@ def run_view(state: GalleryState) -> None:
         st.dataframe(
             pd.DataFrame([{"artifact": a.path, "bytes": a.size} for a in detail.artifacts]), hide_index=True
         )
-    if card.status == "FINISHED" and detail.model_uris and needs("artist", "Registering this model"):
+    if (
+        card.status == "FINISHED"
+        and detail.model_uris
+        and not shared
+        and needs("artist", "Registering this model")
+    ):
         _register_form(detail)
 
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from canvascraft.errors import CanvasCraftError
+from canvascraft.services.links import can_make_links, create_link, default_expiry, scoped
 from canvascraft.services.workspace import studio_link_base
 from canvascraft.share.links import DriftState, GalleryState, link, to_params
 from components.text import plain
@@ -69,6 +71,39 @@ def share_box(state: GalleryState | DriftState) -> None:
     with st.popover("Copy link", icon=":material/link:"):
         st.caption("Anyone with access to this studio opens exactly this view with it.")
         st.code(link(base, state), language=None, wrap_lines=True)
+        _signed_link(state, base)
+
+
+def _signed_link(state: GalleryState | DriftState, base: str) -> None:
+    """A signed link for someone without an account: this one view, read only, until it expires or is
+    revoked (Admin → Share links, or ``canvascraft link revoke``). Made only when asked, so merely
+    opening the popover leaves no link behind."""
+    try:
+        view, _ = scoped(state)
+    except CanvasCraftError:
+        return  # the grid with filters, a list: shared inside the studio only
+    if not can_make_links():
+        return
+    made_key = f"share_link_{view}_{sorted(to_params(state).items())}"
+    with st.form(f"{made_key}_form", border=False):
+        expires = st.text_input(
+            "Share outside the studio, for", value=default_expiry(),
+            help="How long the link opens: 7d, 12h or 90m. Revoke it sooner in Admin → Share links.",
+        )  # fmt: skip
+        if st.form_submit_button("Make a share link", icon=":material/share:"):
+            try:
+                made, url = create_link(state, expires.strip(), base_url=base)
+            except CanvasCraftError as error:
+                st.error(plain(error), icon=":material/error:")
+            else:
+                st.session_state[made_key] = (url, made.info.id, made.info.expires_at)
+    if made_key in st.session_state:
+        url, link_id, expires_at = st.session_state[made_key]
+        st.caption(
+            f"Share link {link_id}: opens this view read only for anyone who has it, without an account, "
+            f"until {expires_at:%Y-%m-%d %H:%M} UTC."
+        )
+        st.code(url, language=None, wrap_lines=True)
 
 
 def notify(notice: str) -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.studio_server import chromium_browser, chromium_page, screenshot, serve_studio
+from tests.conftest import TrainedTemplate
+from tests.studio_server import ROOT, chromium_browser, chromium_page, screenshot, serve_studio
 
 pytestmark = pytest.mark.browser
 
@@ -294,3 +295,67 @@ def test_drift_check_share_link_reopens_the_check_in_a_fresh_browser(
         other.goto(f"{url}/drift?model=paints&check=99999")
         wait_for_app(other)
         other.get_by_text("there is no drift check 99999").first.wait_for()
+
+
+def test_a_share_link_made_with_the_cli_opens_one_run_until_revoked(
+    trained_runs_workspace: TrainedTemplate, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from canvascraft.gallery.detail import run_detail
+
+    run_id, other = trained_runs_workspace.run_ids["table"], trained_runs_workspace.run_ids["image"]
+    name, other_name = run_detail(run_id).card.name, run_detail(other).card.name
+    env = {**os.environ, "CANVASCRAFT_WORKSPACE": str(trained_runs_workspace.path)}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "canvascraft.cli", "link", *args], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    with (
+        serve_studio(trained_runs_workspace.path, tmp_path / "studio.log") as url,
+        chromium_browser() as browser,
+    ):
+        env["CANVASCRAFT_STUDIO_URL"] = url  # as behind a proxy: the address others reach
+        shared = cli("run", run_id, "--expires", "7d")
+        assert shared.startswith(f"{url}/?share=") and run_id not in shared
+        # Someone without an account: a fresh context, no cookies, storage or session.
+        page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
+        page.set_default_timeout(30_000)
+        page.goto(shared)
+        wait_for_app(page)
+        page.get_by_role("heading", name="A training run").wait_for()
+        page.get_by_role("heading", name=name).wait_for()
+        page.get_by_text("Shared with you read only").wait_for()
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+        assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+        assert page.get_by_role("button", name="Register").count() == 0
+        assert page.get_by_role("button", name="← All runs").count() == 0
+        assert page.get_by_text(other_name).count() == 0
+        screenshot(page, "share-link-run")
+
+        # On a page's address too, and with no "page not found" over it.
+        page.goto(shared.replace("/?share=", "/gallery?share="))
+        wait_for_app(page)
+        page.get_by_role("heading", name=name).wait_for()
+        assert page.get_by_text("Page not found").count() == 0
+
+        # Editing the address does not reach another run: the signed link's view is what opens.
+        page.goto(f"{shared}&view=run&run={other}")
+        wait_for_app(page)
+        page.get_by_role("heading", name=name).wait_for()
+        assert page.get_by_text(other_name).count() == 0
+
+        assert "revoked" in cli("revoke", "1")
+        page.goto(shared)
+        wait_for_app(page)
+        page.get_by_role("heading", name="This link is not valid").wait_for()
+        page.get_by_text("It may have expired or been revoked").wait_for()
+        assert page.get_by_role("heading", name=name).count() == 0
+        assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+        assert page.get_by_role("button").count() == 0
+        screenshot(page, "share-link-not-valid")

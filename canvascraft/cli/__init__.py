@@ -15,6 +15,7 @@ GROUPS = (
     "training",
     "tuning",
     "gallery",
+    "links",
     "generate",
     "studio",
     "models",

@@ -1,16 +1,16 @@
-"""Training runs in MLflow (list, compare, its own UI) and share links to gallery views."""
+"""Training runs in MLflow: list, compare, and its own UI."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from canvascraft.cli.output import (
     clean_errors,
 )
-from canvascraft.cli.root import app, link_app, runs_app
+from canvascraft.cli.root import app, runs_app
 from canvascraft.config import get_settings
 
 if TYPE_CHECKING:
@@ -121,48 +121,3 @@ def mlflow_ui(
     typer.echo(f"MLflow UI for {get_settings().workspace}: {ui_url(host, port)}  (Ctrl+C stops it)")
     ensure_experiment()  # creates the store on a fresh workspace, so the UI opens on the studio's runs
     raise typer.Exit(run_ui(host, port))
-
-
-def _print_link(state: Any) -> None:
-    from canvascraft.share.links import link
-
-    typer.echo(link(get_settings().link_base, state))
-
-
-@link_app.command("run")
-@clean_errors
-def link_run(run_id: Annotated[str, typer.Argument(help="MLflow run id.")]) -> None:
-    """The link of one run's gallery page."""
-    from canvascraft.gallery.runs import check_run_id
-    from canvascraft.share.links import GalleryState
-
-    _print_link(GalleryState(view="run", run=check_run_id(run_id)))
-
-
-@link_app.command("compare")
-@clean_errors
-def link_compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more MLflow run ids.")]) -> None:
-    """The link of a comparison of runs."""
-    from canvascraft.errors import GalleryError
-    from canvascraft.gallery.runs import check_run_id
-    from canvascraft.share.links import GalleryState
-
-    if len(run_ids) < 2:
-        raise GalleryError("a comparison needs at least two run ids")
-    _print_link(GalleryState(view="compare", runs=tuple(check_run_id(r) for r in run_ids)))
-
-
-@link_app.command("model")
-@clean_errors
-def link_model(
-    name: Annotated[str, typer.Argument(help="Registered model name.")],
-    version: Annotated[str | None, typer.Option(help="A version number or an alias.")] = None,
-) -> None:
-    """The link of a registered model's page."""
-    from canvascraft.errors import GalleryError
-    from canvascraft.share.links import parse
-
-    state = parse({"view": "models", "model": name, "version": version or ""})
-    if state.problems:
-        raise GalleryError("; ".join(state.problems))
-    _print_link(state)

@@ -25,7 +25,8 @@ studies_app = typer.Typer(
 app.add_typer(studies_app, name="studies")
 
 link_app = typer.Typer(
-    help="Print share links to gallery views (ids only, never paths).", no_args_is_help=True
+    help="Signed share links to one view (run, comparison, model, Try, drift check): make, list, revoke.",
+    no_args_is_help=True,
 )
 app.add_typer(link_app, name="link")
 models_app = typer.Typer(

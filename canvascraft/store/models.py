@@ -476,3 +476,25 @@ class KnownPerson(Base):
     claim_role: Mapped[str] = mapped_column(String(16), default="viewer")
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ShareLink(Base):
+    """A signed share link (``canvascraft link``, **Copy link**): it opens one view read only, for
+    someone without an account too, until ``expires_at`` or until it is revoked.
+
+    ``payload`` is the view's query parameters as JSON, the same the signed token carries; the token is
+    not stored (it is made again from the row and the newest key only when it is first printed). A
+    revoked or expired row stays, so the list shows what was cut off and when.
+    """
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``run``, ``compare``, ``model``, ``try`` or ``drift``.
+    view: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+    created_by_subject: Mapped[str] = mapped_column(String(200))
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -160,6 +160,34 @@ def test_a_share_link_reopens_that_check_and_feature(checks: Checks) -> None:
     assert "### Drift found" in [e.value for e in run_again(app).error]
 
 
+def test_a_signed_link_opens_that_one_check_read_only(checks: Checks) -> None:
+    from canvascraft.services.links import create_link, revoke_link
+
+    app = open_drift(model=MODEL, check=str(checks["drifted"]))
+    next(b for b in app.button if b.label == "Make a share link").click()
+    run_again(app)
+    (url,) = [c.value for c in app.code if "?share=" in c.value]
+    made, _ = create_link(DriftState(model=MODEL, check=checks["calm"], feature="brightness"))
+    shared = AppTest.from_file(APP, default_timeout=120)
+    shared.query_params["share"] = url.partition("share=")[2]
+    shared.query_params["check"] = str(checks["calm"])  # edited in: the signed check is what opens
+    run_again(shared)
+    assert shared.title[0].value == "A drift check" and "### Drift found" in [e.value for e in shared.error]
+    for sentence in list_checks(MODEL)[0].sentences:
+        assert as_sentence(sentence) in texts(shared)
+    assert any("Download report" in str(d.proto) for d in shared.get("download_button"))
+    assert not shared.button and not shared.tabs and not shared.get("file_uploader")
+    assert not [s for s in shared.selectbox if s.label in ("Watched model", "Open check")]
+    calm = AppTest.from_file(APP, default_timeout=120)
+    calm.query_params["share"] = made.token
+    run_again(calm)
+    assert "### No drift" in [s.value for s in calm.success]
+    next(s for s in calm.selectbox if s.label == "Feature").set_value("thickness_mm")
+    assert "### No drift" in [s.value for s in run_again(calm).success]  # picked here, still that check
+    revoke_link(made.info.id)
+    assert [t.value for t in run_again(calm).title] == ["This link is not valid"]
+
+
 def test_the_report_download_holds_the_whole_check(checks: Checks) -> None:
     app = open_drift(check=str(checks["drifted"]))
     (download,) = [d for d in app.get("download_button") if "Download report" in str(d.proto)]

@@ -48,21 +48,26 @@ def test_any_query_parses_to_a_showable_state(params: dict[str, str]) -> None:
     assert parse(to_params(state)) == state  # what a page writes back reads the same
 
 
-def test_the_cli_prints_links_with_ids_only(workspace: object, monkeypatch: object) -> None:
+def test_the_cli_prints_signed_links_that_carry_no_ids(workspace: object, monkeypatch: object) -> None:
     from typer.testing import CliRunner
 
     from canvascraft.cli import app
     from canvascraft.config import get_settings
+    from canvascraft.share.signed import open_link
 
     monkeypatch.setenv("CANVASCRAFT_STUDIO_URL", "http://studio.local:8501")  # type: ignore[attr-defined]
     get_settings.cache_clear()
     runner = CliRunner()
     shown = runner.invoke(app, ["link", "compare", RUN_A, RUN_B])
-    assert shown.exit_code == 0
-    assert shown.output.strip() == f"http://studio.local:8501/gallery?view=compare&runs={RUN_A}%2C{RUN_B}"
-    assert parse(dict(parse_qsl(urlsplit(shown.output.strip()).query))).runs == (RUN_A, RUN_B)
+    assert shown.exit_code == 0, shown.output
+    url = shown.stdout.strip()
+    assert url.startswith("http://studio.local:8501/?share=") and RUN_A not in url and RUN_B not in url
+    assert open_link(url.partition("share=")[2]).state == GalleryState(view="compare", runs=(RUN_A, RUN_B))
     refused = runner.invoke(app, ["link", "run", "../../etc/passwd"])
     assert refused.exit_code == 1 and "does not exist (not a run id)" in refused.stderr
-    assert runner.invoke(app, ["link", "model", "paints", "--version", "champion"]).output.strip() == (
-        "http://studio.local:8501/gallery?view=models&model=paints&version=champion"
+    model = runner.invoke(app, ["link", "model", "paints", "--version", "champion"]).stdout.strip()
+    assert open_link(model.partition("share=")[2]).state == GalleryState(
+        view="models", model="paints", version="champion"
     )
+    bad = runner.invoke(app, ["link", "model", "../paints"])
+    assert bad.exit_code == 1 and "the link's model is not a valid model name" in bad.stderr
