@@ -3,8 +3,9 @@ backoff, an endpoint that comes back, dead letters, concurrent senders, and emai
 
 from __future__ import annotations
 
+import re
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
@@ -36,8 +37,15 @@ def drift(model: str = "paints", check_id: int = 12) -> DriftDetected:
     )
 
 
-def states(model: str = "paints") -> list[str]:
-    return [d.describe() for a in list_alerts(model) for d in a.deliveries]
+def states(model: str = "paints", now: datetime | None = None) -> list[str]:
+    return [d.describe(now) for a in list_alerts(model) for d in a.deliveries]
+
+
+def waits_s(state: str) -> int:
+    """The ``next in N s`` of a retrying delivery's state."""
+    found = re.search(r"next in (\d+) s\)", state)
+    assert found, state
+    return int(found.group(1))
 
 
 def test_every_event_is_logged_and_only_chosen_events_are_sent(db: str) -> None:
@@ -97,9 +105,11 @@ def test_slack_format_posts_text_and_blocks(db: str) -> None:
 def test_an_endpoint_failing_twice_is_retried_with_backoff_then_delivered(db: str) -> None:
     with webhook_receiver(fail_first=2) as receiver:
         save_alert_settings("paints", webhook_url=receiver.url)
+        before = utcnow()
         publish(drift())
-        (state,) = states()
-        assert state.startswith("retrying (1 try, next in 2 s): HTTP 500 from ")
+        (state,) = states(now=before)  # seen from before the try: about 2 s (±25%), plus the try's own time
+        assert state.startswith("retrying (1 try, next in ") and "s): HTTP 500 from " in state
+        assert 2 <= waits_s(state) <= 5, state
         assert "receiver not ready" in state
 
         assert outbox.deliver_due() == 0, "not due yet: the backoff is respected"
@@ -116,9 +126,11 @@ def test_an_endpoint_failing_twice_is_retried_with_backoff_then_delivered(db: st
 def test_a_rate_limited_endpoint_is_retried_after_its_retry_after_then_delivered(db: str) -> None:
     with webhook_receiver(fail_first=1, fail_status=429, retry_after="30") as receiver:
         save_alert_settings("paints", webhook_url=receiver.url)
+        before = utcnow()
         publish(drift())
-        (state,) = states()
-        assert state.startswith("retrying (1 try, next in 30 s): HTTP 429 from "), state
+        (state,) = states(now=before)
+        assert state.startswith("retrying (1 try, next in ") and "s): HTTP 429 from " in state
+        assert 30 <= waits_s(state) <= 33, state
         assert "(asked to wait 30 s): slow down" in state
 
         assert outbox.deliver_due(now=utcnow() + timedelta(seconds=5)) == 0, "it asked for 30 s, not 2"
@@ -236,16 +248,18 @@ def test_one_refused_recipient_leaves_the_others_delivered_and_is_shown_on_its_o
         monkeypatch.setenv("CANVASCRAFT_SMTP_PORT", str(port))
         get_settings.cache_clear()
         save_alert_settings("paints", emails=["ana@example.com, ghost@example.com, ops@example.com"])
+        before = utcnow()
         publish(drift())
         envelopes = mailbox.wait_for(2)
 
     assert sorted(e.rcpt_tos[0] for e in envelopes) == ["ana@example.com", "ops@example.com"]
     (alert,) = list_alerts("paints")
-    by_target = {d.target: d.describe() for d in alert.deliveries}
+    by_target = {d.target: d.describe(before) for d in alert.deliveries}
     assert by_target["ana@example.com"] == by_target["ops@example.com"] == "delivered"
-    assert by_target["ghost@example.com"] == (
-        f"retrying (1 try, next in 2 s): the mail server at 127.0.0.1:{port} refused ghost@example.com: "
-        "550 5.1.1 no such mailbox here"
+    ghost = by_target["ghost@example.com"]
+    assert ghost.startswith("retrying (1 try, next in ") and 2 <= waits_s(ghost) <= 5, ghost
+    assert ghost.endswith(
+        f"s): the mail server at 127.0.0.1:{port} refused ghost@example.com: 550 5.1.1 no such mailbox here"
     )
 
 
