@@ -53,7 +53,7 @@ from canvascraft.errors import CanvasCraftError, DriftError
 from canvascraft.modalities import Modality, get_modality
 
 if TYPE_CHECKING:
-    from canvascraft.gallery.predict import Predictor
+    from canvascraft.gallery.predict import Predictor, RunContext
 
 PROFILE_ARTIFACT = "drift/profile.json"
 EMBEDDINGS_ARTIFACT = "validation/embeddings.npy"
@@ -166,15 +166,13 @@ def _modality(predictor: Predictor) -> Modality:
     return get_modality(predictor.modality)
 
 
-def _reference_frame(predictor: Predictor) -> pd.DataFrame:
+def _reference_frame(context: RunContext) -> pd.DataFrame:
     """The training dataset version's feature table, rebuilt from its stored items."""
     from canvascraft.data.reads import open_version
 
-    params = predictor.context.params
+    params = context.params
     if "dataset" not in params:
-        raise DriftError(
-            f"run {predictor.context.run_id} does not record its dataset; retrain to check drift"
-        )
+        raise DriftError(f"run {context.run_id} does not record its dataset; retrain to check drift")
     version = params.get("dataset_version")
     try:
         view = open_version(params["dataset"], int(version) if version and version.isdigit() else None)
@@ -182,28 +180,31 @@ def _reference_frame(predictor: Predictor) -> pd.DataFrame:
         raise DriftError(
             f"the model's training data is gone, so there is nothing to compare: {error}"
         ) from None
-    return _modality(predictor).drift_frame(view, _spread(len(view.items), REFERENCE_ITEMS))
+    return get_modality(context.modality).drift_frame(view, _spread(len(view.items), REFERENCE_ITEMS))
 
 
-def _reference(predictor: Predictor, profile: Profile) -> StoredReference:
+def _reference(context: RunContext, profile: Profile) -> StoredReference:
     """The run's prepared reference: loaded from the workspace, or rebuilt from the training items and
     stored there when there is none usable (first check, another run, a damaged file)."""
-    run_id = predictor.context.run_id
-    key = reference_key(run_id, profile.columns, REFERENCE_ITEMS)
-    return stored_reference(run_id, key, lambda: _reference_frame(predictor))
+    key = reference_key(context.run_id, profile.columns, REFERENCE_ITEMS)
+    return stored_reference(context.run_id, key, lambda: _reference_frame(context))
 
 
 def prepare_reference(model_ref: str) -> StoredReference:
     """Build and store a model's drift reference now (when it is first watched), so its first check
-    does not pay for it; a stored one for the same run and features is kept as it is."""
+    does not pay for it; a stored one for the same run and features is kept as it is. Reads the run's
+    logged settings, not its model."""
     from canvascraft.errors import ModelError
-    from canvascraft.gallery.predict import Predictor
+    from canvascraft.gallery.predict import run_context
 
+    info = _model_version(model_ref)
+    if not info.run_id:
+        raise DriftError(f"cannot check drift of {model_ref!r}: it has no training run")
     try:
-        predictor = Predictor.from_version(_model_version(model_ref))
+        context = run_context(info.run_id)
     except ModelError as error:
         raise DriftError(f"cannot check drift of {model_ref!r}: {error}") from None
-    return _reference(predictor, _load_profile(predictor.context.run_id))
+    return _reference(context, _load_profile(info.run_id))
 
 
 def _signal_batch(predictor: Predictor, files: list[tuple[str, bytes]]) -> _Batch:
@@ -570,7 +571,7 @@ def run_check(
         raise DriftError(
             f"nothing in {current} could be read for a drift check" + (f" ({reasons})" if reasons else "")
         )
-    reference = _reference(predictor, profile)
+    reference = _reference(predictor.context, profile)
     skipped = list(batch.skipped)
     results = _compare(profile, reference, batch.frame, limits, skipped)
     embeddings = _reference_embeddings(run_id)
