@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -161,8 +162,14 @@ class StoredReference:
     def from_bytes(cls, data: bytes) -> StoredReference:
         """The reference stored in ``data``; ``ValueError`` when it is not one (damaged, or another
         layout)."""
+        return cls.read(io.BytesIO(data))
+
+    @classmethod
+    def read(cls, source: Path | BinaryIO) -> StoredReference:
+        """The reference stored in a file (read straight into its arrays, no copy of the whole file in
+        between) or a binary stream; ``ValueError`` when it is not one."""
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            with np.load(source, allow_pickle=False) as stored:
                 arrays = {name: stored[name] for name in stored.files}
         except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
             raise ValueError(f"not a stored reference: {error}") from None
@@ -192,12 +199,14 @@ class StoredReference:
 def load_reference(path: Path, key: str) -> StoredReference | None:
     """The reference stored at ``path`` when it is whole and built for ``key``; None otherwise (the
     reason is logged, and the caller rebuilds it)."""
-    from canvascraft.store.sealing import read_file
+    from canvascraft.store.sealing import MAGIC, is_sealed, read_file
 
     if not path.is_file():
         return None
     try:
-        found = StoredReference.from_bytes(read_file(path))
+        with path.open("rb") as handle:
+            sealed = is_sealed(handle.read(len(MAGIC)))
+        found = StoredReference.from_bytes(read_file(path)) if sealed else StoredReference.read(path)
     except (ValueError, OSError, CanvasCraftError) as error:
         log.warning("drift reference %s cannot be read (%s); rebuilding it", path.name, error)
         return None
