@@ -227,6 +227,11 @@ class Settings(BaseSettings):
         return self.workspace / "blobs"
 
     @property
+    def drift_reference_dir(self) -> Path:
+        """Each watched run's prepared drift reference (``RUN_ID.npz``), rebuilt from its items if lost."""
+        return self.workspace / "drift-references"
+
+    @property
     def sample_dir(self) -> Path:
         return self.workspace / "sample-data"
 

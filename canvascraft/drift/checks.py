@@ -8,8 +8,11 @@ model version's training run:
   and its version, and stored items never change, so the reference feature table is rebuilt exactly from
   those items (evenly capped at :data:`REFERENCE_ITEMS`, as training caps its profile). It covers the
   whole version rather than only the training split: the split is not stored, and the validation items are
-  the same population. Numeric columns go through :func:`numeric_drift`; categorical table columns are
-  compared with the profile's stored category counts (:func:`chi_square`), which are exact already.
+  the same population. That table is prepared once per run and stored in the workspace
+  (:mod:`canvascraft.drift.reference`: sorted columns, bin edges, spreads), built when the model is first
+  watched (:func:`prepare_reference`) or by the first check that finds none, and loaded by every later
+  check. Numeric columns are compared with it (:class:`NumericReference`); categorical table columns
+  with the profile's stored category counts (:func:`chi_square`), which are exact already.
 * **Predictions.** The model predicts every current item; :func:`prediction_drift` compares those labels
   with the profile's ``label_counts`` (the model's own predictions on its validation items).
 * **Embeddings.** The same pass gives each current item's penultimate-layer embedding; :func:`mmd`
@@ -40,17 +43,17 @@ from canvascraft.drift.metrics import (
     MetricResult,
     chi_square,
     mmd,
-    numeric_drift,
     prediction_drift,
     resolve_thresholds,
 )
 from canvascraft.drift.profile import Profile, plain_sentences
+from canvascraft.drift.reference import StoredReference, reference_key, stored_reference
 from canvascraft.drift.views import FarItem, FeatureHistogram, Projection
 from canvascraft.errors import CanvasCraftError, DriftError
 from canvascraft.modalities import Modality, get_modality
 
 if TYPE_CHECKING:
-    from canvascraft.gallery.predict import Predictor
+    from canvascraft.gallery.predict import Predictor, RunContext
 
 PROFILE_ARTIFACT = "drift/profile.json"
 EMBEDDINGS_ARTIFACT = "validation/embeddings.npy"
@@ -163,15 +166,13 @@ def _modality(predictor: Predictor) -> Modality:
     return get_modality(predictor.modality)
 
 
-def _reference_frame(predictor: Predictor) -> pd.DataFrame:
+def _reference_frame(context: RunContext) -> pd.DataFrame:
     """The training dataset version's feature table, rebuilt from its stored items."""
     from canvascraft.data.reads import open_version
 
-    params = predictor.context.params
+    params = context.params
     if "dataset" not in params:
-        raise DriftError(
-            f"run {predictor.context.run_id} does not record its dataset; retrain to check drift"
-        )
+        raise DriftError(f"run {context.run_id} does not record its dataset; retrain to check drift")
     version = params.get("dataset_version")
     try:
         view = open_version(params["dataset"], int(version) if version and version.isdigit() else None)
@@ -179,7 +180,31 @@ def _reference_frame(predictor: Predictor) -> pd.DataFrame:
         raise DriftError(
             f"the model's training data is gone, so there is nothing to compare: {error}"
         ) from None
-    return _modality(predictor).drift_frame(view, _spread(len(view.items), REFERENCE_ITEMS))
+    return get_modality(context.modality).drift_frame(view, _spread(len(view.items), REFERENCE_ITEMS))
+
+
+def _reference(context: RunContext, profile: Profile) -> StoredReference:
+    """The run's prepared reference: loaded from the workspace, or rebuilt from the training items and
+    stored there when there is none usable (first check, another run, a damaged file)."""
+    key = reference_key(context.run_id, profile.columns, REFERENCE_ITEMS)
+    return stored_reference(context.run_id, key, lambda: _reference_frame(context))
+
+
+def prepare_reference(model_ref: str) -> StoredReference:
+    """Build and store a model's drift reference now (when it is first watched), so its first check
+    does not pay for it; a stored one for the same run and features is kept as it is. Reads the run's
+    logged settings, not its model."""
+    from canvascraft.errors import ModelError
+    from canvascraft.gallery.predict import run_context
+
+    info = _model_version(model_ref)
+    if not info.run_id:
+        raise DriftError(f"cannot check drift of {model_ref!r}: it has no training run")
+    try:
+        context = run_context(info.run_id)
+    except ModelError as error:
+        raise DriftError(f"cannot check drift of {model_ref!r}: {error}") from None
+    return _reference(context, _load_profile(info.run_id))
 
 
 def _signal_batch(predictor: Predictor, files: list[tuple[str, bytes]]) -> _Batch:
@@ -293,12 +318,12 @@ def _dataset_batch(predictor: Predictor, name: str) -> _Batch:
 
 def _compare(
     profile: Profile,
-    reference: pd.DataFrame,
+    reference: StoredReference,
     current: pd.DataFrame,
     limits: dict[str, float],
     skipped: list[tuple[str, str]],
 ) -> dict[str, dict[str, MetricResult]]:
-    """Numeric columns against the rebuilt reference, categorical ones against the profile's counts;
+    """Numeric columns against the stored reference, categorical ones against the profile's counts;
     a column with no usable values on a side is skipped with the reason, not fatal."""
     numeric: list[str] = []
     results: dict[str, dict[str, MetricResult]] = {}
@@ -319,22 +344,16 @@ def _compare(
                 continue
             results[column] = {"chi_square": found}
             continue
-        values = {
-            side: pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
-            if column in frame.columns
-            else np.array([])
-            for side, frame in (("reference", reference), ("current", current))
-        }
-        empty = [side for side, array in values.items() if not np.isfinite(array).any()]
+        values = pd.to_numeric(current[column], errors="coerce").to_numpy(dtype=np.float64)
+        finite = {"reference": reference.finite_count(column), "current": int(np.isfinite(values).sum())}
+        empty = [side for side, count in finite.items() if not count]
         if empty:
             skipped.append((column, f"no numeric values in the {' or '.join(empty)} data"))
             continue
         numeric.append(column)
         results[column] = {}
     if numeric:
-        reference_table = reference[numeric].apply(pd.to_numeric, errors="coerce")
-        current_table = current[numeric].apply(pd.to_numeric, errors="coerce")
-        results.update(numeric_drift(reference_table, current_table, columns=numeric, thresholds=limits))
+        results.update(reference.compare(current, numeric, limits))
     return {column: results[column] for column in profile.columns if column in results}
 
 
@@ -405,7 +424,7 @@ def _categorical_histogram(
 
 def _histograms(
     profile: Profile,
-    reference: pd.DataFrame,
+    reference: StoredReference,
     batch: _Batch,
     results: Mapping[str, Mapping[str, MetricResult]],
 ) -> dict[str, FeatureHistogram]:
@@ -419,11 +438,8 @@ def _histograms(
             current = Counter(batch.frame[feature].dropna().astype(str))
             histograms[feature] = _categorical_histogram(feature, summary.get("counts", {}), current)
             continue
-        values = [
-            pd.to_numeric(frame[feature], errors="coerce").to_numpy(dtype=np.float64)
-            for frame in (reference, batch.frame)
-        ]
-        found = _numeric_histogram(feature, *values)
+        current = pd.to_numeric(batch.frame[feature], errors="coerce").to_numpy(dtype=np.float64)
+        found = _numeric_histogram(feature, reference.column(feature), current)
         if found is not None:
             histograms[feature] = found
     if profile.label_counts:
@@ -473,7 +489,7 @@ def _nearest_distances(
 
 
 def _farthest_scores(
-    reference: pd.DataFrame, embeddings: np.ndarray | None, batch: _Batch
+    reference: StoredReference, embeddings: np.ndarray | None, batch: _Batch
 ) -> np.ndarray | None:
     """How unlike the training data each current item is: its nearest-neighbour distance to the
     reference embeddings over the reference items' own typical one (1 = as usual, 3 = three times as far).
@@ -484,15 +500,15 @@ def _farthest_scores(
         return _nearest_distances(batch.embeddings, sample) / (typical or 1.0)
     numeric = [c for c in batch.frame.columns if c in reference.columns]
     values = batch.frame[numeric].apply(pd.to_numeric, errors="coerce")
-    base = reference[numeric].apply(pd.to_numeric, errors="coerce")
-    spread = base.std().replace(0, np.nan)
+    mean, std = reference.column_stats(numeric)
+    spread = std.replace(0, np.nan)
     if values.empty or spread.isna().all():
         return None
-    return ((values - base.mean()) / spread).abs().mean(axis=1, skipna=True).fillna(0).to_numpy()
+    return ((values - mean) / spread).abs().mean(axis=1, skipna=True).fillna(0).to_numpy()
 
 
 def _farthest(
-    modality: Modality, reference: pd.DataFrame, embeddings: np.ndarray | None, batch: _Batch
+    modality: Modality, reference: StoredReference, embeddings: np.ndarray | None, batch: _Batch
 ) -> list[FarItem]:
     scores = _farthest_scores(reference, embeddings, batch)
     if scores is None or not len(scores):
@@ -555,7 +571,7 @@ def run_check(
         raise DriftError(
             f"nothing in {current} could be read for a drift check" + (f" ({reasons})" if reasons else "")
         )
-    reference = _reference_frame(predictor)
+    reference = _reference(predictor.context, profile)
     skipped = list(batch.skipped)
     results = _compare(profile, reference, batch.frame, limits, skipped)
     embeddings = _reference_embeddings(run_id)
@@ -579,7 +595,7 @@ def run_check(
         model_ref=model_ref,
         run_id=run_id,
         current=current,
-        n_reference=len(reference),
+        n_reference=reference.rows,
         n_current=len(batch.frame),
         results=results,
         prediction=prediction,

@@ -192,7 +192,7 @@ class _Sorted:
     dropped: int
 
 
-def _sorted_finite(values: np.ndarray) -> _Sorted:
+def sorted_finite(values: np.ndarray) -> _Sorted:
     """Sort once; NaN sorts last and ±inf sit at the ends, so the finite values are one slice."""
     ordered = np.sort(values)
     low = int(np.searchsorted(ordered, -np.inf, side="right"))
@@ -343,8 +343,11 @@ def _ks_wasserstein(both: np.ndarray, n: int, scratch: _Scratch) -> tuple[float,
     from_reference = np.less(order, n, out=scratch.array("from_reference", total, np.bool_))
     del order
     # F_ref − F_cur after merged position k (0-based) is c/n − (k + 1 − c)/m, c reference values so far.
-    difference = np.cumsum(from_reference, dtype=np.float64, out=scratch.array("difference", total))
-    difference *= 1.0 / n + 1.0 / m
+    # Counted in int32 (4× faster than a float64 cumsum of booleans), then scaled into float64: the
+    # counts are exact integers either way, so the values are the same.
+    counting = np.int32 if total < 2**31 else np.int64
+    counts = np.cumsum(from_reference, dtype=counting, out=scratch.array("counts", total, counting))
+    difference = np.multiply(counts, 1.0 / n + 1.0 / m, out=scratch.array("difference", total))
     difference -= scratch.ramp(total, m)
     np.abs(difference, out=difference)
     gaps = np.subtract(merged[1:], merged[:-1], out=scratch.array("gaps", total - 1))
@@ -460,7 +463,7 @@ def _one(
     column: str = "value",
 ) -> MetricResult:
     thresholds = {name: _threshold(name, threshold)}
-    left = _sorted_finite(_as_column(reference, "reference", column))
+    left = sorted_finite(_as_column(reference, "reference", column))
     right = _as_column(current, "current", column)
     outcome = _numeric_results(left, right, (name,), thresholds, bins, column, _Scratch())
     if isinstance(outcome, str):
@@ -533,7 +536,7 @@ class NumericReference:
         self.bins = bins
         self.workers = workers
         self._sorted: list[_Sorted] = _map(
-            lambda index, _: _sorted_finite(table[:, index]), table.shape[1], workers
+            lambda index, _: sorted_finite(table[:, index]), table.shape[1], workers
         )
         self._edges: list[np.ndarray | None] = []
         self._std: list[float] = []
@@ -541,6 +544,32 @@ class NumericReference:
             has_values = data.values.size > 0
             self._edges.append(_edges(data.values, bins) if has_values else None)
             self._std.append(float(np.std(data.values)) if has_values else 0.0)
+
+    @classmethod
+    def prepared(
+        cls,
+        columns: Sequence[str],
+        sorted_values: Sequence[np.ndarray],
+        dropped: Sequence[int],
+        edges: Sequence[np.ndarray | None],
+        std: Sequence[float],
+        bins: int | Sequence[float] = 10,
+        workers: int | None = None,
+    ) -> NumericReference:
+        """A reference from parts prepared earlier (a stored one: see :mod:`canvascraft.drift.reference`):
+        each column's finite values sorted, how many were dropped, its bin edges (None without values)
+        and its standard deviation, exactly what the constructor computes."""
+        reference = cls.__new__(cls)
+        reference.columns = [str(name) for name in columns]
+        reference.bins = bins
+        reference.workers = workers
+        reference._sorted = [
+            _Sorted(np.asarray(values, dtype=np.float64), int(count))
+            for values, count in zip(sorted_values, dropped, strict=True)
+        ]
+        reference._edges = list(edges)
+        reference._std = [float(value) for value in std]
+        return reference
 
     def compare(
         self,

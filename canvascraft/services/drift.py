@@ -205,6 +205,7 @@ def save_monitor(
     resolve_thresholds(custom)
     with open_session() as session:
         row = session.scalar(select(DriftMonitor).where(DriftMonitor.model_name == model_name))
+        watched = None if row is None else row.alias
         if row is None:
             row = DriftMonitor(model_name=model_name, paused=False, created_at=utcnow())
             row.folder = _folder_name(session, model_name, None)
@@ -216,7 +217,21 @@ def save_monitor(
         monitor_id, paused = row.id, row.paused
         (watch_root() / row.folder).mkdir(parents=True, exist_ok=True)
     put_schedule(monitor_id, every_s, cron, paused)
-    return get_monitor(model_name)
+    view = get_monitor(model_name)
+    if watched != alias:
+        _prepare_reference(view.ref)
+    return view
+
+
+def _prepare_reference(model_ref: str) -> None:
+    """Store the newly watched model's drift reference now, so its first check only compares; a failure
+    here is logged and left to that check, which builds it again and reports what went wrong."""
+    from canvascraft.drift.checks import prepare_reference
+
+    try:
+        prepare_reference(model_ref)
+    except (CanvasCraftError, OSError, ValueError) as error:
+        log.warning("drift reference of %s not prepared: %s", model_ref, error)
 
 
 @action(role="admin", does="pause or resume a drift watch", audit="drift.pause",

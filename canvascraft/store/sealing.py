@@ -11,9 +11,9 @@ read as it is, so turning encryption on loses nothing (``apply`` seals those too
 without a key, or with none of the keys that sealed it, is a :class:`~canvascraft.errors.ConfigError`
 that says which setting to give.
 
-What is sealed: the blob store (every imported file) and the checkpoint folders (weights, optimiser
-state). The databases (names, labels, metrics) and MLflow's artifacts (logged models, sample grids)
-are not; the README says so.
+What is sealed: the blob store (every imported file), the checkpoint folders (weights, optimiser
+state) and the stored drift references (sorted feature values of the training data). The databases
+(names, labels, metrics) and MLflow's artifacts (logged models, sample grids) are not; the README says so.
 """
 
 from __future__ import annotations
@@ -118,8 +118,11 @@ def reseal_file(path: Path) -> None:
 
 
 def sealed_folders() -> Iterator[Path]:
-    """Every file under the folders this module seals: the blob store and the job folders' checkpoints."""
+    """Every file under the folders this module seals: the blob store, the job folders' checkpoints and
+    the stored drift references."""
     settings = get_settings()
+    if settings.drift_reference_dir.is_dir():
+        yield from (p for p in settings.drift_reference_dir.glob("*.npz") if p.is_file())
     if settings.blob_dir.is_dir():
         yield from (p for p in settings.blob_dir.rglob("*") if p.is_file() and not p.name.endswith(".tmp"))
     if settings.jobs_dir.is_dir():

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from canvascraft.brushes import Brush, all_brushes, get_brush
 from canvascraft.brushes.audio import AudioBrush, Clip, Features, SampleSize, load_clip
-from canvascraft.brushes.functional.audio import mel_spectrogram_batch
+from canvascraft.brushes.functional.audio import mel_chunk_size, mel_spectrogram_batch
 from canvascraft.errors import CorruptItemError, RecipeError
 from canvascraft.testing.brushes import BrushContract, seeded
 
@@ -163,6 +163,21 @@ def test_mel_matches_librosa_one_clip_and_batches() -> None:
     assert relative_error(make_brush("mel_spectrogram")(clip).values, reference) < 1e-4
     mfcc = librosa.feature.mfcc(y=clip.samples, sr=RATE, n_mfcc=20, n_fft=512, hop_length=160, n_mels=64)
     assert relative_error(make_brush("mfcc")(clip).values, mfcc) < 1e-4
+
+
+def test_batched_mel_picks_large_chunks_by_itself() -> None:
+    # A few clips per torch.stft call spend most of the time in per-call overhead: the default chunk
+    # holds many one-second clips from the first call, one long recording at a time, and any chunking
+    # gives the same spectrograms.
+    assert mel_chunk_size(RATE, 512, 160, 64) >= 64
+    assert mel_chunk_size(RATE * 3600, 512, 160, 64) == 1
+    rng = np.random.default_rng(3)
+    batch = rng.normal(0, 0.3, (5, RATE // 4)).astype(np.float32)
+    default = mel_spectrogram_batch(batch, RATE)
+    one_by_one = mel_spectrogram_batch(batch, RATE, chunk_size=1)
+    assert relative_error(default, one_by_one) < 1e-6
+    with pytest.raises(ValueError, match="chunk_size"):
+        mel_spectrogram_batch(batch, RATE, chunk_size=0)
 
 
 def test_gain_of_6_db_doubles_the_amplitude() -> None:
