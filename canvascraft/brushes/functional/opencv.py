@@ -119,13 +119,13 @@ def color_jitter(
             if pending:
                 out, table, pending = _lut(out, table), IDENTITY, False
             table, pending = contrast_table(table, contrast, mean_grey(out)), True
-        elif step in (2, 3) and (saturation if step == 2 else hue) is not None:
+        elif step in (2, 3):
+            factor = saturation if step == 2 else hue
+            if factor is None:
+                continue
             if pending:
                 out, table, pending = _lut(out, table), IDENTITY, False
-            if step == 2:
-                out = adjust_saturation(out, float(saturation))  # type: ignore[arg-type]
-            else:
-                out = adjust_hue(out, float(hue))  # type: ignore[arg-type]
+            out = adjust_saturation(out, factor) if step == 2 else adjust_hue(out, factor)
     if pending:
         out = _lut(out, table)
     return out.copy() if out is image else out
