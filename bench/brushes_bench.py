@@ -387,9 +387,7 @@ def throughput_section(
     checked = min(count, 32)
     with use_kernels("torchvision"):
         reference = [pipeline.apply(listed[i], item_seed(seed, i)) for i in range(checked)]
-    same = sum(
-        torch.equal(reference[i], seeded_call(baseline, listed[i], seed, i)) for i in range(checked)
-    )
+    same = sum(torch.equal(reference[i], seeded_call(baseline, listed[i], seed, i)) for i in range(checked))
     fast = torch.stack([pipeline.apply(listed[i], item_seed(seed, i)) for i in range(checked)])
     close = float(((fast.int() - torch.stack(reference).int()).abs() <= 3).float().mean())
 
