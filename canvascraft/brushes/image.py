@@ -81,7 +81,7 @@ def _fast_ready(sample: Any) -> bool:
     return (
         type(sample) is torch.Tensor
         and sample.dtype == torch.uint8
-        and sample.device.type == "cpu"
+        and sample.is_cpu
         and sample.ndim in (3, 4)
         and sample.shape[-3] in (1, 3)
         and sample.numel() > 0
@@ -102,14 +102,6 @@ def to_hwc(image: torch.Tensor) -> np.ndarray:
 def from_hwc(array: np.ndarray) -> torch.Tensor:
     """An ``(H, W, C)`` array as the ``(C, H, W)`` tensor brushes pass on, sharing its memory."""
     return torch.from_numpy(array).permute(2, 0, 1)
-
-
-def to_planes(image: torch.Tensor) -> torch.Tensor:
-    """A ``(C, H, W)`` picture with contiguous channel planes (``cv2.split`` when its memory is HWC),
-    for work that is fastest plane by plane; the values are the same."""
-    if image.is_contiguous() or image.ndim != 3 or not image.permute(1, 2, 0).is_contiguous():
-        return image
-    return torch.from_numpy(np.stack(cv2.split(image.permute(1, 2, 0).numpy())))
 
 
 class ImageBrush(Brush):
@@ -402,9 +394,17 @@ class GaussianNoise(ImageBrush):
         return {"sigma": sigma, "noise": noise}
 
     def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
+        noise = drawn["noise"]
+        if (
+            _fast_ready(sample)
+            and sample.ndim == 3
+            and sample.permute(1, 2, 0).is_contiguous()
+            and image_kernels() == "opencv"
+        ):
+            # An HWC picture (a fast brush's output): the same sum, without mixing layouts in torch.
+            return from_hwc(cv.add_noise(to_hwc(sample), noise.numpy()))
         # The noise is drawn on the CPU (its seeded RNG); move it to the image only if that lives elsewhere.
-        # Its field is (C, H, W): adding it plane by plane beats mixing layouts on an HWC picture.
-        return add_noise_uint8(to_planes(sample), drawn["noise"].to(sample.device))
+        return add_noise_uint8(sample, noise.to(sample.device))
 
 
 @register

@@ -25,6 +25,7 @@ to these on smooth pictures with grain, the kind a photo is):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -35,6 +36,12 @@ GREY = np.array([0.2989, 0.587, 0.114], dtype=np.float32)
 # except within 0.001 below an integer.
 TRUNCATE = -0.499
 IDENTITY = np.arange(256, dtype=np.uint8)
+_LEVELS = np.arange(256, dtype=np.float32)
+# Saturation's 3×4 matrix is SATURATION_BASE + factor * SATURATION_STEP: factor·I + (1 − factor)·grey in
+# the first three columns, and in the last the grey's floor (−(1 − factor)/2) and the truncation.
+_GREYS = np.repeat(GREY[None, :], 3, axis=0)
+SATURATION_STEP = np.hstack([np.eye(3, dtype=np.float32) - _GREYS, np.full((3, 1), 0.5, np.float32)])
+SATURATION_BASE = np.hstack([_GREYS, np.full((3, 1), -0.5 + TRUNCATE, np.float32)])
 
 
 def _shaped(out: np.ndarray, channels: int) -> np.ndarray:
@@ -49,16 +56,24 @@ def _lut(image: np.ndarray, table: np.ndarray) -> np.ndarray:
 # --- colour -------------------------------------------------------------------------------------------
 
 
+def _to_levels(values: np.ndarray) -> np.ndarray:
+    """float32 levels to uint8 as torchvision casts them: clamped to 0..255, then truncated."""
+    np.minimum(values, 255, out=values)
+    np.maximum(values, 0, out=values)
+    return values.astype(np.uint8)
+
+
 def brightness_table(table: np.ndarray, factor: float) -> np.ndarray:
     """``table`` followed by torchvision's brightness: ``trunc(clamp(v * factor))``, in float32."""
-    return np.clip(table.astype(np.float32) * np.float32(factor), 0, 255).astype(np.uint8)
+    levels = _LEVELS * np.float32(factor) if table is IDENTITY else table * np.float32(factor)
+    return _to_levels(levels)
 
 
 def contrast_table(table: np.ndarray, factor: float, mean: float) -> np.ndarray:
     """``table`` followed by torchvision's contrast: a blend towards the picture's mean grey."""
-    ratio = np.float32(factor)
-    blended = table.astype(np.float32) * ratio + np.float32(mean) * np.float32(1.0 - factor)
-    return np.clip(blended, 0, 255).astype(np.uint8)
+    levels = _LEVELS * np.float32(factor) if table is IDENTITY else table * np.float32(factor)
+    levels += np.float32(mean) * np.float32(1.0 - factor)
+    return _to_levels(levels)
 
 
 def mean_grey(image: np.ndarray) -> float:
@@ -66,34 +81,33 @@ def mean_grey(image: np.ndarray) -> float:
 
     Taken from the channel means; the floor of each pixel's grey is half a level on average.
     """
-    means = cv2.mean(image)
+    red, green, blue, _ = cv2.mean(image)
     if image.shape[2] == 1:
-        return float(means[0])
-    return float(GREY @ np.array(means[:3], dtype=np.float32)) - 0.5
+        return red
+    return 0.2989 * red + 0.587 * green + 0.114 * blue - 0.5
 
 
 def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
     """torchvision's saturation (a blend with each pixel's floored grey) as one 3×4 ``cv2.transform``."""
     if image.shape[2] == 1:
         return image
-    keep = 1.0 - factor
-    matrix = np.empty((3, 4), dtype=np.float32)
-    matrix[:, :3] = factor * np.eye(3, dtype=np.float32) + keep * GREY[None, :]
-    matrix[:, 3] = -0.5 * keep + TRUNCATE  # the grey's floor, then the result's truncation
-    return cv2.transform(image, matrix)
+    return cv2.transform(image, SATURATION_BASE + np.float32(factor) * SATURATION_STEP)
+
+
+@lru_cache(maxsize=256)
+def _hue_table(steps: int) -> np.ndarray:
+    """A per-channel table turning uint8 HSV's hue (256 steps a turn) by ``steps``."""
+    table = np.repeat(IDENTITY[None, :, None], 3, axis=2)
+    table[0, :, 0] = (IDENTITY.astype(np.int32) + steps) % 256
+    return table
 
 
 def adjust_hue(image: np.ndarray, factor: float) -> np.ndarray:
     """Turn the colour wheel by ``factor`` (a share of a turn): uint8 HSV with 256 hue steps, a table."""
     if image.shape[2] == 1 or factor == 0.0:
         return image
-    steps = round(factor * 256)
-    table = np.empty((1, 256, 3), dtype=np.uint8)
-    table[0, :, 0] = (IDENTITY.astype(np.int32) + steps) % 256
-    table[0, :, 1] = IDENTITY
-    table[0, :, 2] = IDENTITY
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV_FULL)
-    return cv2.cvtColor(cv2.LUT(hsv, table), cv2.COLOR_HSV2RGB_FULL)
+    return cv2.cvtColor(cv2.LUT(hsv, _hue_table(round(factor * 256) % 256)), cv2.COLOR_HSV2RGB_FULL)
 
 
 def color_jitter(
@@ -157,6 +171,13 @@ def adjust_sharpness(image: np.ndarray, factor: float) -> np.ndarray:
 
 
 # --- geometry -----------------------------------------------------------------------------------------
+
+
+def add_noise(image: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Add an int16 ``(C, H, W)`` noise field, saturating at 0 and 255 (``add_noise_uint8``'s sum):
+    its planes interleaved once (``cv2.merge``), then one saturating ``cv2.add``."""
+    planes = noise[0][:, :, None] if noise.shape[0] == 1 else cv2.merge(list(noise))
+    return _shaped(cv2.add(image, planes, dtype=cv2.CV_8U), image.shape[2])
 
 
 def flip(image: np.ndarray, horizontal: bool) -> np.ndarray:
