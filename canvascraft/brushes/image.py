@@ -21,6 +21,7 @@ brushes converts once, at its first brush, and decoded pictures (``decode_image`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -179,6 +180,37 @@ class RandomResizedCrop(TorchvisionBrush):
         return v2.RandomResizedCrop(
             s["size"], scale=tuple(s["scale"]), ratio=tuple(s["ratio"]), antialias=True
         )
+
+    def setup(self) -> None:
+        super().setup()
+        low, high = self._transform._log_ratio.tolist()  # float32 values, as v2 passes them
+        self._log_ratio = (low, high)
+
+    def make_params(self, sample: torch.Tensor) -> dict[str, Any]:
+        """v2.RandomResizedCrop's draws, call for call (the same numbers from the same seed), without
+        its per-call input inspection and tensor-valued bounds: this runs once per item."""
+        height, width = sample.shape[-2:]
+        area = height * width
+        low, high = self.settings["scale"]
+        log_low, log_high = self._log_ratio
+        for _ in range(10):
+            target_area = area * torch.empty(1).uniform_(low, high).item()
+            aspect_ratio = torch.exp(torch.empty(1).uniform_(log_low, log_high)).item()
+            w = round(math.sqrt(target_area * aspect_ratio))
+            h = round(math.sqrt(target_area / aspect_ratio))
+            if 0 < w <= width and 0 < h <= height:
+                i = int(torch.randint(0, height - h + 1, size=(1,)).item())
+                j = int(torch.randint(0, width - w + 1, size=(1,)).item())
+                return {"top": i, "left": j, "height": h, "width": w}
+        # v2's fallback, which draws nothing: the central crop nearest the allowed aspect ratios.
+        narrowest, widest = min(self.settings["ratio"]), max(self.settings["ratio"])
+        if width / height < narrowest:
+            w, h = width, round(width / narrowest)
+        elif width / height > widest:
+            w, h = round(height * widest), height
+        else:
+            w, h = width, height
+        return {"top": (height - h) // 2, "left": (width - w) // 2, "height": h, "width": w}
 
     def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
         top, left = drawn["top"], drawn["left"]
@@ -370,6 +402,23 @@ class GaussianBlur(TorchvisionBrush):
         return cv.gaussian_blur(image, int(self.settings["kernel_size"]), drawn["sigma"][0])
 
 
+def noise_field(shape: tuple[int, ...], sigma: float) -> torch.Tensor:
+    """``torch.randn(shape)`` scaled by ``sigma``, rounded half to even, clamped to ±255, as int16.
+
+    The arithmetic after the draw runs in numpy, on the calling thread: the same float32 products and
+    roundings as torch's ``mul_().round_().clamp_()``, without torch's intra-op threads, whose barriers
+    cost milliseconds per call on a busy machine. The product is within ±1000 (|randn| < 6, sigma ≤
+    128), so clamping after the cast to int16 is the same as before it.
+    """
+    values = torch.randn(shape).numpy()
+    np.multiply(values, np.float32(sigma), out=values)
+    np.rint(values, out=values)
+    field = values.astype(np.int16)
+    np.minimum(field, 255, out=field)
+    np.maximum(field, -255, out=field)
+    return torch.from_numpy(field)
+
+
 @register
 class GaussianNoise(ImageBrush):
     name = "gaussian_noise"
@@ -390,8 +439,7 @@ class GaussianNoise(ImageBrush):
         # per call keeps a batch to the rule "same drawn values for every image".
         low, high = self.settings["sigma"]
         sigma = torch.empty(1).uniform_(low, high).item() if high > low else low
-        noise = torch.randn(sample.shape[-3:]).mul_(sigma).round_().clamp_(-255, 255).to(torch.int16)
-        return {"sigma": sigma, "noise": noise}
+        return {"sigma": sigma, "noise": noise_field(tuple(sample.shape[-3:]), sigma)}
 
     def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
         noise = drawn["noise"]

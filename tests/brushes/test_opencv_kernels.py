@@ -192,3 +192,40 @@ def test_an_unknown_kernel_name_says_which_exist() -> None:
     refused = pytest.raises(ValueError, match="kernels must be one of opencv, torchvision, got 'cuda'")
     with refused, use_kernels("cuda"):
         pass
+
+
+@pytest.mark.parametrize(
+    ("settings", "shape"),
+    [
+        ({"size": 64}, (3, 48, 40)),
+        ({"size": 32, "scale": [0.05, 1.0], "ratio": [0.25, 4.0]}, (3, 200, 30)),
+        ({"size": 32, "scale": [0.9, 1.0], "ratio": [3.0, 4.0]}, (3, 100, 100)),  # v2's fallback
+    ],
+)
+def test_the_crop_draws_what_v2_draws(settings: dict[str, Any], shape: tuple[int, ...]) -> None:
+    """random_resized_crop draws without v2's per-call overhead, but the same numbers in the same order."""
+    from torchvision.transforms import v2
+
+    brush = get_brush("random_resized_crop")(**settings)
+    s = brush.settings
+    reference = v2.RandomResizedCrop(s["size"], scale=tuple(s["scale"]), ratio=tuple(s["ratio"]))
+    sample = torch.zeros(shape, dtype=torch.uint8)
+    for seed in range(300):
+        torch.manual_seed(seed)
+        ours, after_ours = brush.make_params(sample), torch.rand(1)
+        torch.manual_seed(seed)
+        theirs, after_theirs = reference.make_params([sample]), torch.rand(1)
+        assert repr(ours) == repr(theirs) and torch.equal(after_ours, after_theirs)
+
+
+def test_the_noise_field_is_torch_s_arithmetic_number_for_number() -> None:
+    """The noise's scaling, rounding and clamping moved to numpy (no intra-op threads): same field."""
+    from canvascraft.brushes.image import noise_field
+
+    for seed in range(40):
+        for sigma in (0.0, 0.5, 13.37, 60.0, 128.0):
+            torch.manual_seed(seed)
+            ours, after_ours = noise_field((3, 17, 23), sigma), torch.rand(1)
+            torch.manual_seed(seed)
+            torchs = torch.randn(3, 17, 23).mul_(sigma).round_().clamp_(-255, 255).to(torch.int16)
+            assert torch.equal(ours, torchs) and torch.equal(after_ours, torch.rand(1))
