@@ -10,16 +10,16 @@ torchvision reference) per call and converts between tensors and arrays without 
 How close they come to the torchvision reference (``tests/brushes/test_opencv_kernels.py`` holds them
 to these on smooth pictures with grain, the kind a photo is):
 
-- brightness, contrast, saturation, sharpness, blur, resized crop (enlarging), flips: within 1 grey
-  level on at least 99% of pixels and within 2 on all but a few; flips and brightness are exact.
-  OpenCV rounds where torchvision truncates and keeps 8–16 fractional bits in its filters; an offset
-  of about half a level stands in for the truncation.
-- hue: within 3 levels on 99% of pixels, 6 at most on saturated colours: uint8 HSV keeps 256 steps of
-  hue (OpenCV's ``_FULL`` range), torchvision keeps floats.
-- rotation, affine, perspective: within 2 levels on 99% of the pixels inside the picture (OpenCV places
-  samples on a 1/32-pixel grid); pixels within a pixel of the rotated picture's edge differ more,
-  because torchvision blends the black fill in twice there (once by sampling zeros, once through its
-  fill mask), OpenCV once.
+- flips, brightness and the noise sum: exact. Blur, sharpness, enlarging crops and resizes: within 1
+  grey level. Brightness + contrast + saturation: within 1 level on 99% of pixels, 3 at most (OpenCV
+  rounds where torchvision truncates, an offset of about half a level stands in for the truncation;
+  contrast's mean grey comes from the channel means).
+- hue: within 3 levels on 97% of pixels, 12 at most on saturated colours: uint8 HSV keeps 256 steps
+  of hue (OpenCV's ``_FULL`` range), torchvision keeps floats.
+- rotation, affine, perspective: within 1 level on 99% of the pixels sampled wholly inside the picture
+  (2 at most; OpenCV places samples on a 1/32-pixel grid); pixels within a pixel of the warped
+  picture's edge differ more, because torchvision blends the black fill in twice there (once by
+  sampling zeros, once through its fill mask), OpenCV once.
 """
 
 from __future__ import annotations
