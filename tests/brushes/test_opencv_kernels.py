@@ -64,7 +64,7 @@ CLOSE = [
     ("sharpness", {"p": 1.0}, 1.0, 1),
     ("sharpness", {"p": 1.0, "factor": 0.3}, 1.0, 1),
     ("random_resized_crop", {"size": 72}, 1.0, 1),
-    ("resize", {"size": 96}, 1.0, 1),
+    ("resize", {"size": 96}, 1.0, 0),  # stays torchvision's: the exported bundle resizes as it does
     ("color_jitter", {"brightness": 0.5, "contrast": 0.5, "saturation": 0.5, "hue": 0.0}, 0.99, 3),
 ]
 

@@ -10,7 +10,7 @@ torchvision reference) per call and converts between tensors and arrays without 
 How close they come to the torchvision reference (``tests/brushes/test_opencv_kernels.py`` holds them
 to these on smooth pictures with grain, the kind a photo is):
 
-- flips, brightness and the noise sum: exact. Blur, sharpness, enlarging crops and resizes: within 1
+- flips, brightness and the noise sum: exact. Blur, sharpness, enlarging crops: within 1
   grey level. Brightness + contrast + saturation: within 1 level on 99% of pixels, 3 at most (OpenCV
   rounds where torchvision truncates, an offset of about half a level stands in for the truncation;
   contrast's mean grey comes from the channel means).
