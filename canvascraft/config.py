@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="Most memory one clip may need through an audio recipe (estimated from the recipe's "
         "settings and the dataset's longest clip before a job starts or a preview runs), in MB.",
     )
+    image_kernels: Literal["opencv", "torchvision"] = Field(
+        default="opencv",
+        description="Which kernels the image brushes run: OpenCV's uint8 ones (fast), or torchvision's, "
+        "the reference they are tested against (same draws, pictures within a grey level or two).",
+    )
     max_image_pixels: int = Field(
         default=40_000_000,
         ge=1,

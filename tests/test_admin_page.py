@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from canvascraft.config import get_settings
 from canvascraft.services import people
+from canvascraft.services.audit import list_audit
 from tests.auth.test_roles import AUTH
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -58,7 +59,7 @@ def test_an_admin_sets_a_persons_role_on_the_admin_page(login: Path) -> None:
     people.signed_in({k: v for k, v in VIC.items() if k != "is_logged_in"})
     app = studio(GRACE, "pages/admin.py")
     assert app.title[0].value == "Admin"
-    assert [s.value for s in app.subheader] == ["People"]
+    assert [s.value for s in app.subheader] == ["People", "Share links", "Audit log"]
     app.selectbox(key="role_person").select("vic").run()
     app.radio(key="role_of_vic").set_value("artist").run()
     app.button(key="save_role").click().run()
@@ -66,6 +67,8 @@ def test_an_admin_sets_a_persons_role_on_the_admin_page(login: Path) -> None:
     assert [s.value for s in app.success] == ["Vic Viewer is now artist, from their next page on."]
     roles = {p.subject: (p.role, p.set_role) for p in people.list_people()}
     assert roles == {"vic": ("artist", "artist"), "grace": ("admin", None)}
+    (change,) = list_audit(action="person.role")  # the audit log names who changed whose role
+    assert (change.subject, change.target) == ("grace", "vic")
     # Vic's next page acts with the role the admin set, whatever their groups say.
     assert "**Vic Viewer** · artist" in [m.value for m in studio(VIC).sidebar.markdown]
 

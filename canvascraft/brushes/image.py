@@ -9,19 +9,43 @@ On a batch, one set of values is drawn and applied to every image (the same crop
 
 Resampling brushes (rotation, affine, perspective, elastic, resize) default to bilinear interpolation,
 which looks smoother on artwork than v2's ``nearest`` default for rotation and affine.
+
+Kernels: where torchvision's uint8 kernels are slow (colour jitter, blur, sharpness, the warps, crops,
+flips), a brush also writes ``fast``, the same effect with OpenCV on a ``(H, W, C)`` uint8 array
+(``functional/opencv.py``), from the same drawn values. ``TorchvisionBrush.transform`` runs it for
+uint8 CPU pictures of 1 or 3 channels unless ``CANVASCRAFT_IMAGE_KERNELS=torchvision`` or
+``use_kernels("torchvision")`` asks for the reference. Its output is a ``(C, H, W)`` tensor that is a
+view of the HWC array, so the next fast brush takes the array back without a copy: a recipe of fast
+brushes converts once, at its first brush, and decoded pictures (``decode_image``) are already HWC.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, ClassVar, Literal, get_args
 
+import cv2
+import numpy as np
 import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
+from torchvision.transforms.v2.functional._geometry import _get_inverse_affine_matrix
 
 from canvascraft.brushes.base import PROBABILITY, Brush, Modality, Param, probability
+from canvascraft.brushes.functional import opencv as cv
 from canvascraft.brushes.functional.image import add_noise_uint8
 from canvascraft.brushes.registry import register
+from canvascraft.config import get_settings
+
+Kernels = Literal["opencv", "torchvision"]
+KERNELS: tuple[str, ...] = get_args(Kernels)
+_CHOSEN: ContextVar[str | None] = ContextVar("canvascraft_image_kernels", default=None)
+
+# The warps fill the corners they uncover with black, as the v2 transforms are built (fill=0).
+FILL = 0.0
 
 # v2 takes these names as strings; nearest keeps the hard edges of pixel art.
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
@@ -32,6 +56,53 @@ NORMALIZE_PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
     "unit": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
 }
+
+
+def image_kernels() -> str:
+    """The kernels image brushes run now: ``use_kernels``'s choice, else the setting."""
+    chosen = _CHOSEN.get()
+    return chosen if chosen is not None else get_settings().image_kernels
+
+
+@contextmanager
+def use_kernels(kernels: str) -> Iterator[None]:
+    """Run a block with the given kernels (this thread only): the tests and the bench compare the two."""
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
+    token = _CHOSEN.set(kernels)
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
+
+
+def _fast_ready(sample: Any) -> bool:
+    """A picture the OpenCV kernels take: a plain uint8 CPU tensor, one picture or a batch, 1 or 3
+    channels (what v2's colour kernels accept)."""
+    return (
+        type(sample) is torch.Tensor
+        and sample.dtype == torch.uint8
+        and sample.is_cpu
+        and sample.ndim in (3, 4)
+        and sample.shape[-3] in (1, 3)
+        and sample.numel() > 0
+    )
+
+
+def to_hwc(image: torch.Tensor) -> np.ndarray:
+    """One ``(C, H, W)`` uint8 picture as an ``(H, W, C)`` array: free when its memory is HWC already
+    (a fast brush's output, a decoded file); otherwise one interleaving copy (``cv2.merge``)."""
+    view = image.permute(1, 2, 0)
+    if view.is_contiguous():
+        return view.numpy()
+    if image.is_contiguous():
+        return cv2.merge([plane.numpy() for plane in image])
+    return np.ascontiguousarray(view.numpy())
+
+
+def from_hwc(array: np.ndarray) -> torch.Tensor:
+    """An ``(H, W, C)`` array as the ``(C, H, W)`` tensor brushes pass on, sharing its memory."""
+    return torch.from_numpy(array).permute(2, 0, 1)
 
 
 class ImageBrush(Brush):
@@ -64,8 +135,34 @@ class TorchvisionBrush(ImageBrush):
     def make_params(self, sample: torch.Tensor) -> dict[str, Any]:
         return self._transform.make_params([sample])
 
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        """The effect with OpenCV on one ``(H, W, C)`` uint8 picture, from the same ``drawn``; None
+        leaves this call to torchvision (the default: a brush without a fast kernel)."""
+        return None
+
     def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
+        if (
+            type(self).fast is not TorchvisionBrush.fast
+            and _fast_ready(sample)
+            and image_kernels() == "opencv"
+        ):
+            out = self._fast_pictures(sample, drawn)
+            if out is not None:
+                return out
         return self._transform.transform(sample, drawn)
+
+    def _fast_pictures(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor | None:
+        """``fast`` on a picture, or on each picture of a batch with the one draw."""
+        if sample.ndim == 3:
+            out = self.fast(to_hwc(sample), drawn)
+            return None if out is None else from_hwc(out)
+        outs = []
+        for picture in sample:
+            out = self.fast(to_hwc(picture), drawn)
+            if out is None:
+                return None
+            outs.append(out)
+        return torch.from_numpy(np.stack(outs)).permute(0, 3, 1, 2)
 
 
 @register
@@ -84,6 +181,42 @@ class RandomResizedCrop(TorchvisionBrush):
             s["size"], scale=tuple(s["scale"]), ratio=tuple(s["ratio"]), antialias=True
         )
 
+    def setup(self) -> None:
+        super().setup()
+        low, high = self._transform._log_ratio.tolist()  # float32 values, as v2 passes them
+        self._log_ratio = (low, high)
+
+    def make_params(self, sample: torch.Tensor) -> dict[str, Any]:
+        """v2.RandomResizedCrop's draws, call for call (the same numbers from the same seed), without
+        its per-call input inspection and tensor-valued bounds: this runs once per item."""
+        height, width = sample.shape[-2:]
+        area = height * width
+        low, high = self.settings["scale"]
+        log_low, log_high = self._log_ratio
+        for _ in range(10):
+            target_area = area * torch.empty(1).uniform_(low, high).item()
+            aspect_ratio = torch.exp(torch.empty(1).uniform_(log_low, log_high)).item()
+            w = round(math.sqrt(target_area * aspect_ratio))
+            h = round(math.sqrt(target_area / aspect_ratio))
+            if 0 < w <= width and 0 < h <= height:
+                i = int(torch.randint(0, height - h + 1, size=(1,)).item())
+                j = int(torch.randint(0, width - w + 1, size=(1,)).item())
+                return {"top": i, "left": j, "height": h, "width": w}
+        # v2's fallback, which draws nothing: the central crop nearest the allowed aspect ratios.
+        narrowest, widest = min(self.settings["ratio"]), max(self.settings["ratio"])
+        if width / height < narrowest:
+            w, h = width, round(width / narrowest)
+        elif width / height > widest:
+            w, h = round(height * widest), height
+        else:
+            w, h = width, height
+        return {"top": (height - h) // 2, "left": (width - w) // 2, "height": h, "width": w}
+
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        top, left = drawn["top"], drawn["left"]
+        crop = image[top : top + drawn["height"], left : left + drawn["width"]]
+        return cv.resize_up(crop, self.settings["size"], self.settings["size"])
+
 
 @register
 class HorizontalFlip(TorchvisionBrush):
@@ -94,6 +227,9 @@ class HorizontalFlip(TorchvisionBrush):
     def build(self) -> v2.Transform:
         return v2.RandomHorizontalFlip(p=1.0)
 
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        return cv.flip(image, horizontal=True)
+
 
 @register
 class VerticalFlip(TorchvisionBrush):
@@ -103,6 +239,9 @@ class VerticalFlip(TorchvisionBrush):
 
     def build(self) -> v2.Transform:
         return v2.RandomVerticalFlip(p=1.0)
+
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        return cv.flip(image, horizontal=False)
 
 
 @register
@@ -122,6 +261,14 @@ class Rotation(TorchvisionBrush):
 
     def build(self) -> v2.Transform:
         return v2.RandomRotation(tuple(self.settings["degrees"]), interpolation="bilinear")
+
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        angle = drawn["angle"]
+        if cv.is_right_angle(angle):
+            return None  # torchvision moves pixels exactly for these
+        # v2's rotate passes the angle negated to the affine matrix (its rotate and affine disagree).
+        inverse = _get_inverse_affine_matrix([0.0, 0.0], -angle, [0.0, 0.0], 1.0, [0.0, 0.0])
+        return cv.warp_affine(image, inverse, FILL)
 
 
 @register
@@ -147,6 +294,12 @@ class Affine(TorchvisionBrush):
             interpolation="bilinear",
         )
 
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        translate = [float(t) for t in drawn["translate"]]
+        shear = [float(v) for v in drawn["shear"]]
+        inverse = _get_inverse_affine_matrix([0.0, 0.0], drawn["angle"], translate, drawn["scale"], shear)
+        return cv.warp_affine(image, inverse, FILL)
+
 
 @register
 class Perspective(TorchvisionBrush):
@@ -159,6 +312,9 @@ class Perspective(TorchvisionBrush):
 
     def build(self) -> v2.Transform:
         return v2.RandomPerspective(distortion_scale=self.settings["distortion"], p=1.0)
+
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        return cv.warp_perspective(image, drawn["coefficients"], FILL)
 
 
 @register
@@ -199,6 +355,16 @@ class ColorJitter(TorchvisionBrush):
         s = self.settings
         return v2.ColorJitter(s["brightness"], s["contrast"], s["saturation"], s["hue"])
 
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        return cv.color_jitter(
+            image,
+            drawn["fn_idx"].tolist(),
+            drawn["brightness_factor"],
+            drawn["contrast_factor"],
+            drawn["saturation_factor"],
+            drawn["hue_factor"],
+        )
+
 
 @register
 class Grayscale(TorchvisionBrush):
@@ -232,6 +398,26 @@ class GaussianBlur(TorchvisionBrush):
         s = self.settings
         return v2.GaussianBlur(int(s["kernel_size"]), sigma=tuple(s["sigma"]))
 
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        return cv.gaussian_blur(image, int(self.settings["kernel_size"]), drawn["sigma"][0])
+
+
+def noise_field(shape: tuple[int, ...], sigma: float) -> torch.Tensor:
+    """``torch.randn(shape)`` scaled by ``sigma``, rounded half to even, clamped to ±255, as int16.
+
+    The arithmetic after the draw runs in numpy, on the calling thread: the same float32 products and
+    roundings as torch's ``mul_().round_().clamp_()``, without torch's intra-op threads, whose barriers
+    cost milliseconds per call on a busy machine. The product is within ±1000 (|randn| < 6, sigma ≤
+    128), so clamping after the cast to int16 is the same as before it.
+    """
+    values = torch.randn(shape).numpy()
+    np.multiply(values, np.float32(sigma), out=values)
+    np.rint(values, out=values)
+    field = values.astype(np.int16)
+    np.minimum(field, 255, out=field)
+    np.maximum(field, -255, out=field)
+    return torch.from_numpy(field)
+
 
 @register
 class GaussianNoise(ImageBrush):
@@ -253,12 +439,20 @@ class GaussianNoise(ImageBrush):
         # per call keeps a batch to the rule "same drawn values for every image".
         low, high = self.settings["sigma"]
         sigma = torch.empty(1).uniform_(low, high).item() if high > low else low
-        noise = torch.randn(sample.shape[-3:]).mul_(sigma).round_().clamp_(-255, 255).to(torch.int16)
-        return {"sigma": sigma, "noise": noise}
+        return {"sigma": sigma, "noise": noise_field(tuple(sample.shape[-3:]), sigma)}
 
     def transform(self, sample: torch.Tensor, drawn: dict[str, Any]) -> torch.Tensor:
+        noise = drawn["noise"]
+        if (
+            _fast_ready(sample)
+            and sample.ndim == 3
+            and sample.permute(1, 2, 0).is_contiguous()
+            and image_kernels() == "opencv"
+        ):
+            # An HWC picture (a fast brush's output): the same sum, without mixing layouts in torch.
+            return from_hwc(cv.add_noise(to_hwc(sample), noise.numpy()))
         # The noise is drawn on the CPU (its seeded RNG); move it to the image only if that lives elsewhere.
-        return add_noise_uint8(sample, drawn["noise"].to(sample.device))
+        return add_noise_uint8(sample, noise.to(sample.device))
 
 
 @register
@@ -272,6 +466,9 @@ class Sharpness(TorchvisionBrush):
 
     def build(self) -> v2.Transform:
         return v2.RandomAdjustSharpness(self.settings["factor"], p=1.0)
+
+    def fast(self, image: np.ndarray, drawn: dict[str, Any]) -> np.ndarray | None:
+        return cv.adjust_sharpness(image, self.settings["factor"])
 
 
 @register
@@ -379,6 +576,9 @@ class Resize(TorchvisionBrush):
     def build(self) -> v2.Transform:
         s = self.settings
         return v2.Resize((s["size"], s["size"]), interpolation=s["interpolation"], antialias=True)
+
+    # No OpenCV kernel: the exported bundle's runtime resizes as torchvision does, to the bit, and the
+    # studio must feed a model what its bundle will.
 
 
 @register

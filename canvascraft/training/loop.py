@@ -292,6 +292,14 @@ def auto_workers(dataset: Dataset[Any], cpus: int | None = None) -> int:
     return min(spare, by_size, MAX_WORKERS)
 
 
+def start_worker(worker_id: int) -> None:
+    """A DataLoader worker's start: OpenCV's own thread pool off (torch already gives each worker one
+    thread), so workers on every core do not each start a thread per core for the image brushes."""
+    from canvascraft.brushes.functional.opencv import quiet_threads
+
+    quiet_threads()
+
+
 def _loader(
     dataset: Dataset[Any], batch_size: int, shuffle: bool, seed: int, workers: int, device: torch.device
 ) -> DataLoader[Any]:
@@ -305,6 +313,7 @@ def _loader(
         num_workers=workers,
         collate_fn=getattr(dataset, "collate_fn", None),
         pin_memory=device.type == "cuda",
+        worker_init_fn=start_worker if workers > 0 else None,
     )
 
 

@@ -12,7 +12,7 @@ from torchvision.transforms import v2
 
 from canvascraft.brushes import Brush, all_brushes, get_brush, register, registry
 from canvascraft.brushes.functional import add_noise_uint8
-from canvascraft.brushes.image import NORMALIZE_PRESETS, PROBABILITY, TorchvisionBrush
+from canvascraft.brushes.image import NORMALIZE_PRESETS, PROBABILITY, TorchvisionBrush, use_kernels
 from canvascraft.testing.brushes import BrushContract, seeded
 
 IMAGE_BRUSHES = all_brushes("image")
@@ -152,7 +152,9 @@ def test_normalize_half_maps_black_and_white_to_minus_one_and_one() -> None:
 
 
 def test_a_seeded_recipe_matches_a_seeded_v2_compose() -> None:
-    """Same seed, same draws in the same order: the brushes add no randomness of their own."""
+    """Same seed, same draws in the same order: the brushes add no randomness of their own. On the
+    torchvision reference kernels the pictures are the same too (the OpenCV ones are held to it in
+    ``test_opencv_kernels.py``)."""
     names = ["random_resized_crop", "horizontal_flip", "color_jitter", "grayscale", "sharpness", "normalize"]
     brushes = [get_brush(name)() for name in names]
     compose = v2.Compose(
@@ -168,7 +170,7 @@ def test_a_seeded_recipe_matches_a_seeded_v2_compose() -> None:
     )
     sample = image()
     for seed in range(8):
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), use_kernels("torchvision"):
             torch.manual_seed(seed)
             ours = sample
             for brush in brushes:
