@@ -148,19 +148,28 @@ def trained_runs_template(
     the slow part of the suite). Tests copy it (``trained_runs_workspace``) or copy it once per module;
     the copies' MLflow artifacts stay in this folder, so no test edits them (one that damages a model's
     files uses the gallery's ``damageable`` runs, which have a workspace of their own)."""
-    # Parallel test workers share one: the first trains it, the others wait for it (training beside
-    # it on the same cores would only slow both).
-    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
-    root = shared or tmp_path_factory.mktemp("trained")
-    with FileLock(root / "trained-runs.lock"):
-        record = root / "trained-runs.json"
-        if record.exists():
-            saved = json.loads(record.read_text())
-            return TrainedTemplate(Path(saved["path"]), saved["job_ids"], saved["run_ids"])
+
+    def train(root: Path) -> dict[str, Any]:
         template = _train_tiny_runs(sample_workspace_template, root / "trained-runs" / "workspace")
-        record.write_text(json.dumps({"path": str(template.path), "job_ids": template.job_ids,
-                                      "run_ids": template.run_ids}))  # fmt: skip
-        return template
+        return {"path": str(template.path), "job_ids": template.job_ids, "run_ids": template.run_ids}
+
+    saved = built_once(tmp_path_factory, "trained-runs", train)
+    return TrainedTemplate(Path(saved["path"]), saved["job_ids"], saved["run_ids"])
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], dict[str, Any]]
+) -> dict[str, Any]:
+    """What ``build(root)`` returns (JSON), built once per session for every test worker: parallel
+    workers share one; the first builds it, the others wait for it (training beside it on the same
+    cores would only slow both) and read its record."""
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    root = shared or tmp_path_factory.mktemp(name)
+    with FileLock(root / f"{name}.lock"):
+        record = root / f"{name}.json"
+        if not record.exists():
+            record.write_text(json.dumps(build(root)))
+        return json.loads(record.read_text())
 
 
 def _train_tiny_runs(sample_template: Path, path: Path) -> TrainedTemplate:
@@ -204,6 +213,44 @@ def train_runs(
         engine_for(get_settings().db_url).dispose()
     get_settings.cache_clear()
     return launched, run_ids
+
+
+FLOW_TINY = {"width": 8, "batch_size": 16, "resolution": "16"}
+"""A tiny ``image-flow`` network at 16 pixels: seconds an epoch on two cores."""
+FLOW_MODEL = "shapes-maker"
+
+
+@pytest.fixture(scope="session")
+def flow_template(
+    sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, int, str]:
+    """A sample workspace with one finished two-epoch image-flow run, registered as
+    ``shapes-maker@champion``: trained once per session and shared by the workers, like
+    ``trained_runs_template``. Tests copy it (``flow``); returns (path, job id, run id)."""
+    from canvascraft.services.gallery import register
+
+    def train(root: Path) -> dict[str, Any]:
+        path = root / "flow-run" / "workspace"
+        runs = {"flow": ("sample-images", "image-flow-starter", "image-flow",
+                         {"epochs": 2, "max_items": 30, "hyper": FLOW_TINY})}  # fmt: skip
+        launched, run_ids = train_runs(sample_workspace_template, path, runs)
+        with pytest.MonkeyPatch.context() as patch:
+            use_workspace(patch, path)
+            register(run_ids["flow"], FLOW_MODEL, alias="champion")
+            engine_for(get_settings().db_url).dispose()
+        get_settings.cache_clear()
+        return {"path": str(path), "job_id": launched["flow"], "run_id": run_ids["flow"]}
+
+    saved = built_once(tmp_path_factory, "flow-run", train)
+    return Path(saved["path"]), saved["job_id"], saved["run_id"]
+
+
+@pytest.fixture
+def flow(flow_template: tuple[Path, int, str], workspace: Path) -> tuple[int, str]:
+    """A private copy of the flow workspace, with the settings pointing at it: (job id, run id)."""
+    path, job_id, run_id = flow_template
+    shutil.copytree(path, workspace)
+    return job_id, run_id
 
 
 def copy_trained(template: TrainedTemplate, folder: Path) -> Path:

@@ -17,7 +17,6 @@ from canvascraft.errors import DatasetError
 from canvascraft.recipe.starters import STARTER_RECIPES
 from canvascraft.services.datasets import add_generated, import_path, item_bytes, open_version
 from canvascraft.training.data import item_split, load_split, validation_members
-from tests.test_generative_pages import flow, flow_template  # noqa: F401  (fixtures)
 from tests.test_pages import open_page
 
 GENERATOR = "shapes-maker@champion"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
 import sys
 import urllib.error
 import zipfile
@@ -17,45 +16,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from canvascraft.config import get_settings
-from canvascraft.services.gallery import generate, register
-from canvascraft.services.jobs import launch_training, wait_for
-from canvascraft.store.session import engine_for
-from tests.conftest import use_workspace
+from canvascraft.services.gallery import generate
 from tests.local_servers import HOST, free_port, post_json, started, wait_answering
 from tests.test_gallery_page import open_gallery, run_again, texts
 from tests.test_train_page import open_train
-
-TINY = {"width": 8, "batch_size": 16, "resolution": "16"}
-
-
-@pytest.fixture(scope="module")
-def flow_template(
-    sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, int, str]:
-    """A sample workspace with one finished two-epoch image-flow run, registered as shapes-maker@champion."""
-    path = tmp_path_factory.mktemp("flow") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
-        use_workspace(patch, path)
-        job_id = launch_training(
-            "sample-images", "image-flow-starter", "image-flow", epochs=2, max_items=30, hyper=TINY
-        )
-        job = wait_for(job_id, timeout_s=600)
-        assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-        register(job.mlflow_run_id, "shapes-maker", alias="champion")
-        engine_for(get_settings().db_url).dispose()
-    get_settings.cache_clear()
-    return path, job_id, job.mlflow_run_id
-
-
-@pytest.fixture
-def flow(flow_template: tuple[Path, int, str], workspace: Path) -> tuple[int, str]:
-    """A private copy of the flow workspace: (job id, run id)."""
-    path, job_id, run_id = flow_template
-    shutil.copytree(path, workspace)
-    return job_id, run_id
 
 
 def captions(app: AppTest) -> list[str]:

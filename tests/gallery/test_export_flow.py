@@ -1,7 +1,7 @@
 """Export a generator for use outside the studio: the bundle's ``generate.py``, run in a Python that
 cannot import torch, MLflow or the studio, makes the studio's pictures from the studio's noise.
 
-One tiny real ``image-flow`` run (one epoch, 16 pixels) is trained for the module, registered, and
+The session's tiny real ``image-flow`` run (two epochs, 16 pixels, registered as ``shapes-maker``) is
 exported once through ``canvascraft models export``; its pictures are compared with the studio's own
 sampling on the same noise: values within 1e-3 before rounding, pixels within one level.
 """
@@ -27,34 +27,21 @@ from canvascraft.config import get_settings
 from canvascraft.errors import ExportError
 from canvascraft.gallery.export import GENERATOR_FILES, export_bundle, export_formats, export_problem
 from canvascraft.gallery.generate import Picture, load_generator
-from canvascraft.services.gallery import export_zip, register
-from canvascraft.services.jobs import launch_training, wait_for
-from canvascraft.store.session import engine_for
+from canvascraft.services.gallery import export_zip
 from canvascraft.training.flow import FlowNet, sample, sample_values, seeded_noise
-from tests.conftest import use_workspace
+from tests.conftest import FLOW_MODEL, use_workspace
 from tests.gallery.test_export import outside_env
 
 VALUES = 1e-3
-MODEL = "maker"
-TINY = {"width": 8, "batch_size": 16, "resolution": "16"}
+MODEL = FLOW_MODEL
 
 
 @pytest.fixture(scope="module")
-def flow_workspace(sample_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sample workspace with one finished one-epoch image-flow run, registered as maker@champion."""
+def flow_workspace(flow_template: tuple[Path, int, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy, for the module, of the session's workspace with one finished image-flow run registered
+    as shapes-maker@champion (the module reads it; the copy keeps the shared one untouched)."""
     path = tmp_path_factory.mktemp("export-flow") / "workspace"
-    shutil.copytree(sample_workspace_template, path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CANVASCRAFT_POOL_TICK_S", "0")
-        use_workspace(patch, path)
-        job_id = launch_training(
-            "sample-images", "image-flow-starter", "image-flow", epochs=1, max_items=30, hyper=TINY
-        )
-        job = wait_for(job_id, timeout_s=600)
-        assert job.state == "succeeded" and job.mlflow_run_id, job.error_tail
-        register(job.mlflow_run_id, MODEL, alias="champion")
-        engine_for(get_settings().db_url).dispose()
-    get_settings.cache_clear()
+    shutil.copytree(flow_template[0], path)
     return path
 
 
