@@ -16,8 +16,8 @@ temporary workspace (never the user's):
    ``Reporter`` writes, ``TrialReporter`` load/report/should-prune), the MLflow child run (start with
    the job's params and tags under the study's parent run, recipe and table-state artifacts, epoch
    metrics, finish), the pool recording the end, ``Driver.reconcile`` telling Optuna; and, as rows of
-   their own, what every finished trial logs beside: the validation report and card
-   (``jobs.train._log_validation``) and the model export (``TrainingRun.log_model`` of a table-mlp).
+   their own, what every finished trial logs beside (``Objective.log_finished``: the validation
+   report, card and drift profile) and the model export (``TrainingRun.log_model`` of a table-mlp).
    Target: under 1 s per trial.
 2. Process start-up, which section 1 leaves out: a bare interpreter, the import set of a trial
    process (``import jobs.train``: torch, torchvision, MLflow, Optuna), alone and ``--parallel`` at
@@ -70,6 +70,7 @@ from canvascraft.store.session import engine_for
 from canvascraft.tracking.runs import TrainingRun, tracking_client
 from canvascraft.training import CLASSIFICATION, EpochResult, get_trainer, load_split
 from canvascraft.training.data import validation_members
+from canvascraft.training.finish import FinishedRun
 from canvascraft.training.progress import TrainingProgress
 from canvascraft.tuning import studies
 from canvascraft.tuning.driver import Driver
@@ -215,10 +216,10 @@ def one_trial(
     timed(pieces, PIECES[2], reporter.write)
     timed(pieces, PIECES[3], lambda: trial_reporter.report(1, result.as_row()))
     timed(pieces, PIECES[2], lambda: reporter.phase("saving"))
-    log_validation = fixture.job_module._log_validation  # what a finished training job logs
-    timed(
-        pieces, REPORT_PIECE, lambda: log_validation(training, fixture.model, fixture.split, fixture.members)
-    )
+    # What a finished training job logs beside its model: the objective's own hook (validation report,
+    # card, drift profile), as jobs/train.py calls it.
+    finished = FinishedRun(training, fixture.model, fixture.split, fixture.members, spec)
+    timed(pieces, REPORT_PIECE, lambda: CLASSIFICATION.log_finished(finished))
     timed(pieces, MODEL_PIECE, lambda: training.log_model(fixture.model, fixture.example))
     timed(pieces, PIECES[4], lambda: training.finish("FINISHED"))
     timed(pieces, PIECES[2], lambda: reporter.phase("done"))
