@@ -67,17 +67,19 @@ small, so smaller batches (more steps per epoch) and more patience let the model
 
 def queue_sample_runs() -> list[int]:
     """Queue one short training job per sample dataset, once: only while the workspace has no job. Each
-    run's model is registered under its dataset's name as ``champion``, ready to try and to watch."""
+    run's model is registered under its dataset's name as ``champion``, ready to try and to watch. The
+    studio's own work like ``prepare``: nobody's action, so nothing in the audit log."""
     from canvascraft.services.jobs import launch_training, list_jobs
 
     if list_jobs(limit=1):
         return []
     present = {d.name for d in overview().datasets}
-    return [
-        launch_training(dataset, recipe, trainer, hyper=hyper, register_as=dataset)
-        for dataset, recipe, trainer, hyper in SAMPLE_RUNS
-        if dataset in present
-    ]
+    with as_the_studio():
+        return [
+            launch_training(dataset, recipe, trainer, hyper=hyper, register_as=dataset)
+            for dataset, recipe, trainer, hyper in SAMPLE_RUNS
+            if dataset in present
+        ]
 
 
 def import_samples(seed: int = 0) -> list[ImportReport]:

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from canvascraft.cli import app
 from canvascraft.jobs import JobPool
+from canvascraft.services.audit import list_audit
 
 runner = CliRunner()
 
@@ -114,6 +115,7 @@ def test_init_queues_the_sample_runs_once(sample_workspace: Path) -> None:
     ]  # fmt: skip
     assert all(j.state == "queued" for j in jobs)
     assert all(j.spec["register_as"] == j.spec["dataset"] for j in jobs)  # ready to try and watch
+    assert list_audit(action="job.launch") == []  # the studio's own work, nobody's action
     again = runner.invoke(app, ["init"])
     assert "queued" not in again.output and len(JobPool().list_jobs()) == 3
 
