@@ -28,10 +28,7 @@ def render() -> None:
     )  # fmt: skip
     who = middle.text_input("Who", key="audit_who", placeholder="a name or subject")
     limit = right.selectbox("Show", LIMITS, key="audit_limit", format_func=lambda n: f"latest {n}")
-    entries = list_audit(action=None if action == EVERY_ACTION else action, limit=limit)
-    if who.strip():
-        wanted = who.strip().lower()
-        entries = [e for e in entries if wanted in e.name.lower() or wanted == e.subject.lower()]
+    entries = list_audit(action=None if action == EVERY_ACTION else action, who=who, limit=limit)
     if not entries:
         st.caption("No changes recorded" + ("" if action == EVERY_ACTION else f" for {action}") + " yet.")
         return

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from canvascraft.auth.identity import Person
 from canvascraft.errors import AuditError
@@ -55,9 +55,10 @@ def record(person: Person, action: str, target: str = "", detail: dict[str, Any]
         return _entry(row)
 
 
-def list_entries(action: str | None = None, subject: str | None = None, limit: int = 100) -> list[AuditEntry]:
+def list_entries(action: str | None = None, who: str | None = None, limit: int = 100) -> list[AuditEntry]:
     """The newest records first; ``action`` keeps one action or, ending in ``.``, a group of them
-    (``model.`` is every registry change); ``subject`` keeps one person's."""
+    (``model.`` is every registry change); ``who`` keeps one person's: their subject, or a part of
+    their name in any case. Filtered before the ``limit``, so older records of a person are found."""
     if not 1 <= limit <= MAX_LIMIT:
         raise AuditError(f"limit: give a number from 1 to {MAX_LIMIT}, got {limit}")
     query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
@@ -65,8 +66,11 @@ def list_entries(action: str | None = None, subject: str | None = None, limit: i
         query = query.where(
             AuditRecord.action.startswith(action) if action.endswith(".") else AuditRecord.action == action
         )
-    if subject:
-        query = query.where(AuditRecord.subject == subject)
+    if who and who.strip():
+        wanted = who.strip()
+        query = query.where(
+            or_(AuditRecord.subject == wanted, func.lower(AuditRecord.name).contains(wanted.lower()))
+        )
     with open_session() as session:
         return [_entry(row) for row in session.scalars(query)]
 

@@ -19,7 +19,7 @@ def audit_list(
         typer.Option("--action", help="One action (model.alias) or a group ending in a dot (model.)."),
     ] = None,
     who: Annotated[
-        str | None, typer.Option("--who", help="Only this person's changes (their subject).")
+        str | None, typer.Option("--who", help="Only this person's: a subject, or part of a name.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many records.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -29,7 +29,7 @@ def audit_list(
     from canvascraft.services.audit import list_audit
 
     open_workspace()
-    entries = list_audit(action=action, subject=who, limit=limit)
+    entries = list_audit(action=action, who=who, limit=limit)
     if as_json:
         rows = [
             {"id": e.id, "at": e.at.isoformat(), "subject": e.subject, "name": e.name, "role": e.role,

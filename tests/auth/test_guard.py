@@ -134,6 +134,17 @@ def test_the_audit_log_is_for_admins(sample_workspace: Path) -> None:
         list_audit(limit=0)
 
 
+def test_a_persons_older_changes_are_found_past_newer_ones_of_others(sample_workspace: Path) -> None:
+    with acting_as(ARTIST):
+        recipes.duplicate_recipe("table-starter", "ada-table")
+    for name in ("admin-1", "admin-2"):
+        with acting_as(ADMIN):
+            recipes.duplicate_recipe("table-starter", name)
+    by_name = list_audit(who="ada", limit=1)  # a part of the name, any case: filtered before the limit
+    assert [(e.name, e.target) for e in by_name] == [("Ada Artist", "table-starter → ada-table")]
+    assert [e.subject for e in list_audit(who="admin-1", limit=5)] == ["admin-1", "admin-1"]
+
+
 def test_an_artist_cancels_their_own_job_but_not_someone_elses(sample_workspace: Path) -> None:
     with acting_as(ARTIST):
         own = _launch()
